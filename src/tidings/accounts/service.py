@@ -1,0 +1,274 @@
+"""Accounts (tenants), their users, API keys and data keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from argon2 import PasswordHasher
+
+from tidings.core.clock import Clock, iso
+from tidings.core.crypto import Crypto
+from tidings.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from tidings.core.ids import new_id
+from tidings.store import accounts as account_store
+from tidings.store.database import Database
+
+SCOPES = ("messages:send", "messages:read", "admin")
+KEY_PREFIX = "tdk"
+_CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    account_id: str
+    key_id: str
+    scopes: frozenset[str]
+
+    def require(self, scope: str) -> None:
+        if scope not in self.scopes and "admin" not in self.scopes:
+            raise Forbidden(
+                f"this API key lacks the '{scope}' scope; create a key with it "
+                f"(tidings apikey create --scope {scope})"
+            )
+
+
+def parse_scopes(scopes: list[str] | None) -> list[str]:
+    chosen = list(dict.fromkeys(scopes or ["messages:send", "messages:read"]))
+    unknown = [s for s in chosen if s not in SCOPES]
+    if unknown:
+        raise InvalidInput(
+            f"unknown scope(s) {', '.join(unknown)}; use {', '.join(SCOPES)}",
+            code="invalid_scope",
+            extra={"field": "scopes"},
+        )
+    return chosen
+
+
+class AccountService:
+    def __init__(self, db: Database, crypto: Crypto, clock: Clock) -> None:
+        self._db = db
+        self._crypto = crypto
+        self._clock = clock
+        self._hasher = PasswordHasher()
+        self._cache: dict[str, tuple[float, Principal | None, bytes]] = {}
+        self._cache_lock = threading.Lock()
+
+    # --- accounts ------------------------------------------------------------
+    def create_account(self, name: str) -> dict[str, Any]:
+        name = name.strip()
+        if not 1 <= len(name) <= 200:
+            raise InvalidInput(
+                "'name' must be 1 to 200 characters", code="invalid_name", extra={"field": "name"}
+            )
+        now = self._clock.now()
+        account_id = new_id("acc", now)
+        key_id = new_id("dk", now)
+        with self._db.write() as conn:
+            wrapped = self._crypto.new_wrapped_key(key_id)
+            account_store.insert_data_key(
+                conn, key_id=key_id, account_id=account_id, wrapped=wrapped, created_at=now
+            )
+            # The key row is not committed yet, so hand the key to the cipher directly.
+            self._crypto.remember(account_id, key_id, wrapped)
+            account_store.insert_account(
+                conn,
+                account_id=account_id,
+                name_enc=self._crypto.encrypt(account_id, "accounts.name", name),
+                webhook_secret_enc=self._crypto.encrypt(
+                    account_id, "accounts.webhook_secret", "whsec_" + secrets.token_urlsafe(24)
+                ),
+                created_at=now,
+            )
+        return {"account_id": account_id, "name": name, "created_at": iso(now)}
+
+    def get_account(self, account_id: str) -> dict[str, Any]:
+        with self._db.read() as conn:
+            row = account_store.get_account(conn, account_id)
+        if row is None:
+            raise NotFound(f"no account {account_id!r}", code="account_not_found")
+        return self._account_view(row)
+
+    def _account_view(self, row: Any) -> dict[str, Any]:
+        return {
+            "id": row.id,
+            "name": self._crypto.decrypt_or_none(row.id, "accounts.name", row.name_enc),
+            "status": row.status,
+            "webhook_url": row.webhook_url,
+            "created_at": iso(row.created_at),
+        }
+
+    def list_accounts(self) -> list[dict[str, Any]]:
+        with self._db.read() as conn:
+            return [self._account_view(r) for r in account_store.list_accounts(conn)]
+
+    def set_webhook(self, account_id: str, url: str | None) -> dict[str, Any]:
+        if url is not None and (not url.startswith(("http://", "https://")) or len(url) > 2000):
+            raise InvalidInput(
+                "'url' must be an http:// or https:// URL",
+                code="invalid_url",
+                extra={"field": "url"},
+            )
+        with self._db.write() as conn:
+            if account_store.get_account(conn, account_id) is None:
+                raise NotFound(f"no account {account_id!r}", code="account_not_found")
+            account_store.set_webhook_url(conn, account_id, url)
+        return self.webhook(account_id)
+
+    def webhook(self, account_id: str) -> dict[str, Any]:
+        with self._db.read() as conn:
+            row = account_store.get_account(conn, account_id)
+        if row is None:
+            raise NotFound(f"no account {account_id!r}", code="account_not_found")
+        return {
+            "url": row.webhook_url,
+            "secret": self._crypto.decrypt(
+                account_id, "accounts.webhook_secret", row.webhook_secret_enc
+            ),
+        }
+
+    # --- users ---------------------------------------------------------------
+    def create_user(
+        self, account_id: str, email: str, password: str, role: str = "owner"
+    ) -> dict[str, Any]:
+        email = email.strip().lower()
+        if "@" not in email or len(email) > 254:
+            raise InvalidInput(
+                "'email' must be an email address", code="invalid_email", extra={"field": "email"}
+            )
+        if len(password) < 12:
+            raise InvalidInput(
+                "the password must be at least 12 characters",
+                code="weak_password",
+                extra={"field": "password"},
+            )
+        now = self._clock.now()
+        user_id = new_id("usr", now)
+        index = self._crypto.blind_index("global", "email:" + email)
+        with self._db.write() as conn:
+            if account_store.get_account(conn, account_id) is None:
+                raise NotFound(f"no account {account_id!r}", code="account_not_found")
+            if account_store.user_by_email_index(conn, index) is not None:
+                raise Conflict("a user with this email exists", code="user_exists")
+            account_store.insert_user(
+                conn,
+                user_id=user_id,
+                account_id=account_id,
+                email_enc=self._crypto.encrypt(account_id, "users.email", email),
+                email_index=index,
+                password_hash=self._hasher.hash(password),
+                role=role,
+                created_at=now,
+            )
+        return {"id": user_id, "account_id": account_id, "email": email, "role": role}
+
+    def verify_user(self, email: str, password: str) -> str | None:
+        """The user's account id when the password matches, else None."""
+        index = self._crypto.blind_index("global", "email:" + email.strip().lower())
+        with self._db.read() as conn:
+            row = account_store.user_by_email_index(conn, index)
+        if row is None:
+            self._hasher.hash(password)  # same cost either way: no user enumeration by timing
+            return None
+        try:
+            self._hasher.verify(row.password_hash, password)
+        except Exception:
+            return None
+        return str(row.account_id)
+
+    # --- API keys ------------------------------------------------------------
+    def create_api_key(
+        self, account_id: str, name: str = "default", scopes: list[str] | None = None
+    ) -> dict[str, Any]:
+        chosen = parse_scopes(scopes)
+        if not 1 <= len(name) <= 100:
+            raise InvalidInput(
+                "'name' must be 1 to 100 characters", code="invalid_name", extra={"field": "name"}
+            )
+        now = self._clock.now()
+        key_id = new_id("key", now)
+        prefix = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        api_key = f"{KEY_PREFIX}_{prefix}_{secret}"
+        with self._db.write() as conn:
+            if account_store.get_account(conn, account_id) is None:
+                raise NotFound(f"no account {account_id!r}", code="account_not_found")
+            account_store.insert_api_key(
+                conn,
+                key_id=key_id,
+                account_id=account_id,
+                name=name,
+                prefix=prefix,
+                secret_hash=_hash_key(api_key),
+                scopes=" ".join(chosen),
+                created_at=now,
+            )
+        return {
+            "id": key_id,
+            "account_id": account_id,
+            "name": name,
+            "scopes": chosen,
+            "api_key": api_key,
+            "created_at": iso(now),
+        }
+
+    def list_api_keys(self, account_id: str) -> list[dict[str, Any]]:
+        with self._db.read() as conn:
+            rows = account_store.list_api_keys(conn, account_id)
+        return [
+            {
+                "id": r.id,
+                "name": r.name,
+                "prefix": f"{KEY_PREFIX}_{r.prefix}",
+                "scopes": r.scopes.split(),
+                "created_at": iso(r.created_at),
+                "revoked_at": iso(r.revoked_at),
+            }
+            for r in rows
+        ]
+
+    def revoke_api_key(self, account_id: str, key_id: str) -> None:
+        with self._db.write() as conn:
+            if not account_store.revoke_api_key(conn, account_id, key_id, self._clock.now()):
+                raise NotFound(
+                    f"no active API key {key_id!r} in this account", code="api_key_not_found"
+                )
+        with self._cache_lock:
+            self._cache.clear()
+
+    def authenticate(self, api_key: str) -> Principal:
+        """The principal of a Bearer key. Verified keys are cached for a few seconds."""
+        parts = api_key.split("_", 2)
+        if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+            raise Unauthorized("the API key is malformed; send 'Authorization: Bearer tdk_...'")
+        digest = _hash_key(api_key)
+        stamp = time.monotonic()
+        cached = self._cache.get(parts[1])
+        if cached is not None and stamp - cached[0] < _CACHE_SECONDS and cached[2] == digest:
+            if cached[1] is None:
+                raise Unauthorized("the API key is unknown or revoked")
+            return cached[1]
+        with self._db.read() as conn:
+            row = account_store.api_key_by_prefix(conn, parts[1])
+        principal: Principal | None = None
+        if (
+            row is not None
+            and row.revoked_at is None
+            and hmac.compare_digest(bytes(row.secret_hash), digest)
+        ):
+            principal = Principal(row.account_id, row.id, frozenset(row.scopes.split()))
+        with self._cache_lock:
+            self._cache[parts[1]] = (stamp, principal, digest)
+        if principal is None:
+            raise Unauthorized("the API key is unknown or revoked")
+        return principal
+
+
+def _hash_key(api_key: str) -> bytes:
+    # API keys carry 256 bits of entropy: a fast hash is safe; argon2 is for passwords.
+    return hashlib.sha256(api_key.encode()).digest()

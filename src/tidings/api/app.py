@@ -1,0 +1,39 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import tidings
+from tidings.api import problems
+from tidings.api.middleware import RequestLimits
+from tidings.api.routers import account, health, messages, numbers, simulator, webhooks
+from tidings.runtime import Runtime
+
+
+def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if run_workers:
+            await rt.start_workers()
+        try:
+            yield
+        finally:
+            if run_workers:
+                await rt.stop_workers()
+
+    app = FastAPI(
+        title="Tidings",
+        version=tidings.__version__,
+        lifespan=lifespan,
+        description="Business messaging with data protection built into its engine.",
+    )
+    app.state.runtime = rt
+    problems.install(app)
+    for module in (messages, numbers, account, webhooks, simulator, health):
+        app.include_router(module.router)
+    app.add_middleware(RequestLimits, max_body_bytes=rt.settings.max_request_bytes)
+    return app

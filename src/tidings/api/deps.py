@@ -1,0 +1,43 @@
+"""Shared dependencies: the runtime and the authenticated caller."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from tidings.accounts.service import Principal
+from tidings.core.errors import Unauthorized
+from tidings.runtime import Runtime
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: tdk_...")
+
+
+def runtime(request: Request) -> Runtime:
+    value: Runtime = request.app.state.runtime
+    return value
+
+
+def principal(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized(
+            "send your API key as 'Authorization: Bearer tdk_...'", code="missing_api_key"
+        )
+    rt: Runtime = request.app.state.runtime
+    return rt.accounts.authenticate(credentials.credentials)
+
+
+def sender(caller: Principal = Depends(principal)) -> Principal:
+    caller.require("messages:send")
+    return caller
+
+
+def reader(caller: Principal = Depends(principal)) -> Principal:
+    caller.require("messages:read")
+    return caller
+
+
+def admin(caller: Principal = Depends(principal)) -> Principal:
+    caller.require("admin")
+    return caller

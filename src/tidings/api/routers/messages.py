@@ -1,0 +1,240 @@
+"""/v1/messages: send, batch, read, list, cancel."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import Response
+from pydantic import TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from tidings.accounts.service import Principal
+from tidings.api.deps import reader, runtime, sender
+from tidings.api.problems import validation_problem
+from tidings.api.responses import JsonResponse
+from tidings.api.schemas import BatchShared, SendMessage
+from tidings.core.errors import InvalidInput
+from tidings.pipeline.accept import ItemError, MessageRequest
+from tidings.runtime import Runtime
+
+router = APIRouter(prefix="/v1/messages", tags=["messages"])
+_items = TypeAdapter(list[SendMessage])
+STATUSES_FILTER = (
+    "scheduled",
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "undelivered",
+    "failed",
+    "expired",
+    "canceled",
+    "received",
+)
+
+
+def to_request(item: SendMessage | BatchShared, to: str | None = None) -> MessageRequest:
+    recipient = to if to is not None else item.to
+    assert isinstance(recipient, str)
+    return MessageRequest(
+        to=recipient,
+        sender=item.from_,
+        body=item.body,
+        channel=item.channel,
+        send_at=item.send_at,
+        validity_seconds=item.validity_seconds,
+        status_callback=item.status_callback,
+        reference=item.reference,
+    )
+
+
+@router.post("", status_code=202, summary="Send a message")
+def send_message(
+    payload: SendMessage,
+    rt: Runtime = Depends(runtime),
+    caller: Principal = Depends(sender),
+    idempotency_key: str | None = Header(default=None, max_length=255),
+) -> JsonResponse:
+    started = time.perf_counter()
+    resource, replayed = rt.accept.accept(caller.account_id, to_request(payload), idempotency_key)
+    rt.metrics.accept_latency.labels("single").observe(time.perf_counter() - started)
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return JsonResponse(resource, status_code=200 if replayed else 202, headers=headers)
+
+
+@router.post(
+    "/batch",
+    status_code=202,
+    summary="Send up to 10,000 messages at once",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "messages": {
+                                        "type": "array",
+                                        "maxItems": 10000,
+                                        "items": {"$ref": "#/components/schemas/SendMessage"},
+                                    }
+                                },
+                                "required": ["messages"],
+                                "additionalProperties": False,
+                            },
+                            {"$ref": "#/components/schemas/BatchShared"},
+                        ]
+                    }
+                }
+            },
+        }
+    },
+)
+async def send_batch(
+    request: Request, rt: Runtime = Depends(runtime), caller: Principal = Depends(sender)
+) -> Response:
+    started = time.perf_counter()
+    try:
+        data = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        return validation_problem([{"type": "json_invalid"}])
+    if not isinstance(data, dict):
+        raise InvalidInput(
+            "the body must be a JSON object with 'messages', or with 'to' as a list",
+            code="validation_error",
+            extra={"field": "body"},
+        )
+    positions, requests, errors = _parse_batch(data, rt.accept.max_batch)
+    accepted: list[dict[str, Any]] = []
+    if requests:
+        accepted, item_errors = await run_in_threadpool(
+            rt.accept.accept_batch, caller.account_id, requests
+        )
+        # accept_batch numbers the requests it was given; report the caller's indexes
+        for item in accepted:
+            item["index"] = positions[item["index"]]
+        errors += [ItemError(positions[e.index], e.code, e.field, e.detail) for e in item_errors]
+    errors.sort(key=lambda e: e.index)
+    rt.metrics.accept_latency.labels("batch").observe(time.perf_counter() - started)
+    return JsonResponse(
+        {
+            "accepted": len(accepted),
+            "rejected": len(errors),
+            "messages": accepted,
+            "errors": [e.as_dict() for e in errors],
+        },
+        status_code=202 if accepted else 422,
+    )
+
+
+def _parse_batch(
+    data: dict[str, Any], max_batch: int
+) -> tuple[list[int], list[MessageRequest], list[ItemError]]:
+    """Valid items (with their positions in the request) and the invalid ones by index."""
+    if "messages" not in data:
+        if isinstance(data.get("to"), list):
+            _check_size(len(data["to"]), max_batch)
+        shared = BatchShared.model_validate(data)
+        return (list(range(len(shared.to))), [to_request(shared, to) for to in shared.to], [])
+    extra = set(data) - {"messages"}
+    if extra:
+        raise InvalidInput(
+            f"with 'messages', no other top-level field is allowed (got "
+            f"{', '.join(sorted(extra))})",
+            code="validation_error",
+            extra={"field": sorted(extra)[0]},
+        )
+    raw = data["messages"]
+    if not isinstance(raw, list):
+        raise InvalidInput(
+            "'messages' must be a list", code="validation_error", extra={"field": "messages"}
+        )
+    _check_size(len(raw), max_batch)
+    try:
+        items = _items.validate_python(raw)
+        return list(range(len(items))), [to_request(m) for m in items], []
+    except ValidationError as exc:
+        first_error: dict[int, Any] = {}
+        for error in exc.errors():
+            loc = error["loc"]
+            if loc and isinstance(loc[0], int):
+                first_error.setdefault(loc[0], error)
+    positions: list[int] = []
+    requests: list[MessageRequest] = []
+    errors: list[ItemError] = []
+    for index, item in enumerate(raw):
+        if index not in first_error:
+            positions.append(index)
+            requests.append(to_request(SendMessage.model_validate(item)))
+            continue
+        error = first_error[index]
+        field = ".".join(str(p) for p in error["loc"][1:]) or "item"
+        message = (
+            "is not a known field; remove it"
+            if error["type"] == "extra_forbidden"
+            else error["msg"]
+        )
+        errors.append(ItemError(index, "validation_error", field, f"'{field}' {message}"))
+    return positions, requests, errors
+
+
+def _check_size(count: int, max_batch: int) -> None:
+    if count > max_batch:
+        raise InvalidInput(
+            f"a batch holds at most {max_batch} messages; this one has {count}. Split it.",
+            code="batch_too_large",
+            extra={"field": "messages"},
+        )
+    if count == 0:
+        raise InvalidInput("the batch is empty", code="empty_batch", extra={"field": "messages"})
+
+
+@router.get("/{message_id}", summary="Read a message")
+def get_message(
+    message_id: str, rt: Runtime = Depends(runtime), caller: Principal = Depends(reader)
+) -> JsonResponse:
+    return JsonResponse(rt.queries.get(caller.account_id, message_id))
+
+
+@router.get("", summary="List messages, newest first")
+def list_messages(
+    rt: Runtime = Depends(runtime),
+    caller: Principal = Depends(reader),
+    status: str | None = Query(default=None, max_length=16),
+    to: str | None = Query(default=None, max_length=64),
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: str | None = Query(default=None, max_length=200),
+    limit: int = Query(default=50),
+) -> JsonResponse:
+    if status is not None and status not in STATUSES_FILTER:
+        raise InvalidInput(
+            f"'status' must be one of {', '.join(STATUSES_FILTER)}",
+            code="invalid_status",
+            extra={"field": "status"},
+        )
+    return JsonResponse(
+        rt.queries.list(
+            caller.account_id,
+            status=status,
+            to=to,
+            since=since,
+            until=until,
+            cursor=cursor,
+            limit=limit,
+        )
+    )
+
+
+@router.delete("/{message_id}", summary="Cancel a scheduled or queued message")
+def cancel_message(
+    message_id: str, rt: Runtime = Depends(runtime), caller: Principal = Depends(sender)
+) -> JsonResponse:
+    return JsonResponse(rt.queries.cancel(caller.account_id, message_id))

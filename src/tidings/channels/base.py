@@ -1,0 +1,77 @@
+"""The one interface every channel connector implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+Outcome = Literal["accepted", "temporary", "permanent"]
+ReceiptStatus = Literal["delivered", "undelivered", "failed", "expired"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    id: str
+    channel: str
+    sender: str
+    to: str
+    body: str
+    encoding: str
+    segments: int
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    outcome: Outcome
+    connector_message_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    connector: str
+    connector_message_id: str
+    status: ReceiptStatus
+    at: datetime
+    error_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    connector: str
+    channel: str
+    sender: str
+    to: str
+    body: str
+    at: datetime
+
+
+class ConnectorEvents(Protocol):
+    """What a connector reports back to the pipeline. Both calls are cheap and never block."""
+
+    def receipt(self, receipt: Receipt) -> None: ...
+
+    def inbound(self, message: Inbound) -> None: ...
+
+
+class Connector(ABC):
+    name: str
+    channel: str
+
+    @abstractmethod
+    async def start(self, events: ConnectorEvents) -> None:
+        """Connect (bind) and begin reporting receipts and inbound messages."""
+
+    @abstractmethod
+    async def send(self, message: OutboundMessage) -> SendResult:
+        """Hand one message to the peer; return once the peer has answered."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Disconnect cleanly."""
+
+    def status(self) -> dict[str, object]:
+        return {"name": self.name, "channel": self.channel}

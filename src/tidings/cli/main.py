@@ -1,0 +1,382 @@
+"""The `tidings` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import typer
+import uvicorn
+from rich.console import Console
+
+from tidings.core.config import Settings, load_settings
+from tidings.core.errors import TidingsError
+from tidings.runtime import Runtime, build_runtime
+
+app = typer.Typer(
+    help="Tidings: business messaging with data protection built in.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+account_app = typer.Typer(help="Accounts (tenants).", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys of an account.", no_args_is_help=True)
+user_app = typer.Typer(help="Users who sign in to an account.", no_args_is_help=True)
+number_app = typer.Typer(help="Numbers and sender ids an account owns.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(account_app, name="account")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(user_app, name="user")
+app.add_typer(number_app, name="number")
+
+out = Console()
+err = Console(stderr=True)
+ConfigOption = typer.Option(
+    None, "--config", help="TOML file with connectors and routes.", dir_okay=False
+)
+DEMO_STATE = "demo-account.json"
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def settings_from(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except TidingsError as exc:
+        fail(exc.detail)
+        raise  # unreachable: fail() exits
+
+
+def open_runtime(config: Path | None) -> Runtime:
+    settings = settings_from(config)
+    try:
+        return build_runtime(settings)
+    except TidingsError as exc:
+        fail(exc.detail)
+        raise
+    except Exception as exc:  # a database that is down, a path that is not writable
+        fail(f"cannot open the database {settings.database_url!r}: {exc}")
+        raise
+
+
+def emit(data: Any, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        for key, value in data.items():
+            out.print(f"[bold]{key}[/]: {value}", highlight=False)
+
+
+class _CliErrors:
+    """Turn user errors inside a command into a clean message and exit code 2."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: Any, _tb: Any) -> None:
+        if isinstance(exc, TidingsError):
+            fail(exc.detail)
+
+
+# --- serve ----------------------------------------------------------------------
+
+
+def _serve(rt: Runtime, host: str, port: int, banner: list[str]) -> None:
+    from tidings.api.app import create_app
+    from tidings.core.logging import configure_logging
+
+    configure_logging(json=True)
+    application = create_app(rt)
+    for line in banner:
+        out.print(line, highlight=False, soft_wrap=True)
+    try:
+        uvicorn.run(
+            application,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        rt.close()
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="HTTP port."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Run the API, the pipeline workers and the connectors in one process."""
+    rt = open_runtime(config)
+    url = f"http://{host}:{port}"
+    where = rt.settings.database_url.split("@")[-1]
+    _serve(
+        rt,
+        host,
+        port,
+        [
+            f"Tidings is running at {url}  (database: {where}; connectors: "
+            f"{', '.join(rt.connectors)})"
+        ],
+    )
+
+
+@app.command()
+def demo(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="HTTP port."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """`serve` plus a demo account, a fresh API key and a ready-to-paste curl."""
+    rt = open_runtime(config)
+    state_file = rt.settings.data_dir / DEMO_STATE
+    account_id = None
+    if state_file.exists():
+        account_id = json.loads(state_file.read_text()).get("account_id")
+    with _CliErrors():
+        if account_id is None:
+            account_id = rt.accounts.create_account("Demo account")["account_id"]
+            rt.numbers.add(account_id, "+14155550100")
+            state_file.write_text(json.dumps({"account_id": account_id}))
+        key = rt.accounts.create_api_key(
+            account_id, "demo", ["messages:send", "messages:read", "admin"]
+        )["api_key"]
+    url = f"http://{host}:{port}"
+    body = json.dumps({"to": "+31612345678", "from": "Tidings", "body": "Hello from Tidings!"})
+    auth = f"Authorization: Bearer {key}"
+    banner = [
+        f"Tidings demo is running at {url}  (docs: {url}/docs)",
+        f"Demo account: {account_id}  (its number for inbound tests: +14155550100)",
+        f"API key (shown once): {key}",
+        "",
+        "Send a message:",
+        f"  curl -s {url}/v1/messages -H {shlex.quote(auth)} "
+        f"-H 'Content-Type: application/json' -d {shlex.quote(body)}",
+        'Read it back (it shows "delivered" a moment later):',
+        f"  curl -s {url}/v1/messages -H {shlex.quote(auth)}",
+        "",
+        f"Or: export TIDINGS_URL={url} TIDINGS_API_KEY={key}; "
+        "tidings send --to +31612345678 --from Tidings --body Hi",
+    ]
+    _serve(rt, host, port, banner)
+
+
+# --- db -------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: Path | None = ConfigOption) -> None:
+    """Apply the database migrations (serve does this at start too)."""
+    rt = open_runtime(config)
+    rt.close()
+    out.print("database is at the latest schema")
+
+
+# --- accounts ----------------------------------------------------------------------
+
+
+@account_app.command("create")
+def account_create(
+    name: str = typer.Option(..., help="The account's (business) name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Create an account and print its id and an API key (shown once)."""
+    rt = open_runtime(config)
+    with _CliErrors():
+        account = rt.accounts.create_account(name)
+        key = rt.accounts.create_api_key(
+            account["account_id"], "default", ["messages:send", "messages:read", "admin"]
+        )
+    rt.close()
+    emit({"account_id": account["account_id"], "api_key": key["api_key"]}, as_json)
+
+
+@account_app.command("list")
+def account_list(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """List accounts."""
+    rt = open_runtime(config)
+    accounts = rt.accounts.list_accounts()
+    rt.close()
+    if as_json:
+        sys.stdout.write(json.dumps(accounts, indent=2) + "\n")
+        return
+    for account in accounts:
+        out.print(f"{account['id']}  {account['status']:<8} {account['name']}", highlight=False)
+
+
+@account_app.command("webhook")
+def account_webhook(
+    account: str = typer.Option(..., "--account", help="Account id."),
+    url: str = typer.Option(..., help="Default webhook URL ('' to clear)."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Set an account's default webhook URL and show its signing secret."""
+    rt = open_runtime(config)
+    with _CliErrors():
+        result = rt.accounts.set_webhook(account, url or None)
+    rt.close()
+    emit(result, False)
+
+
+# --- API keys --------------------------------------------------------------------
+
+
+@apikey_app.command("create")
+def apikey_create(
+    account: str = typer.Option(..., "--account", help="Account id."),
+    name: str = typer.Option("default", help="A label for the key."),
+    scope: list[str] = typer.Option(
+        None, "--scope", help="messages:send, messages:read, admin; repeat for several."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Create an API key; the key is printed once."""
+    rt = open_runtime(config)
+    with _CliErrors():
+        key = rt.accounts.create_api_key(account, name, scope or None)
+    rt.close()
+    emit(key, as_json)
+
+
+@apikey_app.command("list")
+def apikey_list(
+    account: str = typer.Option(..., "--account", help="Account id."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """List an account's API keys."""
+    rt = open_runtime(config)
+    keys = rt.accounts.list_api_keys(account)
+    rt.close()
+    if as_json:
+        sys.stdout.write(json.dumps(keys, indent=2) + "\n")
+        return
+    for key in keys:
+        state = f"revoked {key['revoked_at']}" if key["revoked_at"] else "active"
+        out.print(
+            f"{key['id']}  {key['prefix']}  {key['name']}  {' '.join(key['scopes'])}  {state}",
+            highlight=False,
+        )
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    key_id: str = typer.Argument(..., help="The key id (key_...)."),
+    account: str = typer.Option(..., "--account", help="Account id."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Revoke an API key at once."""
+    rt = open_runtime(config)
+    with _CliErrors():
+        rt.accounts.revoke_api_key(account, key_id)
+    rt.close()
+    out.print(f"revoked {key_id}")
+
+
+# --- users and numbers -------------------------------------------------------------
+
+
+@user_app.command("create")
+def user_create(
+    account: str = typer.Option(..., "--account", help="Account id."),
+    email: str = typer.Option(..., help="Sign-in email."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from stdin."
+    ),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Create a user (password hashed with argon2id)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    rt = open_runtime(config)
+    with _CliErrors():
+        user = rt.accounts.create_user(account, email, password)
+    rt.close()
+    emit(user, False)
+
+
+@number_app.command("add")
+def number_add(
+    number: str = typer.Argument(..., help="E.164 number or sender id."),
+    account: str = typer.Option(..., "--account", help="Account id."),
+    channel: str = typer.Option("sms", help="Channel."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Register a number an account owns; inbound messages to it go to that account."""
+    rt = open_runtime(config)
+    with _CliErrors():
+        result = rt.numbers.add(account, number, channel)
+    rt.close()
+    emit(result, False)
+
+
+@number_app.command("list")
+def number_list(
+    account: str = typer.Option(..., "--account", help="Account id."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """List an account's numbers."""
+    rt = open_runtime(config)
+    numbers = rt.numbers.list(account)
+    rt.close()
+    for item in numbers:
+        out.print(f"{item['id']}  {item['channel']}  {item['number']}", highlight=False)
+
+
+# --- send ---------------------------------------------------------------------------
+
+
+@app.command()
+def send(
+    to: str = typer.Option(..., help="Recipient, E.164 (+31612345678)."),
+    sender: str = typer.Option(..., "--from", help="Sender number or alphanumeric id."),
+    body: str = typer.Option(..., help="Message text."),
+    channel: str = typer.Option("sms", help="Channel."),
+    as_json: bool = typer.Option(False, "--json", help="Print the whole resource."),
+) -> None:
+    """Send a message through a running Tidings (TIDINGS_URL, TIDINGS_API_KEY)."""
+    url = os.environ.get("TIDINGS_URL", "http://127.0.0.1:8000").rstrip("/")
+    key = os.environ.get("TIDINGS_API_KEY")
+    if not key:
+        fail("set TIDINGS_API_KEY to an API key (tidings account create prints one)")
+    try:
+        response = httpx.post(
+            f"{url}/v1/messages",
+            timeout=30,
+            headers={"Authorization": f"Bearer {key}"},
+            json={"to": to, "from": sender, "body": body, "channel": channel},
+        )
+    except httpx.HTTPError as exc:
+        fail(f"cannot reach Tidings at {url}: {exc}. Is `tidings serve` running?")
+        return
+    data = response.json() if response.content else {}
+    if response.status_code >= 400:
+        fail(f"{data.get('code', response.status_code)}: {data.get('detail', response.text)}")
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        out.print(
+            f"{data['id']}  {data['status']}  {data['segments']} segment(s), {data['encoding']}",
+            highlight=False,
+        )
+
+
+def main() -> None:
+    app()

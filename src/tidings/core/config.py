@@ -1,0 +1,209 @@
+"""Settings from the environment and the optional TOML config file."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tidings.core.errors import ConfigError
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+CONNECTOR_TYPES = frozenset({"simulator"})
+
+
+@dataclass(frozen=True)
+class ConnectorConfig:
+    name: str
+    type: str
+    tps: float = 1000.0
+    window: int = 100
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RouteConfig:
+    prefix: str
+    connector: str
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    master_key_env: str | None = None
+    connectors: tuple[ConnectorConfig, ...] = ()
+    routes: tuple[RouteConfig, ...] = ()
+    max_segments: int = 10
+    max_batch: int = 10_000
+    max_request_bytes: int = 8 * 1024 * 1024
+    dispatch_batch: int = 500
+    lease_seconds: float = 30.0
+    retry_base_seconds: float = 5.0
+    max_dispatch_attempts: int = 6
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_age_seconds: float = 24 * 3600.0
+    public_url: str = "http://127.0.0.1:8000"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+DEFAULT_SIMULATOR = ConnectorConfig(name="simulator", type="simulator", tps=5000.0, window=2000)
+DEFAULT_ROUTE = RouteConfig(prefix="+", connector="simulator", priority=0)
+
+
+def _take(
+    table: dict[str, Any],
+    key: str,
+    kind: type | tuple[type, ...],
+    where: str,
+    default: Any = None,
+    required: bool = False,
+) -> Any:
+    if key not in table:
+        if required:
+            raise ConfigError(f"{where}: '{key}' is required")
+        return default
+    value = table[key]
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise ConfigError(f"{where}: '{key}' must be {_kind_name(kind)}, not a boolean")
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}: '{key}' must be {_kind_name(kind)}, got {value!r}")
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _parse_connector(raw: Any, index: int) -> ConnectorConfig:
+    where = f"[[connectors]] #{index + 1}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table")
+    name = _take(raw, "name", str, where, required=True)
+    if not _NAME.match(name):
+        raise ConfigError(f"{where}: name {name!r} must be lowercase letters, digits, - or _")
+    where = f"connector {name!r}"
+    kind = _take(raw, "type", str, where, required=True)
+    if kind not in CONNECTOR_TYPES:
+        raise ConfigError(
+            f"{where}: type {kind!r} is not known; use one of {', '.join(sorted(CONNECTOR_TYPES))}"
+        )
+    tps = float(_take(raw, "tps", (int, float), where, default=1000.0))
+    window = _take(raw, "window", int, where, default=100)
+    if tps <= 0:
+        raise ConfigError(f"{where}: 'tps' must be greater than 0")
+    if window < 1:
+        raise ConfigError(f"{where}: 'window' must be at least 1")
+    options = {k: v for k, v in raw.items() if k not in {"name", "type", "tps", "window"}}
+    return ConnectorConfig(name=name, type=kind, tps=tps, window=window, options=options)
+
+
+def _parse_route(raw: Any, index: int, connectors: set[str]) -> RouteConfig:
+    where = f"[[routes]] #{index + 1}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table")
+    unknown = set(raw) - {"prefix", "connector", "priority"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    prefix = _take(raw, "prefix", str, where, required=True)
+    if not re.fullmatch(r"\+[0-9]*", prefix):
+        raise ConfigError(f"{where}: prefix {prefix!r} must be '+' followed by digits, like '+31'")
+    connector = _take(raw, "connector", str, where, required=True)
+    if connector not in connectors:
+        raise ConfigError(f"{where}: connector {connector!r} is not declared in [[connectors]]")
+    priority = _take(raw, "priority", int, where, default=0)
+    return RouteConfig(prefix=prefix, connector=connector, priority=priority)
+
+
+def load_settings(config_file: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ) if env is None else env
+    data: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            data = tomllib.loads(config_file.read_text())
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {config_file} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {config_file} is not valid TOML: {exc}") from exc
+    known = {"connectors", "routes", "pipeline", "server"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(
+            f"unknown section(s) in config: {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(known))}"
+        )
+
+    data_dir = Path(env.get("TIDINGS_DATA_DIR", ".tidings"))
+    database_url = env.get("TIDINGS_DATABASE_URL") or f"sqlite:///{data_dir / 'tidings.db'}"
+
+    raw_connectors = data.get("connectors", [])
+    if not isinstance(raw_connectors, list):
+        raise ConfigError("'connectors' must be an array of tables: [[connectors]]")
+    connectors = tuple(_parse_connector(c, i) for i, c in enumerate(raw_connectors))
+    names = [c.name for c in connectors]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise ConfigError(f"connector name(s) declared twice: {', '.join(sorted(duplicates))}")
+    raw_routes = data.get("routes", [])
+    if not isinstance(raw_routes, list):
+        raise ConfigError("'routes' must be an array of tables: [[routes]]")
+    routes = tuple(_parse_route(r, i, set(names)) for i, r in enumerate(raw_routes))
+    if not connectors:
+        if routes:
+            raise ConfigError("routes are declared but no [[connectors]]")
+        connectors, routes = (DEFAULT_SIMULATOR,), (DEFAULT_ROUTE,)
+
+    pipeline = data.get("pipeline", {})
+    if not isinstance(pipeline, dict):
+        raise ConfigError("[pipeline] must be a table")
+    allowed = {
+        "max_segments",
+        "dispatch_batch",
+        "lease_seconds",
+        "retry_base_seconds",
+        "max_dispatch_attempts",
+        "webhook_timeout_seconds",
+    }
+    unknown = set(pipeline) - allowed
+    if unknown:
+        raise ConfigError(f"[pipeline]: unknown key(s) {', '.join(sorted(unknown))}")
+    max_segments = _take(pipeline, "max_segments", int, "[pipeline]", default=10)
+    if not 1 <= max_segments <= 255:
+        raise ConfigError("[pipeline]: 'max_segments' must be between 1 and 255")
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        master_key_env=env.get("TIDINGS_MASTER_KEY") or None,
+        connectors=connectors,
+        routes=routes,
+        max_segments=max_segments,
+        dispatch_batch=_take(pipeline, "dispatch_batch", int, "[pipeline]", default=500),
+        lease_seconds=float(
+            _take(pipeline, "lease_seconds", (int, float), "[pipeline]", default=30.0)
+        ),
+        retry_base_seconds=float(
+            _take(pipeline, "retry_base_seconds", (int, float), "[pipeline]", default=5.0)
+        ),
+        max_dispatch_attempts=_take(
+            pipeline, "max_dispatch_attempts", int, "[pipeline]", default=6
+        ),
+        webhook_timeout_seconds=float(
+            _take(pipeline, "webhook_timeout_seconds", (int, float), "[pipeline]", default=10.0)
+        ),
+    )

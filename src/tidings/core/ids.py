@@ -1,0 +1,44 @@
+"""Time-sortable, type-prefixed identifiers (UUIDv7 layout, Crockford base32 text)."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+_DECODE = {c: i for i, c in enumerate(_ALPHABET)}
+
+PREFIXES = frozenset({"acc", "msg", "key", "num", "usr", "whk", "dk", "req"})
+
+
+def _encode(value: int) -> str:
+    chars = []
+    for _ in range(26):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def new_id(prefix: str, at: datetime) -> str:
+    """A 128-bit id: 48 bits of milliseconds since the epoch, 80 random bits."""
+    if prefix not in PREFIXES:
+        raise ValueError(f"unknown id prefix {prefix!r}")
+    millis = int(at.timestamp() * 1000) & ((1 << 48) - 1)
+    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
+    # UUIDv7 version and variant bits, so the id is also a valid UUID.
+    value = (value & ~(0xF << 76)) | (0x7 << 76)
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)
+    return f"{prefix}_{_encode(value)}"
+
+
+def is_valid_id(value: str, prefix: str) -> bool:
+    head, sep, tail = value.partition("_")
+    return sep == "_" and head == prefix and len(tail) == 26 and all(c in _DECODE for c in tail)
+
+
+def id_timestamp_ms(value: str) -> int:
+    tail = value.partition("_")[2]
+    number = 0
+    for c in tail:
+        number = (number << 5) | _DECODE[c]
+    return number >> 80

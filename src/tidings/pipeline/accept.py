@@ -1,0 +1,309 @@
+"""Accept: validate, encode, encrypt and commit messages with their dispatch work."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy.exc import IntegrityError
+
+from tidings.core.clock import Clock, iso, to_utc
+from tidings.core.crypto import Crypto
+from tidings.core.errors import Conflict, InvalidInput
+from tidings.core.ids import new_id
+from tidings.domain.addresses import AddressError, normalise_number, normalise_sender
+from tidings.domain.encoding import analyse
+from tidings.pipeline.metrics import Metrics
+from tidings.store import messages as message_store
+from tidings.store.database import Database
+
+SUPPORTED_CHANNELS = frozenset({"sms"})
+MAX_VALIDITY_SECONDS = 7 * 24 * 3600
+MAX_SCHEDULE_AHEAD = timedelta(days=366)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRequest:
+    to: str
+    sender: str
+    body: str
+    channel: str = "sms"
+    send_at: datetime | None = None
+    validity_seconds: int | None = None
+    status_callback: str | None = None
+    reference: str | None = None
+
+    def fingerprint(self) -> bytes:
+        canonical = orjson.dumps(
+            {
+                "to": self.to,
+                "from": self.sender,
+                "body": self.body,
+                "channel": self.channel,
+                "send_at": iso(self.send_at),
+                "validity_seconds": self.validity_seconds,
+                "status_callback": self.status_callback,
+                "reference": self.reference,
+            },
+            option=orjson.OPT_SORT_KEYS,
+        )
+        return hashlib.sha256(canonical).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    row: dict[str, Any]
+    event: dict[str, Any]
+    work: dict[str, Any]
+    resource: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemError:
+    index: int
+    code: str
+    field: str | None
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "code": self.code, "field": self.field, "detail": self.detail}
+
+
+class AcceptService:
+    def __init__(
+        self,
+        db: Database,
+        crypto: Crypto,
+        clock: Clock,
+        metrics: Metrics,
+        *,
+        max_segments: int,
+        max_batch: int,
+        load: Callable[[str, str], dict[str, Any]],
+        on_accepted: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._db = db
+        self._crypto = crypto
+        self._clock = clock
+        self._metrics = metrics
+        self._max_segments = max_segments
+        self.max_batch = max_batch
+        self._on_accepted = on_accepted
+        self._load = load
+
+    def prepare(self, account_id: str, req: MessageRequest, now: datetime) -> Prepared:
+        """Validate and build the rows for one message; raises InvalidInput naming the field."""
+        if req.channel not in SUPPORTED_CHANNELS:
+            raise InvalidInput(
+                f"channel {req.channel!r} is not available; use one of: "
+                f"{', '.join(sorted(SUPPORTED_CHANNELS))}",
+                code="unsupported_channel",
+                extra={"field": "channel"},
+            )
+        try:
+            to = normalise_number(req.to, "to")
+        except AddressError as exc:
+            raise InvalidInput(str(exc), code="invalid_to", extra={"field": "to"}) from exc
+        try:
+            sender = normalise_sender(req.sender).value
+        except AddressError as exc:
+            raise InvalidInput(str(exc), code="invalid_from", extra={"field": "from"}) from exc
+        if not req.body:
+            raise InvalidInput(
+                "'body' is empty; give the text of the message",
+                code="empty_body",
+                extra={"field": "body"},
+            )
+        info = analyse(req.body)
+        if info.segments > self._max_segments:
+            raise InvalidInput(
+                f"'body' needs {info.segments} segments ({info.encoding}, {info.units} "
+                f"{'septets' if info.encoding == 'gsm7' else 'UTF-16 units'}); the maximum is "
+                f"{self._max_segments}. Shorten the text.",
+                code="body_too_long",
+                extra={"field": "body"},
+            )
+        send_at = to_utc(req.send_at) if req.send_at is not None else None
+        if send_at is not None and send_at - now > MAX_SCHEDULE_AHEAD:
+            raise InvalidInput(
+                "'send_at' may be at most 366 days ahead",
+                code="invalid_send_at",
+                extra={"field": "send_at"},
+            )
+        if send_at is not None and send_at <= now:
+            send_at = None
+        validity = req.validity_seconds
+        if validity is not None and not 1 <= validity <= MAX_VALIDITY_SECONDS:
+            raise InvalidInput(
+                f"'validity_seconds' must be from 1 to {MAX_VALIDITY_SECONDS}",
+                code="invalid_validity",
+                extra={"field": "validity_seconds"},
+            )
+        callback = req.status_callback
+        if callback is not None and (
+            not callback.startswith(("http://", "https://")) or len(callback) > 2000
+        ):
+            raise InvalidInput(
+                "'status_callback' must be an http:// or https:// URL of at most 2000 characters",
+                code="invalid_status_callback",
+                extra={"field": "status_callback"},
+            )
+        if req.reference is not None and len(req.reference) > 128:
+            raise InvalidInput(
+                "'reference' may be at most 128 characters",
+                code="invalid_reference",
+                extra={"field": "reference"},
+            )
+
+        message_id = new_id("msg", now)
+        start = send_at or now
+        expires_at = start + timedelta(seconds=validity) if validity else None
+        status = "scheduled" if send_at else "queued"
+        enc = self._crypto.encrypt
+        row = {
+            "id": message_id,
+            "account_id": account_id,
+            "direction": "outbound",
+            "channel": req.channel,
+            "sender_enc": enc(account_id, "messages.sender", sender),
+            "sender_index": self._crypto.blind_index(account_id, sender),
+            "recipient_enc": enc(account_id, "messages.recipient", to),
+            "recipient_index": self._crypto.blind_index(account_id, to),
+            "body_enc": enc(account_id, "messages.body", req.body),
+            "encoding": info.encoding,
+            "segments": info.segments,
+            "status": status,
+            "reference": req.reference,
+            "status_callback": callback,
+            "attempts": 0,
+            "send_at": send_at,
+            "expires_at": expires_at,
+            "created_at": now,
+            "updated_at": now,
+        }
+        created = iso(now)
+        resource = {
+            "id": message_id,
+            "account_id": account_id,
+            "direction": "outbound",
+            "channel": req.channel,
+            "from": sender,
+            "to": to,
+            "body": req.body,
+            "encoding": info.encoding,
+            "segments": info.segments,
+            "status": status,
+            "status_history": [{"status": status, "at": created}],
+            "error_code": None,
+            "error_message": None,
+            "price": None,
+            "created_at": created,
+            "send_at": iso(send_at),
+            "expires_at": iso(expires_at),
+            "sent_at": None,
+            "delivered_at": None,
+            "reference": req.reference,
+            "status_callback": callback,
+        }
+        return Prepared(
+            row=row,
+            event={"message_id": message_id, "status": status, "at": now, "detail": None},
+            work={"message_id": message_id, "run_at": start, "tried_connectors": ""},
+            resource=resource,
+        )
+
+    def accept(
+        self, account_id: str, req: MessageRequest, idempotency_key: str | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """Commit one message; returns (resource, replayed) where replayed marks a repeat."""
+        now = self._clock.now()
+        prepared = self.prepare(account_id, req, now)
+        if idempotency_key is None:
+            with self._db.write() as conn:
+                message_store.insert_messages(
+                    conn, [prepared.row], [prepared.event], [prepared.work]
+                )
+            self._accepted(req.channel, 1)
+            return prepared.resource, False
+        fingerprint = req.fingerprint()
+        try:
+            with self._db.write() as conn:
+                existing = message_store.idempotency_entry(conn, account_id, idempotency_key)
+                if existing is None:
+                    message_store.insert_messages(
+                        conn, [prepared.row], [prepared.event], [prepared.work]
+                    )
+                    message_store.insert_idempotency(
+                        conn,
+                        account_id=account_id,
+                        key=idempotency_key,
+                        request_hash=fingerprint,
+                        message_id=prepared.row["id"],
+                        created_at=now,
+                    )
+        except IntegrityError:
+            # Another node committed the same key first: answer with its result.
+            with self._db.read() as conn:
+                existing = message_store.idempotency_entry(conn, account_id, idempotency_key)
+        if existing is None:
+            self._accepted(req.channel, 1)
+            return prepared.resource, False
+        if bytes(existing.request_hash) != fingerprint:
+            raise Conflict(
+                "this Idempotency-Key was used with a different request body; "
+                "use a new key for a new message",
+                code="idempotency_conflict",
+            )
+        return self._load(account_id, existing.message_id), True
+
+    def accept_batch(
+        self, account_id: str, requests: Sequence[MessageRequest]
+    ) -> tuple[list[dict[str, Any]], list[ItemError]]:
+        """Commit every valid item in one transaction; report invalid ones by index."""
+        if len(requests) > self.max_batch:
+            raise InvalidInput(
+                f"a batch holds at most {self.max_batch} messages; this one has "
+                f"{len(requests)}. Split it.",
+                code="batch_too_large",
+                extra={"field": "messages"},
+            )
+        if not requests:
+            raise InvalidInput(
+                "the batch is empty", code="empty_batch", extra={"field": "messages"}
+            )
+        now = self._clock.now()
+        prepared: list[tuple[int, Prepared]] = []
+        errors: list[ItemError] = []
+        for index, req in enumerate(requests):
+            try:
+                prepared.append((index, self.prepare(account_id, req, now)))
+            except InvalidInput as exc:
+                errors.append(ItemError(index, exc.code, exc.extra.get("field"), exc.detail))
+        if prepared:
+            with self._db.write() as conn:
+                message_store.insert_messages(
+                    conn,
+                    [p.row for _, p in prepared],
+                    [p.event for _, p in prepared],
+                    [p.work for _, p in prepared],
+                )
+            self._accepted(requests[0].channel, len(prepared))
+        accepted = [
+            {
+                "index": index,
+                "id": p.resource["id"],
+                "to": p.resource["to"],
+                "status": p.resource["status"],
+                "segments": p.resource["segments"],
+            }
+            for index, p in prepared
+        ]
+        return accepted, errors
+
+    def _accepted(self, channel: str, count: int) -> None:
+        self._metrics.accepted.labels(channel).inc(count)
+        self._on_accepted()

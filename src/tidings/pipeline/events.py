@@ -1,0 +1,214 @@
+"""Receipts and inbound messages from connectors, recorded in batches.
+
+A receipt can arrive before the submit's outcome is committed (the peer answered fast):
+it waits here and is matched on a later flush, for up to `receipt_wait_seconds`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from tidings.channels.base import Inbound, Receipt
+from tidings.core.clock import Clock, iso
+from tidings.core.crypto import Crypto
+from tidings.core.ids import new_id
+from tidings.domain.addresses import AddressError, normalise_number, normalise_sender
+from tidings.domain.encoding import analyse
+from tidings.pipeline.metrics import Metrics
+from tidings.pipeline.transitions import Change, StatusWriter, account_webhook_urls, webhook_row
+from tidings.store import messages as message_store
+from tidings.store import numbers as number_store
+from tidings.store import webhooks as webhook_store
+from tidings.store.database import Database
+
+log = logging.getLogger("tidings.events")
+
+
+@dataclass(slots=True)
+class _Waiting:
+    receipt: Receipt
+    since: float
+
+
+class EventRecorder:
+    def __init__(
+        self,
+        db: Database,
+        crypto: Crypto,
+        clock: Clock,
+        metrics: Metrics,
+        writer: StatusWriter,
+        receipt_wait_seconds: float = 120.0,
+    ) -> None:
+        self._db = db
+        self._crypto = crypto
+        self._clock = clock
+        self._metrics = metrics
+        self._writer = writer
+        self._receipts: deque[_Waiting] = deque()
+        self._inbound: deque[Inbound] = deque()
+        self._wait = receipt_wait_seconds
+        self.flush_seconds = 0.01
+        self.unmatched_receipts = 0
+
+    # ConnectorEvents
+    def receipt(self, receipt: Receipt) -> None:
+        self._receipts.append(_Waiting(receipt, asyncio.get_running_loop().time()))
+
+    def inbound(self, message: Inbound) -> None:
+        self._inbound.append(message)
+
+    async def run(self) -> None:
+        while True:
+            if not self._receipts and not self._inbound:
+                await asyncio.sleep(self.flush_seconds)
+                continue
+            await self.flush()
+            await asyncio.sleep(self.flush_seconds)
+
+    async def flush(self) -> None:
+        receipts = list(self._receipts)
+        self._receipts.clear()
+        inbound = list(self._inbound)
+        self._inbound.clear()
+        try:
+            unmatched = await asyncio.to_thread(self._record, receipts, inbound)
+        except Exception:
+            log.exception(
+                "recording %d receipts / %d inbound failed; will retry", len(receipts), len(inbound)
+            )
+            self._receipts.extend(receipts)
+            self._inbound.extend(inbound)
+            await asyncio.sleep(0.5)
+            return
+        now = asyncio.get_running_loop().time()
+        for item in unmatched:
+            if now - item.since < self._wait:
+                self._receipts.append(item)
+            else:
+                self.unmatched_receipts += 1
+                log.warning(
+                    "receipt %s from %s matched no message",
+                    item.receipt.connector_message_id,
+                    item.receipt.connector,
+                )
+
+    async def drain(self) -> None:
+        """Record what is buffered now (used at shutdown and by tests)."""
+        if self._receipts or self._inbound:
+            await self.flush()
+
+    def _record(self, receipts: list[_Waiting], inbound: list[Inbound]) -> list[_Waiting]:
+        now = self._clock.now()
+        unmatched: list[_Waiting] = []
+        with self._db.write() as conn:
+            by_connector: dict[str, list[_Waiting]] = {}
+            for item in receipts:
+                by_connector.setdefault(item.receipt.connector, []).append(item)
+            changes: list[Change] = []
+            for connector, items in by_connector.items():
+                found = message_store.find_by_connector_ids(
+                    conn, connector, [i.receipt.connector_message_id for i in items]
+                )
+                for item in items:
+                    message_id = found.get(item.receipt.connector_message_id)
+                    if message_id is None:
+                        unmatched.append(item)
+                        continue
+                    r = item.receipt
+                    fields: dict[str, Any] = {}
+                    if r.status == "delivered":
+                        fields["delivered_at"] = r.at
+                    else:
+                        fields["error_code"] = r.error_code or r.status
+                        fields["error_message"] = f"receipt from {connector}: {r.status}"
+                    changes.append(Change(message_id, r.status, fields))
+            self._writer.apply(conn, changes, now)
+            self._record_inbound(conn, inbound, now)
+        return unmatched
+
+    def _record_inbound(self, conn: Any, inbound: list[Inbound], now: Any) -> None:
+        rows: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        hooks: list[tuple[str, str, dict[str, Any]]] = []
+        for message in inbound:
+            try:
+                to = normalise_number(message.to, "to")
+                sender = normalise_sender(message.sender).value
+            except AddressError as exc:
+                self._metrics.inbound.labels("invalid_address").inc()
+                log.warning("inbound message dropped: %s", exc)
+                continue
+            owner = number_store.owner_of(
+                conn, message.channel, self._crypto.blind_index("global", to)
+            )
+            if owner is None:
+                self._metrics.inbound.labels("no_owner").inc()
+                log.warning("inbound message to a number no account owns was dropped")
+                continue
+            account = owner.account_id
+            info = analyse(message.body)
+            message_id = new_id("msg", now)
+            enc = self._crypto.encrypt
+            rows.append(
+                {
+                    "id": message_id,
+                    "account_id": account,
+                    "direction": "inbound",
+                    "channel": message.channel,
+                    "sender_enc": enc(account, "messages.sender", sender),
+                    "sender_index": self._crypto.blind_index(account, sender),
+                    "recipient_enc": enc(account, "messages.recipient", to),
+                    "recipient_index": self._crypto.blind_index(account, to),
+                    "body_enc": enc(account, "messages.body", message.body),
+                    "encoding": info.encoding,
+                    "segments": info.segments,
+                    "status": "received",
+                    "connector": message.connector,
+                    "attempts": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                    "delivered_at": message.at,
+                }
+            )
+            events.append(
+                {"message_id": message_id, "status": "received", "at": now, "detail": None}
+            )
+            hooks.append(
+                (
+                    account,
+                    message_id,
+                    {
+                        "event": "message.inbound",
+                        "message_id": message_id,
+                        "channel": message.channel,
+                        "from": sender,
+                        "to": to,
+                        "body": message.body,
+                        "received_at": iso(message.at),
+                    },
+                )
+            )
+            self._metrics.inbound.labels("stored").inc()
+        message_store.insert_messages(conn, rows, events, [])
+        urls = account_webhook_urls(conn, {account for account, _, _ in hooks})
+        webhook_store.insert_deliveries(
+            conn,
+            [
+                webhook_row(
+                    self._crypto,
+                    account,
+                    message_id,
+                    "message.inbound",
+                    urls[account],
+                    payload,
+                    now,
+                )
+                for account, message_id, payload in hooks
+                if account in urls
+            ],
+        )

@@ -1,0 +1,182 @@
+"""Apply status changes through the state machine, with history and webhook work, in one go."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, select
+
+from tidings.core.clock import iso, to_utc
+from tidings.core.crypto import Crypto
+from tidings.core.ids import new_id
+from tidings.domain.status import can_move, is_final
+from tidings.pipeline.metrics import Metrics
+from tidings.store import messages as message_store
+from tidings.store import webhooks as webhook_store
+from tidings.store.tables import accounts
+
+QUIET_STATUSES = frozenset({"sending"})  # internal steps that are not sent as webhooks
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    message_id: str
+    status: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    message_id: str
+    account_id: str
+    previous: str
+    status: str
+
+
+class StatusWriter:
+    def __init__(self, crypto: Crypto, metrics: Metrics, skip_locked: bool) -> None:
+        self._crypto = crypto
+        self._metrics = metrics
+        self._for_update = skip_locked
+
+    def apply(self, conn: Connection, changes: Sequence[Change], now: datetime) -> list[Applied]:
+        """Move each message if the state machine allows it; record every attempt in history."""
+        states = message_store.lock_states(
+            conn, list({c.message_id for c in changes}), self._for_update
+        )
+        current = {mid: row.status for mid, row in states.items()}
+        updates: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        applied: list[Applied] = []
+        for change in changes:
+            status = current.get(change.message_id)
+            if status is None:
+                continue
+            if can_move(status, change.status):
+                updates.append(
+                    {
+                        "id": change.message_id,
+                        "status": change.status,
+                        "updated_at": now,
+                        **change.fields,
+                    }
+                )
+                events.append(
+                    {
+                        "message_id": change.message_id,
+                        "status": change.status,
+                        "at": now,
+                        "detail": change.detail,
+                    }
+                )
+                applied.append(
+                    Applied(
+                        change.message_id,
+                        states[change.message_id].account_id,
+                        status,
+                        change.status,
+                    )
+                )
+                current[change.message_id] = change.status
+            elif change.status != status:
+                events.append(
+                    {
+                        "message_id": change.message_id,
+                        "status": change.status,
+                        "at": now,
+                        "detail": f"ignored: message was already {status}",
+                    }
+                )
+        message_store.update_messages(conn, updates)
+        message_store.insert_events(conn, events)
+        self._enqueue_webhooks(conn, applied, states, changes, now)
+        for item in applied:
+            self._metrics.status.labels(item.status).inc()
+            if is_final(item.status):
+                created = to_utc(states[item.message_id].created_at)
+                self._metrics.delivery_latency.labels(item.status).observe(
+                    max((now - created).total_seconds(), 0.0)
+                )
+        return applied
+
+    def _enqueue_webhooks(
+        self,
+        conn: Connection,
+        applied: Sequence[Applied],
+        states: dict[str, Any],
+        changes: Sequence[Change],
+        now: datetime,
+    ) -> None:
+        notable = [a for a in applied if a.status not in QUIET_STATUSES]
+        if not notable:
+            return
+        account_urls = account_webhook_urls(conn, {a.account_id for a in notable})
+        by_id = {c.message_id: c for c in changes}
+        rows: list[dict[str, Any]] = []
+        for item in notable:
+            url = states[item.message_id].status_callback or account_urls.get(item.account_id)
+            if not url:
+                continue
+            fields = by_id[item.message_id].fields
+            payload = {
+                "event": "message.status",
+                "message_id": item.message_id,
+                "status": item.status,
+                "previous_status": item.previous,
+                "error_code": fields.get("error_code"),
+                "error_message": fields.get("error_message"),
+                "at": iso(now),
+            }
+            rows.append(
+                webhook_row(
+                    self._crypto,
+                    item.account_id,
+                    item.message_id,
+                    "message.status",
+                    url,
+                    payload,
+                    now,
+                )
+            )
+        webhook_store.insert_deliveries(conn, rows)
+
+
+def account_webhook_urls(conn: Connection, account_ids: set[str]) -> dict[str, str]:
+    if not account_ids:
+        return {}
+    rows = conn.execute(
+        select(accounts.c.id, accounts.c.webhook_url).where(
+            accounts.c.id.in_(account_ids), accounts.c.webhook_url.is_not(None)
+        )
+    )
+    return {row.id: row.webhook_url for row in rows}
+
+
+def webhook_row(
+    crypto: Crypto,
+    account_id: str,
+    message_id: str | None,
+    event: str,
+    url: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> dict[str, Any]:
+    delivery_id = new_id("whk", now)
+    body = orjson.dumps({"id": delivery_id, **payload}).decode()
+    return {
+        "id": delivery_id,
+        "account_id": account_id,
+        "message_id": message_id,
+        "event": event,
+        "url": url,
+        "payload_enc": crypto.encrypt(account_id, "webhook_deliveries.payload", body),
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }

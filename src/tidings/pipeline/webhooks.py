@@ -1,0 +1,166 @@
+"""Deliver webhooks from the durable outbox: signed, retried with backoff for 24 hours,
+then dead-lettered for a replay."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from tidings.core.clock import Clock, to_utc
+from tidings.core.crypto import Crypto, KeyUnavailable
+from tidings.pipeline.metrics import Metrics
+from tidings.store import accounts as account_store
+from tidings.store import webhooks as webhook_store
+from tidings.store.database import Database
+
+log = logging.getLogger("tidings.webhooks")
+SIGNATURE_HEADER = "X-Tidings-Signature"
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def verify(
+    secret: str, header: str, body: bytes, now: datetime, tolerance_seconds: int = 300
+) -> bool:
+    """What a receiver runs: check the signature and that the timestamp is recent."""
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp = int(parts["t"])
+    except (ValueError, KeyError):
+        return False
+    if abs(now.timestamp() - timestamp) > tolerance_seconds:
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body), header)
+
+
+def next_delay(attempts: int, base: float = 10.0, cap: float = 3600.0) -> float:
+    """Exponential backoff with jitter: about 10 s, 20 s, 40 s ... capped at an hour."""
+    return min(base * 2.0 ** (attempts - 1), cap) * random.uniform(0.5, 1.0)
+
+
+class WebhookSender:
+    def __init__(
+        self,
+        db: Database,
+        crypto: Crypto,
+        clock: Clock,
+        metrics: Metrics,
+        *,
+        timeout_seconds: float,
+        max_age_seconds: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._db = db
+        self._crypto = crypto
+        self._clock = clock
+        self._metrics = metrics
+        self._max_age = timedelta(seconds=max_age_seconds)
+        self._client = httpx.AsyncClient(
+            timeout=timeout_seconds, transport=transport, follow_redirects=False
+        )
+        self._secrets: dict[str, str] = {}
+        self.poll_seconds = 0.2
+        self.concurrency = 50
+
+    async def run(self) -> None:
+        while True:
+            try:
+                sent = await self.run_once()
+            except Exception:
+                log.exception("webhook delivery round failed")
+                sent = 0
+            if not sent:
+                await asyncio.sleep(self.poll_seconds)
+
+    async def run_once(self) -> int:
+        deliveries = await asyncio.to_thread(self._claim)
+        if deliveries:
+            await asyncio.gather(*(self._deliver(d) for d in deliveries))
+        return len(deliveries)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    def _claim(self) -> list[Any]:
+        now = self._clock.now()
+        with self._db.write() as conn:
+            return webhook_store.claim_due(
+                conn,
+                now=now,
+                limit=self.concurrency,
+                lease_until=now + timedelta(minutes=2),
+                skip_locked=not self._db.is_sqlite,
+            )
+
+    def _secret(self, account_id: str) -> str:
+        secret = self._secrets.get(account_id)
+        if secret is None:
+            with self._db.read() as conn:
+                row = account_store.get_account(conn, account_id)
+            if row is None:
+                raise KeyUnavailable(account_id)
+            secret = self._crypto.decrypt(
+                account_id, "accounts.webhook_secret", row.webhook_secret_enc
+            )
+            self._secrets[account_id] = secret
+        return secret
+
+    def forget_secret(self, account_id: str) -> None:
+        self._secrets.pop(account_id, None)
+
+    async def _deliver(self, delivery: Any) -> None:
+        error: str | None = None
+        try:
+            body = self._crypto.decrypt(
+                delivery.account_id, "webhook_deliveries.payload", delivery.payload_enc
+            ).encode()
+            secret = await asyncio.to_thread(self._secret, delivery.account_id)
+            timestamp = int(self._clock.now().timestamp())
+            response = await self._client.post(
+                delivery.url,
+                content=body,
+                headers={
+                    "Content-Type": "application/json",
+                    SIGNATURE_HEADER: sign(secret, timestamp, body),
+                    "User-Agent": "Tidings-Webhooks/1",
+                    "X-Tidings-Delivery": delivery.id,
+                },
+            )
+            if not 200 <= response.status_code < 300:
+                error = f"HTTP {response.status_code}"
+        except KeyUnavailable:
+            error = "the payload's data was erased"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        self._metrics.webhooks.labels("ok" if error is None else "error").inc()
+        await asyncio.to_thread(self._record, delivery, error)
+
+    def _record(self, delivery: Any, error: str | None) -> None:
+        now = self._clock.now()
+        attempts = delivery.attempts + 1
+        if error is None:
+            state, next_at, delivered = "delivered", now, now
+        else:
+            next_at = now + timedelta(seconds=next_delay(attempts))
+            expired = next_at > to_utc(delivery.created_at) + self._max_age
+            state, delivered = ("dead" if expired else "pending"), None
+        with self._db.write() as conn:
+            webhook_store.record_attempt(
+                conn,
+                delivery.id,
+                state=state,
+                attempts=attempts,
+                next_attempt_at=next_at,
+                last_error=error,
+                delivered_at=delivered,
+            )

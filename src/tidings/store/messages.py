@@ -1,0 +1,259 @@
+"""Messages, their status history, the dispatch queue (outbox) and idempotency keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, or_, select, update
+
+from tidings.store.tables import dispatch_queue, idempotency_keys, message_events, messages
+
+
+def insert_messages(
+    conn: Connection,
+    rows: Sequence[dict[str, Any]],
+    events: Sequence[dict[str, Any]],
+    queue: Sequence[dict[str, Any]],
+) -> None:
+    """The message, its first history entry and its dispatch work: one transaction (outbox)."""
+    if rows:
+        conn.execute(insert(messages), list(rows))
+    if events:
+        conn.execute(insert(message_events), list(events))
+    if queue:
+        conn.execute(insert(dispatch_queue), list(queue))
+
+
+def get_message(conn: Connection, account_id: str, message_id: str) -> Row[Any] | None:
+    return conn.execute(
+        select(messages).where(messages.c.id == message_id, messages.c.account_id == account_id)
+    ).first()
+
+
+def history(conn: Connection, message_ids: Sequence[str]) -> dict[str, list[Row[Any]]]:
+    result: dict[str, list[Row[Any]]] = {m: [] for m in message_ids}
+    if not message_ids:
+        return result
+    for row in conn.execute(
+        select(message_events)
+        .where(message_events.c.message_id.in_(message_ids))
+        .order_by(message_events.c.id)
+    ):
+        result[row.message_id].append(row)
+    return result
+
+
+def list_messages(
+    conn: Connection,
+    account_id: str,
+    *,
+    status: str | None = None,
+    recipient_index: bytes | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: str | None = None,
+    limit: int = 50,
+) -> list[Row[Any]]:
+    """Newest first; `before_id` continues after the last id of a previous page."""
+    query = select(messages).where(messages.c.account_id == account_id)
+    if status is not None:
+        query = query.where(messages.c.status == status)
+    if recipient_index is not None:
+        query = query.where(messages.c.recipient_index == recipient_index)
+    if since is not None:
+        query = query.where(messages.c.created_at >= since)
+    if until is not None:
+        query = query.where(messages.c.created_at < until)
+    if before_id is not None:
+        query = query.where(messages.c.id < before_id)
+    return list(conn.execute(query.order_by(messages.c.id.desc()).limit(limit)))
+
+
+def lock_states(
+    conn: Connection, message_ids: Sequence[str], for_update: bool
+) -> dict[str, Row[Any]]:
+    """Current status and routing fields of messages, locked on PostgreSQL."""
+    if not message_ids:
+        return {}
+    query = select(
+        messages.c.id,
+        messages.c.account_id,
+        messages.c.status,
+        messages.c.status_callback,
+        messages.c.created_at,
+        messages.c.attempts,
+        messages.c.expires_at,
+    ).where(messages.c.id.in_(message_ids))
+    if for_update:
+        query = query.with_for_update()
+    return {row.id: row for row in conn.execute(query).all()}  # type: ignore[misc]
+
+
+def find_by_connector_ids(conn: Connection, connector: str, refs: Sequence[str]) -> dict[str, str]:
+    """connector_message_id -> message id."""
+    if not refs:
+        return {}
+    rows = conn.execute(
+        select(messages.c.connector_message_id, messages.c.id).where(
+            messages.c.connector == connector, messages.c.connector_message_id.in_(refs)
+        )
+    )
+    return {row.connector_message_id: row.id for row in rows}
+
+
+def update_messages(conn: Connection, changes: Iterable[dict[str, Any]]) -> None:
+    """Each change is {"id": ..., column: value, ...}; grouped by the set of columns it sets."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for change in changes:
+        keys = tuple(sorted(k for k in change if k != "id"))
+        groups.setdefault(keys, []).append({"_id": change["id"], **{k: change[k] for k in keys}})
+    for keys, params in groups.items():
+        statement = (
+            update(messages)
+            .where(messages.c.id == bindparam("_id"))
+            .values({k: bindparam(k) for k in keys})
+        )
+        conn.execute(statement, params)
+
+
+def insert_events(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
+    if events:
+        conn.execute(insert(message_events), list(events))
+
+
+# --- dispatch queue ----------------------------------------------------------
+
+
+def claim_due(
+    conn: Connection,
+    *,
+    now: datetime,
+    limit: int,
+    owner: str,
+    lease_until: datetime,
+    skip_locked: bool,
+) -> list[Row[Any]]:
+    """Lease up to `limit` due work items; returns their queue rows."""
+    due = (
+        select(dispatch_queue.c.message_id)
+        .where(
+            dispatch_queue.c.run_at <= now,
+            or_(dispatch_queue.c.lease_until.is_(None), dispatch_queue.c.lease_until < now),
+        )
+        .order_by(dispatch_queue.c.run_at)
+        .limit(limit)
+    )
+    if skip_locked:
+        due = due.with_for_update(skip_locked=True)
+    ids = [row.message_id for row in conn.execute(due)]
+    if not ids:
+        return []
+    conn.execute(
+        update(dispatch_queue)
+        .where(dispatch_queue.c.message_id.in_(ids))
+        .values(lease_until=lease_until, lease_owner=owner)
+    )
+    return list(conn.execute(select(dispatch_queue).where(dispatch_queue.c.message_id.in_(ids))))
+
+
+def load_for_dispatch(conn: Connection, message_ids: Sequence[str]) -> list[Row[Any]]:
+    if not message_ids:
+        return []
+    return list(conn.execute(select(messages).where(messages.c.id.in_(message_ids))))
+
+
+def finish_work(conn: Connection, message_ids: Sequence[str]) -> None:
+    if message_ids:
+        conn.execute(delete(dispatch_queue).where(dispatch_queue.c.message_id.in_(message_ids)))
+
+
+def requeue(conn: Connection, items: Sequence[dict[str, Any]]) -> None:
+    """Release leases: each item is {"message_id", "run_at", "tried_connectors"}."""
+    if not items:
+        return
+    conn.execute(
+        update(dispatch_queue)
+        .where(dispatch_queue.c.message_id == bindparam("_id"))
+        .values(
+            run_at=bindparam("run_at"),
+            tried_connectors=bindparam("tried"),
+            lease_until=None,
+            lease_owner=None,
+        ),
+        [
+            {"_id": i["message_id"], "run_at": i["run_at"], "tried": i["tried_connectors"]}
+            for i in items
+        ],
+    )
+
+
+def release_all_leases(conn: Connection) -> int:
+    result = conn.execute(
+        update(dispatch_queue)
+        .where(dispatch_queue.c.lease_until.is_not(None))
+        .values(lease_until=None, lease_owner=None)
+    )
+    return int(result.rowcount)
+
+
+def cancel_work(conn: Connection, message_id: str, now: datetime) -> bool:
+    """Remove queued work unless a worker holds it right now."""
+    result = conn.execute(
+        delete(dispatch_queue).where(
+            dispatch_queue.c.message_id == message_id,
+            or_(dispatch_queue.c.lease_until.is_(None), dispatch_queue.c.lease_until < now),
+        )
+    )
+    return result.rowcount == 1
+
+
+def queue_depth(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(dispatch_queue)).scalar() or 0)
+
+
+def status_counts(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(select(messages.c.status, func.count()).group_by(messages.c.status))
+    return {row[0]: int(row[1]) for row in rows}
+
+
+# --- idempotency -------------------------------------------------------------
+
+
+def idempotency_entry(conn: Connection, account_id: str, key: str) -> Row[Any] | None:
+    return conn.execute(
+        select(idempotency_keys).where(
+            and_(idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == key)
+        )
+    ).first()
+
+
+def insert_idempotency(
+    conn: Connection,
+    *,
+    account_id: str,
+    key: str,
+    request_hash: bytes,
+    message_id: str,
+    created_at: datetime,
+) -> None:
+    conn.execute(
+        insert(idempotency_keys).values(
+            account_id=account_id,
+            key=key,
+            request_hash=request_hash,
+            message_id=message_id,
+            created_at=created_at,
+        )
+    )
+
+
+def renew_leases(conn: Connection, message_ids: Sequence[str], owner: str, until: datetime) -> None:
+    for start in range(0, len(message_ids), 500):
+        chunk = message_ids[start : start + 500]
+        conn.execute(
+            update(dispatch_queue)
+            .where(dispatch_queue.c.message_id.in_(chunk), dispatch_queue.c.lease_owner == owner)
+            .values(lease_until=until)
+        )

@@ -1,0 +1,287 @@
+"""Every table of Tidings. Each column declares its data classification beside its definition."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from tidings.domain.classification import INFO_KEY, DataClass, not_personal
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+UTC_TS = DateTime(timezone=True)
+
+
+def col(name: str, type_: Any, data: DataClass, *args: Any, **kw: Any) -> Column[Any]:
+    return Column(name, type_, *args, info={INFO_KEY: data}, **kw)
+
+
+OPS = not_personal()
+
+# Controller data: the operator's customers (accounts) and their users.
+ACCOUNT_NAME = DataClass(
+    "user.name", "account_holder", "account_management", "contract", "controller", "account_data"
+)
+ACCOUNT_SECRET = not_personal("security")
+USER_EMAIL = DataClass(
+    "user.contact.email",
+    "account_user",
+    "account_management",
+    "contract",
+    "controller",
+    "account_data",
+)
+USER_CREDENTIAL = DataClass(
+    "user.authorization.credentials",
+    "account_user",
+    "authentication",
+    "contract",
+    "controller",
+    "account_data",
+)
+USER_EMAIL_INDEX = DataClass(
+    "user.unique_id.pseudonymous",
+    "account_user",
+    "authentication",
+    "contract",
+    "controller",
+    "account_data",
+)
+OWNED_NUMBER = DataClass(
+    "user.contact.phone_number",
+    "account_holder",
+    "message_routing",
+    "contract",
+    "controller",
+    "account_data",
+)
+OWNED_NUMBER_INDEX = DataClass(
+    "user.unique_id.pseudonymous",
+    "account_holder",
+    "message_routing",
+    "contract",
+    "controller",
+    "account_data",
+)
+# Processor data: what accounts send and receive.
+PARTY_NUMBER = DataClass(
+    "user.contact.phone_number",
+    "message_party",
+    "message_delivery",
+    "processor_instruction",
+    "processor",
+    "message_metadata",
+)
+PARTY_INDEX = DataClass(
+    "user.unique_id.pseudonymous",
+    "message_party",
+    "message_delivery",
+    "processor_instruction",
+    "processor",
+    "message_metadata",
+)
+MESSAGE_BODY = DataClass(
+    "user.content.message",
+    "message_party",
+    "message_delivery",
+    "processor_instruction",
+    "processor",
+    "message_content",
+)
+CUSTOMER_REFERENCE = DataClass(
+    "user.unique_id.customer_reference",
+    "message_party",
+    "message_delivery",
+    "processor_instruction",
+    "processor",
+    "message_metadata",
+)
+WEBHOOK_PAYLOAD = DataClass(
+    "user.content.message",
+    "message_party",
+    "event_notification",
+    "processor_instruction",
+    "processor",
+    "webhook_delivery",
+)
+SUBJECT_INDEX = DataClass(
+    "user.unique_id.pseudonymous",
+    "message_party",
+    "encryption",
+    "processor_instruction",
+    "processor",
+    "data_key",
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("name_enc", LargeBinary, ACCOUNT_NAME, nullable=False),
+    col("status", String(16), OPS, nullable=False, default="active"),
+    col("webhook_url", Text, OPS, nullable=True),
+    col("webhook_secret_enc", LargeBinary, ACCOUNT_SECRET, nullable=False),
+    col("created_at", UTC_TS, OPS, nullable=False),
+    col("closed_at", UTC_TS, OPS, nullable=True),
+)
+
+data_keys = Table(
+    "data_keys",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("account_id", String(32), OPS, nullable=False, index=True),
+    col("scope", String(16), OPS, nullable=False),  # "account" now; "subject" for per-subject
+    col("subject_index", LargeBinary, SUBJECT_INDEX, nullable=True),
+    col("wrapped", LargeBinary, ACCOUNT_SECRET, nullable=True),  # NULL once destroyed
+    col("created_at", UTC_TS, OPS, nullable=False),
+    col("destroyed_at", UTC_TS, OPS, nullable=True),
+)
+
+users = Table(
+    "users",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("account_id", String(32), OPS, ForeignKey("accounts.id"), nullable=False, index=True),
+    col("email_enc", LargeBinary, USER_EMAIL, nullable=False),
+    col("email_index", LargeBinary, USER_EMAIL_INDEX, nullable=False, unique=True),
+    col("password_hash", String(255), USER_CREDENTIAL, nullable=False),
+    col("role", String(16), OPS, nullable=False),
+    col("created_at", UTC_TS, OPS, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("account_id", String(32), OPS, ForeignKey("accounts.id"), nullable=False, index=True),
+    col("name", String(100), OPS, nullable=False),
+    col("prefix", String(16), OPS, nullable=False, unique=True),
+    col("secret_hash", LargeBinary, ACCOUNT_SECRET, nullable=False),
+    col("scopes", String(200), OPS, nullable=False),
+    col("created_at", UTC_TS, OPS, nullable=False),
+    col("revoked_at", UTC_TS, OPS, nullable=True),
+)
+
+numbers = Table(
+    "numbers",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("account_id", String(32), OPS, ForeignKey("accounts.id"), nullable=False, index=True),
+    col("channel", String(16), OPS, nullable=False),
+    col("number_enc", LargeBinary, OWNED_NUMBER, nullable=False),
+    col("number_index", LargeBinary, OWNED_NUMBER_INDEX, nullable=False),
+    col("created_at", UTC_TS, OPS, nullable=False),
+    UniqueConstraint("channel", "number_index"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("account_id", String(32), OPS, nullable=False),
+    col("direction", String(8), OPS, nullable=False),
+    col("channel", String(16), OPS, nullable=False),
+    col("sender_enc", LargeBinary, PARTY_NUMBER, nullable=False),
+    col("sender_index", LargeBinary, PARTY_INDEX, nullable=False),
+    col("recipient_enc", LargeBinary, PARTY_NUMBER, nullable=False),
+    col("recipient_index", LargeBinary, PARTY_INDEX, nullable=False),
+    col("body_enc", LargeBinary, MESSAGE_BODY, nullable=True),  # NULL once redacted
+    col("encoding", String(8), OPS, nullable=False),
+    col("segments", Integer, OPS, nullable=False),
+    col("status", String(16), OPS, nullable=False),
+    col("error_code", String(64), OPS, nullable=True),
+    col("error_message", Text, OPS, nullable=True),
+    col("price", Numeric(12, 5), OPS, nullable=True),
+    col("reference", String(128), CUSTOMER_REFERENCE, nullable=True),
+    col("status_callback", Text, OPS, nullable=True),
+    col("connector", String(64), OPS, nullable=True),
+    col("connector_message_id", String(128), OPS, nullable=True),
+    col("attempts", Integer, OPS, nullable=False, default=0),
+    col("send_at", UTC_TS, OPS, nullable=True),
+    col("expires_at", UTC_TS, OPS, nullable=True),
+    col("created_at", UTC_TS, OPS, nullable=False),
+    col("sent_at", UTC_TS, OPS, nullable=True),
+    col("delivered_at", UTC_TS, OPS, nullable=True),
+    col("updated_at", UTC_TS, OPS, nullable=False),
+    Index("ix_messages_account_id_id", "account_id", "id"),
+    Index("ix_messages_account_id_status", "account_id", "status"),
+    Index("ix_messages_account_id_recipient_index", "account_id", "recipient_index"),
+    Index("ix_messages_connector_ref", "connector", "connector_message_id"),
+)
+
+message_events = Table(
+    "message_events",
+    metadata,
+    col(
+        "id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        OPS,
+        primary_key=True,
+        autoincrement=True,
+    ),
+    col("message_id", String(32), OPS, nullable=False, index=True),
+    col("status", String(16), OPS, nullable=False),
+    col("at", UTC_TS, OPS, nullable=False),
+    col("detail", String(200), OPS, nullable=True),
+)
+
+dispatch_queue = Table(
+    "dispatch_queue",
+    metadata,
+    col("message_id", String(32), OPS, primary_key=True),
+    col("run_at", UTC_TS, OPS, nullable=False, index=True),
+    col("lease_until", UTC_TS, OPS, nullable=True),
+    col("lease_owner", String(64), OPS, nullable=True),
+    col("tried_connectors", String(500), OPS, nullable=False, default=""),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    col("account_id", String(32), OPS, primary_key=True),
+    col("key", String(255), OPS, primary_key=True),
+    col("request_hash", LargeBinary, OPS, nullable=False),
+    col("message_id", String(32), OPS, nullable=False),
+    col("created_at", UTC_TS, OPS, nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("account_id", String(32), OPS, nullable=False, index=True),
+    col("message_id", String(32), OPS, nullable=True),
+    col("event", String(32), OPS, nullable=False),
+    col("url", Text, OPS, nullable=False),
+    col("payload_enc", LargeBinary, WEBHOOK_PAYLOAD, nullable=False),
+    col("state", String(16), OPS, nullable=False),  # pending, delivered, dead
+    col("attempts", Integer, OPS, nullable=False, default=0),
+    col("next_attempt_at", UTC_TS, OPS, nullable=False),
+    col("lease_until", UTC_TS, OPS, nullable=True),
+    col("last_error", Text, OPS, nullable=True),
+    col("created_at", UTC_TS, OPS, nullable=False),
+    col("delivered_at", UTC_TS, OPS, nullable=True),
+    Index("ix_webhook_deliveries_state_next", "state", "next_attempt_at"),
+)

@@ -1,0 +1,105 @@
+"""Durable webhook deliveries: pending, delivered, or dead-lettered."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, or_, select, update
+
+from tidings.store.tables import webhook_deliveries
+
+
+def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(webhook_deliveries), list(rows))
+
+
+def claim_due(
+    conn: Connection, *, now: datetime, limit: int, lease_until: datetime, skip_locked: bool
+) -> list[Row[Any]]:
+    due = (
+        select(webhook_deliveries.c.id)
+        .where(
+            webhook_deliveries.c.state == "pending",
+            webhook_deliveries.c.next_attempt_at <= now,
+            or_(webhook_deliveries.c.lease_until.is_(None), webhook_deliveries.c.lease_until < now),
+        )
+        .order_by(webhook_deliveries.c.next_attempt_at)
+        .limit(limit)
+    )
+    if skip_locked:
+        due = due.with_for_update(skip_locked=True)
+    ids = [row.id for row in conn.execute(due)]
+    if not ids:
+        return []
+    conn.execute(
+        update(webhook_deliveries)
+        .where(webhook_deliveries.c.id.in_(ids))
+        .values(lease_until=lease_until)
+    )
+    return list(
+        conn.execute(
+            select(webhook_deliveries)
+            .where(webhook_deliveries.c.id.in_(ids))
+            .order_by(webhook_deliveries.c.created_at)
+        )
+    )
+
+
+def record_attempt(
+    conn: Connection,
+    delivery_id: str,
+    *,
+    state: str,
+    attempts: int,
+    next_attempt_at: datetime,
+    last_error: str | None,
+    delivered_at: datetime | None,
+) -> None:
+    conn.execute(
+        update(webhook_deliveries)
+        .where(webhook_deliveries.c.id == delivery_id)
+        .values(
+            state=state,
+            attempts=attempts,
+            next_attempt_at=next_attempt_at,
+            last_error=last_error,
+            delivered_at=delivered_at,
+            lease_until=None,
+        )
+    )
+
+
+def list_failures(
+    conn: Connection, account_id: str, *, before_id: str | None, limit: int
+) -> list[Row[Any]]:
+    query = select(webhook_deliveries).where(
+        webhook_deliveries.c.account_id == account_id, webhook_deliveries.c.state == "dead"
+    )
+    if before_id is not None:
+        query = query.where(webhook_deliveries.c.id < before_id)
+    return list(conn.execute(query.order_by(webhook_deliveries.c.id.desc()).limit(limit)))
+
+
+def get_delivery(conn: Connection, account_id: str, delivery_id: str) -> Row[Any] | None:
+    return conn.execute(
+        select(webhook_deliveries).where(
+            webhook_deliveries.c.id == delivery_id, webhook_deliveries.c.account_id == account_id
+        )
+    ).first()
+
+
+def replay(conn: Connection, account_id: str, delivery_id: str, now: datetime) -> bool:
+    """Put a dead-lettered delivery back in the queue with a fresh 24-hour budget."""
+    result = conn.execute(
+        update(webhook_deliveries)
+        .where(
+            webhook_deliveries.c.id == delivery_id,
+            webhook_deliveries.c.account_id == account_id,
+            webhook_deliveries.c.state == "dead",
+        )
+        .values(state="pending", attempts=0, next_attempt_at=now, created_at=now, lease_until=None)
+    )
+    return result.rowcount == 1

@@ -1,0 +1,50 @@
+"""Helpers for tests: an account with a key, and polling for pipeline outcomes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tidings.runtime import Runtime
+
+
+class Tenant:
+    def __init__(self, client: TestClient, runtime: Runtime, name: str) -> None:
+        account = runtime.accounts.create_account(name)
+        self.account_id: str = account["account_id"]
+        self.key: str = runtime.accounts.create_api_key(
+            self.account_id, "test", ["messages:send", "messages:read", "admin"]
+        )["api_key"]
+        self.headers = {"Authorization": f"Bearer {self.key}"}
+        self.client = client
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.post(
+            path, json=json, headers={**self.headers, **kw.pop("headers", {})}, **kw
+        )
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get(path, headers=self.headers, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.client.delete(path, headers=self.headers, **kw)
+
+    def put(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.put(path, json=json, headers=self.headers, **kw)
+
+
+def wait_until(
+    predicate: Callable[[], Any], timeout: float = 10.0, message: str = "condition"
+) -> Any:
+    """Poll a pipeline outcome (worker threads are real; retention logic never sleeps)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        time.sleep(0.01)
