@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tidings.core.config import load_settings
+from tidings.core.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "tidings.toml"
+    path.write_text(text)
+    return path
+
+
+def test_without_a_file_one_simulator_routes_everything(tmp_path: Path) -> None:
+    settings = load_settings(None, env={"TIDINGS_DATA_DIR": str(tmp_path)})
+    assert [c.type for c in settings.connectors] == ["simulator"]
+    assert [(r.prefix, r.connector) for r in settings.routes] == [("+", "simulator")]
+    assert settings.database_url == f"sqlite:///{tmp_path / 'tidings.db'}"
+
+
+def test_connectors_and_routes_are_read(tmp_path: Path) -> None:
+    config = write(tmp_path, """
+[[connectors]]
+name = "primary"
+type = "simulator"
+tps = 50
+window = 10
+latency_ms = 1
+
+[[connectors]]
+name = "backup"
+type = "simulator"
+
+[[routes]]
+prefix = "+31"
+connector = "primary"
+priority = 10
+
+[[routes]]
+prefix = "+"
+connector = "backup"
+
+[pipeline]
+max_segments = 4
+""")
+    settings = load_settings(config, env={"TIDINGS_DATABASE_URL": "sqlite:///x.db"})
+    assert [c.name for c in settings.connectors] == ["primary", "backup"]
+    assert settings.connectors[0].tps == 50.0
+    assert settings.connectors[0].options == {"latency_ms": 1}
+    assert settings.routes[0].priority == 10
+    assert settings.max_segments == 4
+    assert settings.database_url == "sqlite:///x.db"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[[connectors]]\ntype = 'simulator'\n", "'name' is required"),
+    ("[[connectors]]\nname = 'a'\ntype = 'carrier-pigeon'\n", "type 'carrier-pigeon' is not known"),
+    ("[[connectors]]\nname = 'a'\ntype = 'simulator'\ntps = 0\n", "'tps' must be greater"),
+    ("[[connectors]]\nname = 'a'\ntype = 'simulator'\nwindow = 'big'\n", "'window' must be"),
+    ("[[connectors]]\nname = 'a'\ntype = 'simulator'\n[[routes]]\nprefix = '+'\n"
+     "connector = 'b'\n", "connector 'b' is not declared"),
+    ("[[connectors]]\nname = 'a'\ntype = 'simulator'\n[[routes]]\nprefix = '31'\n"
+     "connector = 'a'\n", "followed by digits, like"),
+    ("[nonsense]\n", "unknown section"),
+    ("this is = = not toml", "not valid TOML"),
+    ("[pipeline]\nmax_segments = 0\n", "'max_segments' must be between"),
+    ("[[connectors]]\nname = 'a'\ntype = 'simulator'\n[[connectors]]\nname = 'a'\n"
+     "type = 'simulator'\n", "declared twice"),
+])
+def test_bad_config_names_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(write(tmp_path, text), env={})
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", env={})

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import base64
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from tidings.core.crypto import (
+    Crypto,
+    KeyUnavailable,
+    load_or_create_master_key,
+    parse_master_key,
+)
+from tidings.core.errors import ConfigError
+
+
+def make_crypto(master: bytes | None = None) -> tuple[Crypto, dict[str, bytes | None]]:
+    store: dict[str, bytes | None] = {}
+    crypto = Crypto(master or os.urandom(32), store.get, lambda account: "dk_a")
+    store["dk_a"] = crypto.new_wrapped_key("dk_a")
+    return crypto, store
+
+
+def test_round_trip_and_ciphertexts_differ() -> None:
+    crypto, _ = make_crypto()
+    first = crypto.encrypt("acc_1", "messages.body", "hello")
+    second = crypto.encrypt("acc_1", "messages.body", "hello")
+    assert first != second
+    assert b"hello" not in first
+    assert crypto.decrypt("acc_1", "messages.body", first) == "hello"
+
+
+def test_ciphertext_is_bound_to_account_and_column() -> None:
+    crypto, _ = make_crypto()
+    blob = crypto.encrypt("acc_1", "messages.body", "hello")
+    with pytest.raises(KeyUnavailable):
+        crypto.decrypt("acc_2", "messages.body", blob)
+    with pytest.raises(KeyUnavailable):
+        crypto.decrypt("acc_1", "messages.sender", blob)
+
+
+def test_destroyed_key_makes_data_unreadable() -> None:
+    crypto, store = make_crypto()
+    blob = crypto.encrypt("acc_1", "messages.body", "hello")
+    store["dk_a"] = None
+    crypto.forget("dk_a")
+    with pytest.raises(KeyUnavailable):
+        crypto.decrypt("acc_1", "messages.body", blob)
+    assert crypto.decrypt_or_none("acc_1", "messages.body", blob) is None
+
+
+def test_wrong_master_key_cannot_unwrap() -> None:
+    crypto, store = make_crypto()
+    blob = crypto.encrypt("acc_1", "messages.body", "hello")
+    other = Crypto(os.urandom(32), store.get, lambda account: "dk_a")
+    with pytest.raises(KeyUnavailable):
+        other.decrypt("acc_1", "messages.body", blob)
+
+
+def test_blind_index_is_keyed_deterministic_and_scoped() -> None:
+    master = os.urandom(32)
+    crypto, _ = make_crypto(master)
+    again, _ = make_crypto(master)
+    stranger, _ = make_crypto()
+    value = "+31612345678"
+    assert crypto.blind_index("acc_1", value) == again.blind_index("acc_1", value)
+    assert crypto.blind_index("acc_1", value) != crypto.blind_index("acc_2", value)
+    assert crypto.blind_index("acc_1", value) != stranger.blind_index("acc_1", value)
+    assert len(crypto.blind_index("acc_1", value)) == 16
+
+
+def test_master_key_file_is_created_private_and_reused(tmp_path: Path) -> None:
+    first = load_or_create_master_key(None, tmp_path)
+    mode = stat.S_IMODE((tmp_path / "master.key").stat().st_mode)
+    assert mode == 0o600
+    assert load_or_create_master_key(None, tmp_path) == first
+    assert len(first) == 32
+
+
+def test_master_key_from_environment_wins(tmp_path: Path) -> None:
+    key = os.urandom(32)
+    assert load_or_create_master_key(base64.b64encode(key).decode(), tmp_path) == key
+    assert not (tmp_path / "master.key").exists()
+
+
+@pytest.mark.parametrize("bad", ["not base64!", base64.b64encode(b"short").decode(), ""])
+def test_bad_master_keys_are_refused_with_advice(bad: str) -> None:
+    with pytest.raises(ConfigError, match="TIDINGS_MASTER_KEY"):
+        parse_master_key(bad)

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tidings.core.ids import id_timestamp_ms, is_valid_id, new_id
+
+
+def test_ids_sort_by_time_and_carry_their_prefix() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    ids = [new_id("msg", start + timedelta(milliseconds=i)) for i in range(200)]
+    assert ids == sorted(ids)
+    assert all(is_valid_id(i, "msg") for i in ids)
+    assert not is_valid_id(ids[0], "acc")
+    assert id_timestamp_ms(ids[5]) == int((start + timedelta(milliseconds=5)).timestamp() * 1000)
+
+
+def test_ids_are_unique_within_a_millisecond() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    assert len({new_id("msg", at) for _ in range(10_000)}) == 10_000
+
+
+def test_ids_are_uuidv7_underneath() -> None:
+    text = new_id("acc", datetime(2026, 1, 1, tzinfo=UTC)).split("_")[1]
+    number = 0
+    for c in text:
+        number = number * 32 + "0123456789abcdefghjkmnpqrstvwxyz".index(c)
+    value = uuid.UUID(int=number)
+    assert value.version == 7
+    assert value.variant == uuid.RFC_4122
+
+
+def test_unknown_prefix_is_refused() -> None:
+    with pytest.raises(ValueError):
+        new_id("xyz", datetime(2026, 1, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize("bad", ["msg_", "msg", "msg_0000", "msg_" + "u" * 26, "acc_" + "0" * 26])
+def test_malformed_ids_are_not_valid(bad: str) -> None:
+    assert not is_valid_id(bad, "msg")
