@@ -13,8 +13,11 @@ from tidings.cli.main import app
 
 @pytest.fixture
 def env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    return {"TIDINGS_DATABASE_URL": database_url, "TIDINGS_DATA_DIR": str(tmp_path / "data"),
-            "TIDINGS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode()}
+    return {
+        "TIDINGS_DATABASE_URL": database_url,
+        "TIDINGS_DATA_DIR": str(tmp_path / "data"),
+        "TIDINGS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+    }
 
 
 def run(env: dict[str, str], *args: str, stdin: str | None = None) -> tuple[int, str, str]:
@@ -37,15 +40,22 @@ def test_account_create_prints_id_and_key_once_as_json(env: dict[str, str]) -> N
 
 def test_apikey_create_and_revoke(env: dict[str, str]) -> None:
     account = json.loads(run(env, "account", "create", "--name", "Acme", "--json")[1])
-    code, out, _ = run(env, "apikey", "create", "--account", account["account_id"],
-                       "--scope", "messages:read", "--json")
+    code, out, _ = run(
+        env,
+        "apikey",
+        "create",
+        "--account",
+        account["account_id"],
+        "--scope",
+        "messages:read",
+        "--json",
+    )
     assert code == 0
     key = json.loads(out)
     assert key["scopes"] == ["messages:read"]
     code, _, _ = run(env, "apikey", "revoke", key["id"], "--account", account["account_id"])
     assert code == 0
-    keys = json.loads(run(env, "apikey", "list", "--account", account["account_id"],
-                          "--json")[1])
+    keys = json.loads(run(env, "apikey", "list", "--account", account["account_id"], "--json")[1])
     revoked = [k for k in keys if k["id"] == key["id"]]
     assert revoked[0]["revoked_at"] is not None
     code, _, err = run(env, "apikey", "revoke", key["id"], "--account", account["account_id"])
@@ -55,8 +65,9 @@ def test_apikey_create_and_revoke(env: dict[str, str]) -> None:
 
 def test_unknown_scope_and_unknown_account_are_clean_errors(env: dict[str, str]) -> None:
     account = json.loads(run(env, "account", "create", "--name", "Acme", "--json")[1])
-    code, _, err = run(env, "apikey", "create", "--account", account["account_id"],
-                       "--scope", "everything")
+    code, _, err = run(
+        env, "apikey", "create", "--account", account["account_id"], "--scope", "everything"
+    )
     assert code == 2
     assert "unknown scope" in err and "Traceback" not in err
     code, _, err = run(env, "apikey", "create", "--account", "acc_nope")
@@ -66,12 +77,30 @@ def test_unknown_scope_and_unknown_account_are_clean_errors(env: dict[str, str])
 
 def test_user_create_hashes_the_password(env: dict[str, str]) -> None:
     account = json.loads(run(env, "account", "create", "--name", "Acme", "--json")[1])
-    code, out, _ = run(env, "user", "create", "--account", account["account_id"], "--email",
-                       "Ops@Example.com", "--password-stdin", stdin="correct horse battery\n")
+    code, out, _ = run(
+        env,
+        "user",
+        "create",
+        "--account",
+        account["account_id"],
+        "--email",
+        "Ops@Example.com",
+        "--password-stdin",
+        stdin="correct horse battery\n",
+    )
     assert code == 0
     assert "ops@example.com" in out
-    code, _, err = run(env, "user", "create", "--account", account["account_id"], "--email",
-                       "short@example.com", "--password-stdin", stdin="short\n")
+    code, _, err = run(
+        env,
+        "user",
+        "create",
+        "--account",
+        account["account_id"],
+        "--email",
+        "short@example.com",
+        "--password-stdin",
+        stdin="short\n",
+    )
     assert code == 2
     assert "at least 12 characters" in err
 
@@ -82,14 +111,14 @@ def test_number_add_and_list(env: dict[str, str]) -> None:
     assert code == 0
     code, out, _ = run(env, "number", "list", "--account", account["account_id"])
     assert "+14155550100" in out
-    code, _, err = run(env, "number", "add", "not-a-number!", "--account",
-                       account["account_id"])
+    code, _, err = run(env, "number", "add", "not-a-number!", "--account", account["account_id"])
     assert code == 2
     assert "'number'" in err
 
 
-def test_bad_config_file_is_reported_without_a_traceback(env: dict[str, str],
-                                                         tmp_path: Path) -> None:
+def test_bad_config_file_is_reported_without_a_traceback(
+    env: dict[str, str], tmp_path: Path
+) -> None:
     config = tmp_path / "bad.toml"
     config.write_text("[[connectors]]\nname = 'x'\ntype = 'teleport'\n")
     code, _, err = run(env, "db", "upgrade", "--config", str(config))
@@ -105,17 +134,29 @@ def test_bad_master_key_is_reported(env: dict[str, str]) -> None:
 
 
 def test_send_without_a_key_says_what_to_set() -> None:
-    result = CliRunner().invoke(app, ["send", "--to", "+31612345678", "--from", "A",
-                                      "--body", "x"], env={"TIDINGS_API_KEY": ""})
+    result = CliRunner().invoke(
+        app,
+        ["send", "--to", "+31612345678", "--from", "A", "--body", "x"],
+        env={"TIDINGS_API_KEY": ""},
+    )
     assert result.exit_code == 2
     assert "TIDINGS_API_KEY" in result.stderr
 
 
 def test_every_command_has_help() -> None:
-    for args in (["--help"], ["serve", "--help"], ["demo", "--help"], ["db", "upgrade", "--help"],
-                 ["account", "create", "--help"], ["apikey", "create", "--help"],
-                 ["apikey", "list", "--help"], ["apikey", "revoke", "--help"],
-                 ["send", "--help"], ["number", "add", "--help"], ["user", "create", "--help"]):
+    for args in (
+        ["--help"],
+        ["serve", "--help"],
+        ["demo", "--help"],
+        ["db", "upgrade", "--help"],
+        ["account", "create", "--help"],
+        ["apikey", "create", "--help"],
+        ["apikey", "list", "--help"],
+        ["apikey", "revoke", "--help"],
+        ["send", "--help"],
+        ["number", "add", "--help"],
+        ["user", "create", "--help"],
+    ):
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 0, args
         assert "Usage" in result.stdout

@@ -26,8 +26,14 @@ def free_port() -> int:
 def test_demo_prints_a_curl_that_sends_a_message_that_is_delivered(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")}
-    process = subprocess.Popen([TIDINGS, "demo", "--port", str(port)], cwd=tmp_path, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        [TIDINGS, "demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         lines: list[str] = []
@@ -46,20 +52,27 @@ def test_demo_prints_a_curl_that_sends_a_message_that_is_delivered(tmp_path: Pat
                 time.sleep(0.05)
         key = re.search(r"tdk_\S+", "".join(lines))
         assert key is not None
-        send = next(line.strip() for line in lines if line.strip().startswith("curl")
-                    and "-d" in line)
+        send = next(
+            line.strip() for line in lines if line.strip().startswith("curl") and "-d" in line
+        )
         if shutil.which("curl"):
-            output = subprocess.run(shlex.split(send), capture_output=True, text=True,
-                                    check=True).stdout
+            output = subprocess.run(
+                shlex.split(send), capture_output=True, text=True, check=True
+            ).stdout
             message_id = re.search(r'"id":"(msg_\w+)"', output)
             assert message_id is not None, output
             mid = message_id.group(1)
         else:
             parts = shlex.split(send)
             body = parts[parts.index("-d") + 1]
-            mid = httpx.post(f"{url}/v1/messages", content=body, headers={
-                "Authorization": f"Bearer {key.group(0)}",
-                "Content-Type": "application/json"}).json()["id"]
+            mid = httpx.post(
+                f"{url}/v1/messages",
+                content=body,
+                headers={
+                    "Authorization": f"Bearer {key.group(0)}",
+                    "Content-Type": "application/json",
+                },
+            ).json()["id"]
         headers = {"Authorization": f"Bearer {key.group(0)}"}
         status = ""
         for _ in range(200):

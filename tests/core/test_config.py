@@ -22,7 +22,9 @@ def test_without_a_file_one_simulator_routes_everything(tmp_path: Path) -> None:
 
 
 def test_connectors_and_routes_are_read(tmp_path: Path) -> None:
-    config = write(tmp_path, """
+    config = write(
+        tmp_path,
+        """
 [[connectors]]
 name = "primary"
 type = "simulator"
@@ -45,7 +47,8 @@ connector = "backup"
 
 [pipeline]
 max_segments = 4
-""")
+""",
+    )
     settings = load_settings(config, env={"TIDINGS_DATABASE_URL": "sqlite:///x.db"})
     assert [c.name for c in settings.connectors] == ["primary", "backup"]
     assert settings.connectors[0].tps == 50.0
@@ -55,21 +58,36 @@ max_segments = 4
     assert settings.database_url == "sqlite:///x.db"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("[[connectors]]\ntype = 'simulator'\n", "'name' is required"),
-    ("[[connectors]]\nname = 'a'\ntype = 'carrier-pigeon'\n", "type 'carrier-pigeon' is not known"),
-    ("[[connectors]]\nname = 'a'\ntype = 'simulator'\ntps = 0\n", "'tps' must be greater"),
-    ("[[connectors]]\nname = 'a'\ntype = 'simulator'\nwindow = 'big'\n", "'window' must be"),
-    ("[[connectors]]\nname = 'a'\ntype = 'simulator'\n[[routes]]\nprefix = '+'\n"
-     "connector = 'b'\n", "connector 'b' is not declared"),
-    ("[[connectors]]\nname = 'a'\ntype = 'simulator'\n[[routes]]\nprefix = '31'\n"
-     "connector = 'a'\n", "followed by digits, like"),
-    ("[nonsense]\n", "unknown section"),
-    ("this is = = not toml", "not valid TOML"),
-    ("[pipeline]\nmax_segments = 0\n", "'max_segments' must be between"),
-    ("[[connectors]]\nname = 'a'\ntype = 'simulator'\n[[connectors]]\nname = 'a'\n"
-     "type = 'simulator'\n", "declared twice"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[[connectors]]\ntype = 'simulator'\n", "'name' is required"),
+        (
+            "[[connectors]]\nname = 'a'\ntype = 'carrier-pigeon'\n",
+            "type 'carrier-pigeon' is not known",
+        ),
+        ("[[connectors]]\nname = 'a'\ntype = 'simulator'\ntps = 0\n", "'tps' must be greater"),
+        ("[[connectors]]\nname = 'a'\ntype = 'simulator'\nwindow = 'big'\n", "'window' must be"),
+        (
+            "[[connectors]]\nname = 'a'\ntype = 'simulator'\n[[routes]]\nprefix = '+'\n"
+            "connector = 'b'\n",
+            "connector 'b' is not declared",
+        ),
+        (
+            "[[connectors]]\nname = 'a'\ntype = 'simulator'\n[[routes]]\nprefix = '31'\n"
+            "connector = 'a'\n",
+            "followed by digits, like",
+        ),
+        ("[nonsense]\n", "unknown section"),
+        ("this is = = not toml", "not valid TOML"),
+        ("[pipeline]\nmax_segments = 0\n", "'max_segments' must be between"),
+        (
+            "[[connectors]]\nname = 'a'\ntype = 'simulator'\n[[connectors]]\nname = 'a'\n"
+            "type = 'simulator'\n",
+            "declared twice",
+        ),
+    ],
+)
 def test_bad_config_names_the_problem(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(write(tmp_path, text), env={})

@@ -1,20 +1,25 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tidings.domain.status import FINAL, STATUSES, can_move, is_final
 
 
-@pytest.mark.parametrize("path", [
-    ["queued", "sending", "sent", "delivered"],
-    ["scheduled", "queued", "sending", "sent", "undelivered"],
-    ["queued", "sending", "queued", "sending", "failed"],
-    ["scheduled", "canceled"],
-    ["queued", "expired"],
-    ["queued", "sending", "sent", "expired"],
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        ["queued", "sending", "sent", "delivered"],
+        ["scheduled", "queued", "sending", "sent", "undelivered"],
+        ["queued", "sending", "queued", "sending", "failed"],
+        ["scheduled", "canceled"],
+        ["queued", "expired"],
+        ["queued", "sending", "sent", "expired"],
+    ],
+)
 def test_normal_lifecycles_are_allowed(path: list[str]) -> None:
-    assert all(can_move(a, b) for a, b in zip(path, path[1:], strict=False))
+    assert all(can_move(a, b) for a, b in itertools.pairwise(path))
 
 
 @pytest.mark.parametrize("final", sorted(FINAL))

@@ -17,8 +17,11 @@ READABLE_PERSONAL = {
 
 
 def all_columns() -> list[tuple[str, DataClass | None]]:
-    return [(f"{table.name}.{column.name}", column.info.get(INFO_KEY))
-            for table in metadata.sorted_tables for column in table.columns]
+    return [
+        (f"{table.name}.{column.name}", column.info.get(INFO_KEY))
+        for table in metadata.sorted_tables
+        for column in table.columns
+    ]
 
 
 def test_every_column_of_every_table_is_classified() -> None:

@@ -17,8 +17,9 @@ FROM = "+447911123456"
 def _send_and_receive(tenant: Tenant) -> None:
     assert tenant.post("/v1/numbers", {"number": FROM}).status_code == 201
     sent = tenant.post("/v1/messages", {"to": TO, "from": FROM, "body": BODY}).json()
-    inbound = tenant.post("/v1/simulator/inbound", {"from": TO, "to": FROM,
-                                                    "body": "Reply: " + BODY})
+    inbound = tenant.post(
+        "/v1/simulator/inbound", {"from": TO, "to": FROM, "body": "Reply: " + BODY}
+    )
     assert inbound.status_code == 202
 
     def done() -> bool:
@@ -31,8 +32,15 @@ def _send_and_receive(tenant: Tenant) -> None:
 
 def _needles() -> list[bytes]:
     digits = TO.lstrip("+")
-    needles = [BODY.encode(), b"clinic", TO.encode(), digits.encode(), FROM.encode(),
-               FROM.lstrip("+").encode(), BODY.encode("utf-16-le")]
+    needles = [
+        BODY.encode(),
+        b"clinic",
+        TO.encode(),
+        digits.encode(),
+        FROM.encode(),
+        FROM.lstrip("+").encode(),
+        BODY.encode("utf-16-le"),
+    ]
     return needles
 
 

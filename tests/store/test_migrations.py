@@ -16,9 +16,9 @@ def test_migrations_match_the_table_definitions(database_url: str) -> None:
         upgrade(db)
         upgrade(db)  # applying again is a no-op
         with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn,
-                                                               opts={"compare_type": True}),
-                                    metadata)
+            diff = compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), metadata
+            )
         assert diff == []
     finally:
         db.dispose()
