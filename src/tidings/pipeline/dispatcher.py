@@ -78,6 +78,7 @@ class Dispatcher:
         self._pending: dict[str, Job] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._exited = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.poll_seconds = 0.05
         self.flush_seconds = 0.01
@@ -123,18 +124,23 @@ class Dispatcher:
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
         finally:
+            # Let submits under way finish and their outcomes be committed before leaving.
+            deadline = asyncio.get_running_loop().time() + 5.0
+            while (self._tasks or self._done) and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.01)
             flusher.cancel()
             renewer.cancel()
+            if self._done:
+                await asyncio.to_thread(self._commit, self._take_done())
+            self._exited.set()
 
     async def stop(self) -> None:
+        """Stop claiming, finish what is under way, and return once run() has ended."""
         self._stopping = True
         self._wake.set()
         self._progress.set()
-        deadline = asyncio.get_running_loop().time() + 5.0
-        while (self._tasks or self._done) and asyncio.get_running_loop().time() < deadline:
-            await asyncio.sleep(0.01)
-        if self._done:
-            await asyncio.to_thread(self._commit, self._take_done())
+        if self._loop is not None:
+            await self._exited.wait()
 
     def _release_leases(self) -> None:
         with self._db.write() as conn:
