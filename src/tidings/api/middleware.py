@@ -7,6 +7,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import orjson
+import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -22,6 +23,7 @@ class RequestLimits:
         request_id = _header(scope, b"x-request-id") or os.urandom(8).hex()
         request_id = request_id[:64]
         scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -51,6 +53,8 @@ class RequestLimits:
             await self.app(scope, limited_receive, send_with_id)
         except _BodyTooLarge:
             await self._too_large(send_with_id)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
 
     async def _too_large(self, send: Send) -> None:
         body = orjson.dumps(
