@@ -90,6 +90,7 @@ class Runtime:
         ]
 
     async def stop_workers(self) -> None:
+        await self.accept.close()
         await self.dispatcher.stop()
         await self.events.drain()
         for task in self._tasks:

@@ -241,21 +241,29 @@ class AccountService:
         with self._cache_lock:
             self._cache.clear()
 
+    def cached_principal(self, api_key: str) -> Principal | None:
+        """The principal from the in-memory cache, None on a miss; no I/O."""
+        prefix = _key_prefix(api_key)
+        cached = self._cache.get(prefix)
+        if (
+            cached is None
+            or time.monotonic() - cached[0] >= _CACHE_SECONDS
+            or cached[2] != _hash_key(api_key)
+        ):
+            return None
+        if cached[1] is None:
+            raise Unauthorized("the API key is unknown or revoked")
+        return cached[1]
+
     def authenticate(self, api_key: str) -> Principal:
         """The principal of a Bearer key. Verified keys are cached for a few seconds."""
-        parts = api_key.split("_", 2)
-        if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
-            raise Unauthorized("the API key is malformed; send 'Authorization: Bearer tdk_...'")
+        principal = self.cached_principal(api_key)
+        if principal is not None:
+            return principal
+        prefix = _key_prefix(api_key)
         digest = _hash_key(api_key)
-        stamp = time.monotonic()
-        cached = self._cache.get(parts[1])
-        if cached is not None and stamp - cached[0] < _CACHE_SECONDS and cached[2] == digest:
-            if cached[1] is None:
-                raise Unauthorized("the API key is unknown or revoked")
-            return cached[1]
         with self._db.read() as conn:
-            row = account_store.api_key_by_prefix(conn, parts[1])
-        principal: Principal | None = None
+            row = account_store.api_key_by_prefix(conn, prefix)
         if (
             row is not None
             and row.revoked_at is None
@@ -263,10 +271,19 @@ class AccountService:
         ):
             principal = Principal(row.account_id, row.id, frozenset(row.scopes.split()))
         with self._cache_lock:
-            self._cache[parts[1]] = (stamp, principal, digest)
+            if len(self._cache) > 10_000:  # random keys must not grow memory without bound
+                self._cache.clear()
+            self._cache[prefix] = (time.monotonic(), principal, digest)
         if principal is None:
             raise Unauthorized("the API key is unknown or revoked")
         return principal
+
+
+def _key_prefix(api_key: str) -> str:
+    parts = api_key.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+        raise Unauthorized("the API key is malformed; send 'Authorization: Bearer tdk_...'")
+    return parts[1]
 
 
 def _hash_key(api_key: str) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from tidings.accounts.service import Principal
 from tidings.core.errors import Unauthorized
@@ -12,12 +13,12 @@ from tidings.runtime import Runtime
 _bearer = HTTPBearer(auto_error=False, description="An API key: tdk_...")
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
     value: Runtime = request.app.state.runtime
     return value
 
 
-def principal(
+async def principal(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -25,19 +26,22 @@ def principal(
             "send your API key as 'Authorization: Bearer tdk_...'", code="missing_api_key"
         )
     rt: Runtime = request.app.state.runtime
-    return rt.accounts.authenticate(credentials.credentials)
+    cached = rt.accounts.cached_principal(credentials.credentials)
+    if cached is not None:
+        return cached
+    return await run_in_threadpool(rt.accounts.authenticate, credentials.credentials)
 
 
-def sender(caller: Principal = Depends(principal)) -> Principal:
+async def sender(caller: Principal = Depends(principal)) -> Principal:
     caller.require("messages:send")
     return caller
 
 
-def reader(caller: Principal = Depends(principal)) -> Principal:
+async def reader(caller: Principal = Depends(principal)) -> Principal:
     caller.require("messages:read")
     return caller
 
 
-def admin(caller: Principal = Depends(principal)) -> Principal:
+async def admin(caller: Principal = Depends(principal)) -> Principal:
     caller.require("admin")
     return caller

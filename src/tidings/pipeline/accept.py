@@ -17,6 +17,7 @@ from tidings.core.errors import Conflict, InvalidInput
 from tidings.core.ids import new_id
 from tidings.domain.addresses import AddressError, normalise_number, normalise_sender
 from tidings.domain.encoding import analyse
+from tidings.pipeline.group_commit import GroupCommitter
 from tidings.pipeline.metrics import Metrics
 from tidings.store import messages as message_store
 from tidings.store.database import Database
@@ -94,6 +95,7 @@ class AcceptService:
         self.max_batch = max_batch
         self._on_accepted = on_accepted
         self._load = load
+        self._group: GroupCommitter[Prepared] = GroupCommitter(self._write_group)
 
     def prepare(self, account_id: str, req: MessageRequest, now: datetime) -> Prepared:
         """Validate and build the rows for one message; raises InvalidInput naming the field."""
@@ -215,6 +217,22 @@ class AcceptService:
             work={"message_id": message_id, "run_at": start, "tried_connectors": ""},
             resource=resource,
         )
+
+    async def accept_async(self, account_id: str, req: MessageRequest) -> dict[str, Any]:
+        """Accept one message through group commit (no Idempotency-Key)."""
+        prepared = self.prepare(account_id, req, self._clock.now())
+        await self._group.commit(prepared)
+        self._accepted(req.channel, 1)
+        return prepared.resource
+
+    async def close(self) -> None:
+        await self._group.close()
+
+    def _write_group(self, group: Sequence[Prepared]) -> None:
+        with self._db.write() as conn:
+            message_store.insert_messages(
+                conn, [p.row for p in group], [p.event for p in group], [p.work for p in group]
+            )
 
     def accept(
         self, account_id: str, req: MessageRequest, idempotency_key: str | None = None

@@ -53,14 +53,20 @@ def to_request(item: SendMessage | BatchShared, to: str | None = None) -> Messag
 
 
 @router.post("", status_code=202, summary="Send a message")
-def send_message(
+async def send_message(
     payload: SendMessage,
     rt: Runtime = Depends(runtime),
     caller: Principal = Depends(sender),
     idempotency_key: str | None = Header(default=None, max_length=255),
 ) -> JsonResponse:
     started = time.perf_counter()
-    resource, replayed = rt.accept.accept(caller.account_id, to_request(payload), idempotency_key)
+    request = to_request(payload)
+    if idempotency_key is None:
+        resource, replayed = await rt.accept.accept_async(caller.account_id, request), False
+    else:
+        resource, replayed = await run_in_threadpool(
+            rt.accept.accept, caller.account_id, request, idempotency_key
+        )
     rt.metrics.accept_latency.labels("single").observe(time.perf_counter() - started)
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return JsonResponse(resource, status_code=200 if replayed else 202, headers=headers)

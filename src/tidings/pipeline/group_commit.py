@@ -1,0 +1,68 @@
+"""Group commit: concurrent accepts share one transaction; each caller still waits for it.
+
+Under load, while one transaction commits, the next requests gather and then commit
+together, so the cost of a commit (an fsync on PostgreSQL) is paid once per group rather
+than once per message. A request is answered only after the commit that holds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+
+
+class GroupCommitter(Generic[Item]):
+    def __init__(self, write: Callable[[Sequence[Item]], None], max_group: int = 500) -> None:
+        self._write = write
+        self._max_group = max_group
+        self._queue: list[tuple[Item, asyncio.Future[None]]] = []
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def commit(self, item: Item) -> None:
+        """Return once `item` is durably committed; raise what its transaction raised."""
+        if self._task is None or self._task.done():
+            self._ready = asyncio.Event()  # bound to the loop that runs the committer
+            self._task = asyncio.create_task(self._run(), name="group-commit")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        self._ready.set()
+        await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._ready.wait()
+            group = self._queue[: self._max_group]
+            del self._queue[: self._max_group]
+            if not self._queue:
+                self._ready.clear()
+            if not group:
+                continue
+            try:
+                await asyncio.to_thread(self._write, [item for item, _ in group])
+            except Exception:
+                # One bad item must not fail the others: commit each alone.
+                for item, future in group:
+                    try:
+                        await asyncio.to_thread(self._write, [item])
+                    except Exception as exc:
+                        if not future.done():
+                            future.set_exception(exc)
+                    else:
+                        if not future.done():
+                            future.set_result(None)
+                continue
+            for _, future in group:
+                if not future.done():
+                    future.set_result(None)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
