@@ -176,4 +176,4 @@ class Crypto:
             key = hmac.new(self._index_root, scope.encode(), hashlib.sha256).digest()
             with self._lock:
                 self._index_keys[scope] = key
-        return hmac.new(key, value.encode(), hashlib.sha256).digest()[:16]
+        return hmac.digest(key, value.encode(), "sha256")[:16]

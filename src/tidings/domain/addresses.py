@@ -97,6 +97,11 @@ def normalise_number(raw: str, field: str = "to", default_region: str | None = N
 
 def normalise_sender(raw: str) -> Sender:
     """Classify and validate an SMS sender: E.164 number, short code or alphanumeric name."""
+    return _normalise_sender(raw)
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalise_sender(raw: str) -> Sender:
     if not raw.strip():
         raise AddressError(
             "from",

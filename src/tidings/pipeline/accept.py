@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from tidings.store import messages as message_store
 from tidings.store.database import Database
 
 SUPPORTED_CHANNELS = frozenset({"sms"})
+# Campaigns send one text to many: remember the analysis of recent bodies.
+_analyse = functools.lru_cache(maxsize=1024)(analyse)
 MAX_VALIDITY_SECONDS = 7 * 24 * 3600
 MAX_SCHEDULE_AHEAD = timedelta(days=366)
 
@@ -60,7 +63,38 @@ class Prepared:
     row: dict[str, Any]
     event: dict[str, Any]
     work: dict[str, Any]
-    resource: dict[str, Any]
+    to: str
+    sender: str
+    body: str
+
+    @property
+    def resource(self) -> dict[str, Any]:
+        """The message resource as first accepted (built only when someone asks)."""
+        row = self.row
+        created = iso(row["created_at"])
+        return {
+            "id": row["id"],
+            "account_id": row["account_id"],
+            "direction": "outbound",
+            "channel": row["channel"],
+            "from": self.sender,
+            "to": self.to,
+            "body": self.body,
+            "encoding": row["encoding"],
+            "segments": row["segments"],
+            "status": row["status"],
+            "status_history": [{"status": row["status"], "at": created}],
+            "error_code": None,
+            "error_message": None,
+            "price": None,
+            "created_at": created,
+            "send_at": iso(row["send_at"]),
+            "expires_at": iso(row["expires_at"]),
+            "sent_at": None,
+            "delivered_at": None,
+            "reference": row["reference"],
+            "status_callback": row["status_callback"],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +154,7 @@ class AcceptService:
                 code="empty_body",
                 extra={"field": "body"},
             )
-        info = analyse(req.body)
+        info = _analyse(req.body)
         if info.segments > self._max_segments:
             raise InvalidInput(
                 f"'body' needs {info.segments} segments ({info.encoding}, {info.units} "
@@ -187,35 +221,13 @@ class AcceptService:
             "created_at": now,
             "updated_at": now,
         }
-        created = iso(now)
-        resource = {
-            "id": message_id,
-            "account_id": account_id,
-            "direction": "outbound",
-            "channel": req.channel,
-            "from": sender,
-            "to": to,
-            "body": req.body,
-            "encoding": info.encoding,
-            "segments": info.segments,
-            "status": status,
-            "status_history": [{"status": status, "at": created}],
-            "error_code": None,
-            "error_message": None,
-            "price": None,
-            "created_at": created,
-            "send_at": iso(send_at),
-            "expires_at": iso(expires_at),
-            "sent_at": None,
-            "delivered_at": None,
-            "reference": req.reference,
-            "status_callback": callback,
-        }
         return Prepared(
             row=row,
             event={"message_id": message_id, "status": status, "at": now, "detail": None},
             work={"message_id": message_id, "run_at": start, "tried_connectors": ""},
-            resource=resource,
+            to=to,
+            sender=sender,
+            body=req.body,
         )
 
     async def accept_async(self, account_id: str, req: MessageRequest) -> dict[str, Any]:
@@ -313,10 +325,10 @@ class AcceptService:
         accepted = [
             {
                 "index": index,
-                "id": p.resource["id"],
-                "to": p.resource["to"],
-                "status": p.resource["status"],
-                "segments": p.resource["segments"],
+                "id": p.row["id"],
+                "to": p.to,
+                "status": p.row["status"],
+                "segments": p.row["segments"],
             }
             for index, p in prepared
         ]

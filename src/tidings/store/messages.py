@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, or_, select, update
 
+from tidings.store.bulk import insert_rows, update_rows
 from tidings.store.tables import dispatch_queue, idempotency_keys, message_events, messages
 
 
@@ -18,12 +19,9 @@ def insert_messages(
     queue: Sequence[dict[str, Any]],
 ) -> None:
     """The message, its first history entry and its dispatch work: one transaction (outbox)."""
-    if rows:
-        conn.execute(insert(messages), list(rows))
-    if events:
-        conn.execute(insert(message_events), list(events))
-    if queue:
-        conn.execute(insert(dispatch_queue), list(queue))
+    insert_rows(conn, messages, rows)
+    insert_rows(conn, message_events, events)
+    insert_rows(conn, dispatch_queue, queue)
 
 
 def get_message(conn: Connection, account_id: str, message_id: str) -> Row[Any] | None:
@@ -104,23 +102,12 @@ def find_by_connector_ids(conn: Connection, connector: str, refs: Sequence[str])
 
 
 def update_messages(conn: Connection, changes: Iterable[dict[str, Any]]) -> None:
-    """Each change is {"id": ..., column: value, ...}; grouped by the set of columns it sets."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for change in changes:
-        keys = tuple(sorted(k for k in change if k != "id"))
-        groups.setdefault(keys, []).append({"_id": change["id"], **{k: change[k] for k in keys}})
-    for keys, params in groups.items():
-        statement = (
-            update(messages)
-            .where(messages.c.id == bindparam("_id"))
-            .values({k: bindparam(k) for k in keys})
-        )
-        conn.execute(statement, params)
+    """Each change is {"id": ..., column: value, ...}."""
+    update_rows(conn, messages, "id", list(changes))
 
 
 def insert_events(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
-    if events:
-        conn.execute(insert(message_events), list(events))
+    insert_rows(conn, message_events, events)
 
 
 # --- dispatch queue ----------------------------------------------------------

@@ -1,0 +1,84 @@
+"""Bulk writes at the driver level: the hot path's many-row inserts and updates.
+
+SQLAlchemy's compiled executemany processes every parameter of every row in Python;
+for thousands of rows per transaction that dominated the accept and dispatch cost.
+Here rows go to the driver's executemany as tuples. SQLite gets datetimes in the text
+form SQLAlchemy itself stores (naive UTC), so both paths read and compare alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, DateTime, Table
+
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def _sqlite_time(value: datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.strftime(_SQLITE_TIME)
+
+
+def _converter(
+    conn: Connection, table: Table, columns: Sequence[str]
+) -> Callable[[list[Any]], tuple[Any, ...]]:
+    """Turn a row's values into driver parameters; SQLite needs datetimes as text."""
+    times = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, DateTime)]
+    if conn.dialect.name != "sqlite" or not times:
+        return tuple
+    cache: dict[datetime, str] = {}  # rows of one batch mostly share their timestamps
+
+    def convert(values: list[Any]) -> tuple[Any, ...]:
+        for i in times:
+            value = values[i]
+            if value is not None:
+                text = cache.get(value)
+                if text is None:
+                    text = cache[value] = _sqlite_time(value)
+                values[i] = text
+        return tuple(values)
+
+    return convert
+
+
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.name == "sqlite" else "%s"
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows that all have the same keys."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    convert = _converter(conn, table, columns)
+    quote = conn.dialect.identifier_preparer.quote
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([_mark(conn)] * len(columns))})"
+    )
+    conn.exec_driver_sql(sql, [convert([row[c] for c in columns]) for row in rows])
+
+
+def update_rows(
+    conn: Connection, table: Table, key: str, changes: Sequence[dict[str, Any]]
+) -> None:
+    """Update rows by `key`; each change is {key: ..., column: value, ...}.
+
+    Changes that set different columns go in separate statements.
+    """
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for change in changes:
+        columns = tuple(sorted(c for c in change if c != key))
+        groups.setdefault(columns, []).append(change)
+    mark = _mark(conn)
+    quote = conn.dialect.identifier_preparer.quote
+    for columns, rows in groups.items():
+        order = (*columns, key)
+        convert = _converter(conn, table, order)
+        assignments = ", ".join(f"{quote(c)} = {mark}" for c in columns)
+        sql = f"UPDATE {quote(table.name)} SET {assignments} WHERE {quote(key)} = {mark}"
+        conn.exec_driver_sql(sql, [convert([row[c] for c in order]) for row in rows])
