@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -37,6 +38,10 @@ class Receipt:
     status: ReceiptStatus
     at: datetime
     error_code: str | None = None
+    # Called by the pipeline once the receipt is durably recorded (or given up on as matching
+    # no message): the moment a connector may acknowledge it to its peer, which otherwise
+    # owes it again, like deliver_sm_resp in SMPP.
+    recorded: Callable[[], None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

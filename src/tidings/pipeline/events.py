@@ -2,6 +2,10 @@
 
 A receipt can arrive before the submit's outcome is committed (the peer answered fast):
 it waits here and is matched on a later flush, for up to `receipt_wait_seconds`.
+
+A receipt is acknowledged to its connector (`Receipt.recorded`) only after the transaction
+that records it has committed, or once it is given up on as matching no message; one lost
+in this buffer by a crash is therefore still owed by the peer and reported again.
 """
 
 from __future__ import annotations
@@ -86,6 +90,10 @@ class EventRecorder:
             await asyncio.sleep(0.5)
             return
         now = asyncio.get_running_loop().time()
+        waiting = {id(item) for item in unmatched}
+        for item in receipts:
+            if id(item) not in waiting:
+                _acknowledge(item.receipt)
         for item in unmatched:
             if now - item.since < self._wait:
                 self._receipts.append(item)
@@ -96,6 +104,7 @@ class EventRecorder:
                     item.receipt.connector_message_id,
                     item.receipt.connector,
                 )
+                _acknowledge(item.receipt)
 
     async def drain(self) -> None:
         """Record what is buffered now (used at shutdown and by tests)."""
@@ -212,3 +221,12 @@ class EventRecorder:
                 if account in urls
             ],
         )
+
+
+def _acknowledge(receipt: Receipt) -> None:
+    if receipt.recorded is None:
+        return
+    try:
+        receipt.recorded()
+    except Exception:
+        log.exception("acknowledging receipt %s failed", receipt.connector_message_id)

@@ -4,11 +4,17 @@ Every acknowledged submit and every receipt it sends is appended to a journal fi
 before it is reported, so that a crash test can count dispatches across a restart
 and, like a real SMSC that keeps receipts for an absent client, receipts owed for
 acknowledged messages are sent again after a restart.
+
+Journal lines: `S <ref> <message id>` when a submit is acknowledged, `R <ref> <status>`
+when its receipt is emitted, `A <ref>` when the pipeline has recorded that receipt
+(`Receipt.recorded`). A receipt is owed until its `A` line: one emitted but lost with a
+crashed process before it was committed is emitted again at the next start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import itertools
 import os
@@ -139,7 +145,7 @@ class SimulatorConnector(Connector):
                 parts = line.split()
                 if len(parts) == 3 and parts[0] == "S":
                     owed[parts[1]] = parts[2]
-                elif len(parts) >= 2 and parts[0] == "R":
+                elif len(parts) == 2 and parts[0] == "A":
                     owed.pop(parts[1], None)
         return {message_id: ref for ref, message_id in owed.items()}
 
@@ -207,6 +213,7 @@ class SimulatorConnector(Connector):
                     status=status,
                     at=self._now(),
                     error_code=None if delivered else "sim_undelivered",
+                    recorded=functools.partial(self._journal, f"A {reference}\n"),
                 )
             )
 
