@@ -351,3 +351,39 @@ def test_parse_tel_uri_field() -> None:
 def test_tel_uri_round_trip(region: str) -> None:
     e164 = phonenumbers.format_number(example_mobile(region), phonenumbers.PhoneNumberFormat.E164)
     assert parse_tel_uri(tel_uri(e164)) == e164
+
+
+# --- the E.164 fast path agrees with the full parser ---------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tidings.domain import addresses as _addresses  # noqa: E402
+
+
+def _slow(raw: str) -> str | None:
+    try:
+        parsed = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True))
+def test_fast_path_never_accepts_what_the_parser_rejects(raw: str) -> None:
+    fast = _addresses._canonical_e164(raw)
+    if fast is not None:
+        assert _slow(raw) == raw
+
+
+@pytest.mark.parametrize("region", sorted(phonenumbers.SUPPORTED_REGIONS))
+def test_fast_path_accepts_every_regions_example_numbers(region: str) -> None:
+    for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE):
+        example = phonenumbers.example_number_for_type(region, kind)
+        if example is None:
+            continue
+        e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+        assert _addresses._canonical_e164(e164) == _slow(e164), (region, e164)

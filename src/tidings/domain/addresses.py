@@ -49,8 +49,37 @@ class Sender(NamedTuple):
     kind: SenderKind
 
 
+def _canonical_e164(raw: str) -> str | None:
+    """`raw` itself when it already is a valid E.164 number, else None.
+
+    Building the number from its country code skips phonenumbers' general parser, which
+    costs more than the validity check itself; anything unusual takes the full path.
+    """
+    if not _E164.fullmatch(raw) or len(raw) < 8:
+        return None
+    digits = raw[1:]
+    for size in (1, 2, 3):
+        country_code = int(digits[:size])
+        if country_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = digits[size:]
+            number = phonenumbers.PhoneNumber(
+                country_code=country_code, national_number=int(national)
+            )
+            zeros = len(national) - len(national.lstrip("0"))
+            if zeros:
+                number.italian_leading_zero = True
+                number.number_of_leading_zeros = zeros
+            if phonenumbers.is_valid_number(number):
+                return raw
+            return None
+    return None
+
+
 @functools.lru_cache(maxsize=65536)
 def _normalise_number(raw: str, field: str, default_region: str | None) -> str:
+    fast = _canonical_e164(raw)
+    if fast is not None:
+        return fast
     if len(raw) > _MAX_RAW_LENGTH:
         raise AddressError(field, f"is too long to be a phone number; give one {_E164_EXAMPLE}")
     compact = _SEPARATORS.sub("", raw)
