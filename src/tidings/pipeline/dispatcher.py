@@ -205,7 +205,7 @@ class Dispatcher:
                 jobs.append(
                     Job(message=message, attempts=row.attempts + 1, tried=tried.get(row.id, []))
                 )
-            self._writer.apply(conn, changes, now)
+            self._writer.apply(conn, changes, now, states={row.id: row for row in rows})
             message_store.finish_work(conn, finished)
         return jobs
 

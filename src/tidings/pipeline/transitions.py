@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,11 +45,22 @@ class StatusWriter:
         self._metrics = metrics
         self._for_update = skip_locked
 
-    def apply(self, conn: Connection, changes: Sequence[Change], now: datetime) -> list[Applied]:
-        """Move each message if the state machine allows it; record every attempt in history."""
-        states = message_store.lock_states(
-            conn, list({c.message_id for c in changes}), self._for_update
-        )
+    def apply(
+        self,
+        conn: Connection,
+        changes: Sequence[Change],
+        now: datetime,
+        states: Mapping[str, Any] | None = None,
+    ) -> list[Applied]:
+        """Move each message if the state machine allows it; record every attempt in history.
+
+        `states` are the messages' rows when the caller already holds them in this
+        transaction (the dispatcher's claim); otherwise they are read and locked here.
+        """
+        if states is None:
+            states = message_store.lock_states(
+                conn, list({c.message_id for c in changes}), self._for_update
+            )
         current = {mid: row.status for mid, row in states.items()}
         updates: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
@@ -95,8 +107,9 @@ class StatusWriter:
         message_store.update_messages(conn, updates)
         message_store.insert_events(conn, events)
         self._enqueue_webhooks(conn, applied, states, changes, now)
+        for status, count in Counter(item.status for item in applied).items():
+            self._metrics.status.labels(status).inc(count)
         for item in applied:
-            self._metrics.status.labels(item.status).inc()
             if is_final(item.status):
                 created = to_utc(states[item.message_id].created_at)
                 self._metrics.delivery_latency.labels(item.status).observe(
@@ -108,7 +121,7 @@ class StatusWriter:
         self,
         conn: Connection,
         applied: Sequence[Applied],
-        states: dict[str, Any],
+        states: Mapping[str, Any],
         changes: Sequence[Change],
         now: datetime,
     ) -> None:
