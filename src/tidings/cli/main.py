@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shlex
+import signal
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -89,12 +92,12 @@ class _CliErrors:
 # --- serve ----------------------------------------------------------------------
 
 
-def _serve(rt: Runtime, host: str, port: int, banner: list[str]) -> None:
+def _serve(rt: Runtime, host: str, port: int, banner: list[str], run_workers: bool = True) -> None:
     from tidings.api.app import create_app
     from tidings.core.logging import configure_logging
 
     configure_logging(json=True)
-    application = create_app(rt)
+    application = create_app(rt, run_workers=run_workers)
     for line in banner:
         out.print(line, highlight=False, soft_wrap=True)
     try:
@@ -110,25 +113,66 @@ def _serve(rt: Runtime, host: str, port: int, banner: list[str]) -> None:
         rt.close()
 
 
+class Role(StrEnum):
+    all = "all"
+    api = "api"
+    worker = "worker"
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="HTTP port."),
     config: Path | None = ConfigOption,
+    role: Role = typer.Option(
+        Role.all,
+        help="all: API, pipeline and connectors in one process. api: only the HTTP API. "
+        "worker: only the pipeline and connectors (no HTTP). Run one worker per SQLite file.",
+    ),
 ) -> None:
-    """Run the API, the pipeline workers and the connectors in one process."""
+    """Run the API, the pipeline workers and the connectors (in one process by default)."""
     rt = open_runtime(config)
-    url = f"http://{host}:{port}"
     where = rt.settings.database_url.split("@")[-1]
+    if role is Role.worker:
+        _work(
+            rt,
+            f"Tidings worker is running (database: {where}; connectors: "
+            f"{', '.join(rt.connectors)})",
+        )
+        return
+    url = f"http://{host}:{port}"
+    parts = "API only" if role is Role.api else f"connectors: {', '.join(rt.connectors)}"
     _serve(
         rt,
         host,
         port,
-        [
-            f"Tidings is running at {url}  (database: {where}; connectors: "
-            f"{', '.join(rt.connectors)})"
-        ],
+        [f"Tidings is running at {url}  (database: {where}; {parts})"],
+        run_workers=role is Role.all,
     )
+
+
+def _work(rt: Runtime, banner: str) -> None:
+    """The pipeline and connectors without HTTP, until SIGTERM or SIGINT."""
+    from tidings.core.logging import configure_logging
+
+    configure_logging(json=True)
+    out.print(banner, highlight=False, soft_wrap=True)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await rt.start_workers()
+        try:
+            await stop.wait()
+        finally:
+            await rt.stop_workers()
+
+    try:
+        asyncio.run(run())
+    finally:
+        rt.close()
 
 
 @app.command()

@@ -9,8 +9,8 @@ from tidings.api.deps import runtime, sender
 from tidings.api.responses import JsonResponse
 from tidings.api.schemas import SimulatedInbound
 from tidings.channels.simulator.connector import SimulatorConnector
-from tidings.core.errors import InvalidInput, NotFound
-from tidings.domain.addresses import AddressError, normalise_number
+from tidings.core.errors import Conflict, InvalidInput, NotFound
+from tidings.domain.addresses import AddressError, normalise_number, normalise_sender
 from tidings.runtime import Runtime
 from tidings.store import numbers as number_store
 
@@ -24,10 +24,20 @@ async def inbound(
     simulator = next((c for c in rt.connectors.values() if isinstance(c, SimulatorConnector)), None)
     if simulator is None:
         raise NotFound("no simulator connector is configured", code="simulator_disabled")
+    if not simulator.started:
+        raise Conflict(
+            "the simulator runs in the worker process; inject inbound messages through a "
+            "node started with --role all",
+            code="simulator_elsewhere",
+        )
     try:
         to = normalise_number(payload.to, "to")
     except AddressError as exc:
         raise InvalidInput(str(exc), code="invalid_to", extra={"field": "to"}) from exc
+    try:  # the pipeline would drop an inbound message from an impossible sender
+        normalise_sender(payload.from_)
+    except AddressError as exc:
+        raise InvalidInput(str(exc), code="invalid_from", extra={"field": "from"}) from exc
     with rt.db.read() as conn:
         owner = number_store.owner_of(conn, simulator.channel, rt.crypto.blind_index("global", to))
     if owner is None or owner.account_id != caller.account_id:

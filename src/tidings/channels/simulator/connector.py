@@ -123,6 +123,10 @@ class SimulatorConnector(Connector):
         self.submitted = 0
         self.receipts_sent = 0
 
+    @property
+    def started(self) -> bool:
+        return self._events is not None
+
     async def start(self, events: ConnectorEvents) -> None:
         self._events = events
         if self._journal_path is None:
