@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from tidings.core.clock import Clock, iso
 from tidings.core.crypto import Crypto
 from tidings.core.errors import Conflict, InvalidInput, NotFound
-from tidings.core.ids import new_id
+from tidings.core.ids import is_valid_id, new_id
 from tidings.domain.addresses import AddressError, normalise_sender
 from tidings.pipeline.accept import SUPPORTED_CHANNELS
 from tidings.store import numbers as number_store
@@ -69,6 +69,8 @@ class NumberService:
         ]
 
     def remove(self, account_id: str, number_id: str) -> None:
+        if not is_valid_id(number_id, "num"):  # never query with what no id can be (NUL...)
+            raise NotFound(f"no number {number_id[:64]!r} in this account", code="number_not_found")
         with self._db.write() as conn:
             if not number_store.delete_number(conn, account_id, number_id):
                 raise NotFound(f"no number {number_id!r} in this account", code="number_not_found")

@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from tidings.core.clock import Clock, iso
 from tidings.core.crypto import Crypto
 from tidings.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from tidings.core.ids import new_id
+from tidings.core.ids import is_valid_id, new_id
 from tidings.store import accounts as account_store
 from tidings.store.database import Database
 
@@ -43,7 +43,7 @@ def parse_scopes(scopes: list[str] | None) -> list[str]:
     unknown = [s for s in chosen if s not in SCOPES]
     if unknown:
         raise InvalidInput(
-            f"unknown scope(s) {', '.join(unknown)}; use {', '.join(SCOPES)}",
+            f"'scopes' holds unknown scope(s) {', '.join(unknown)}; use {', '.join(SCOPES)}",
             code="invalid_scope",
             extra={"field": "scopes"},
         )
@@ -233,6 +233,10 @@ class AccountService:
         ]
 
     def revoke_api_key(self, account_id: str, key_id: str) -> None:
+        if not is_valid_id(key_id, "key"):  # never query with what no id can be (NUL...)
+            raise NotFound(
+                f"no active API key {key_id[:64]!r} in this account", code="api_key_not_found"
+            )
         with self._db.write() as conn:
             if not account_store.revoke_api_key(conn, account_id, key_id, self._clock.now()):
                 raise NotFound(

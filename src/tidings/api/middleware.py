@@ -49,12 +49,25 @@ class RequestLimits:
                     raise _BodyTooLarge
             return message
 
+        started = False
+
+        async def guarded_send(message: Message) -> None:
+            # FastAPI turns an error while reading the body into its own 400: once the body
+            # was cut off, drop whatever the app answers and send the 413 below instead.
+            nonlocal started
+            if too_large and not started:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send_with_id(message)
+
         try:
-            await self.app(scope, limited_receive, send_with_id)
+            await self.app(scope, limited_receive, guarded_send)
         except _BodyTooLarge:
-            await self._too_large(send_with_id)
+            pass
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
+        if too_large and not started:
+            await self._too_large(send_with_id)
 
     async def _too_large(self, send: Send) -> None:
         body = orjson.dumps(

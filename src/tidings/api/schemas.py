@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+_CONTROL = frozenset(chr(c) for c in (*range(0x20), 0x7F))
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: object, info: ValidationInfo) -> object:
+        """Names, URLs, references and addresses never hold control characters (PostgreSQL
+        cannot even store NUL); a message body may."""
+        if info.field_name == "body":
+            return value
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and not _CONTROL.isdisjoint(t) for t in texts):
+            raise ValueError("must not contain control characters")
+        return value
 
 
 class SendMessage(Strict):

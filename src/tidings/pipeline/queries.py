@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from tidings.core.clock import Clock
+from tidings.core.clock import Clock, to_utc
 from tidings.core.crypto import Crypto
 from tidings.core.errors import Conflict, InvalidInput, NotFound
 from tidings.core.ids import is_valid_id
@@ -57,6 +57,10 @@ class MessageQueries:
         self._writer = writer
 
     def get(self, account_id: str, message_id: str) -> dict[str, Any]:
+        if not is_valid_id(message_id, "msg"):  # never query with what no id can be (NUL...)
+            raise NotFound(
+                f"no message {message_id[:64]!r} in this account", code="message_not_found"
+            )
         with self._db.read() as conn:
             row = message_store.get_message(conn, account_id, message_id)
             if row is None:
@@ -96,8 +100,9 @@ class MessageQueries:
                 account_id,
                 status=status,
                 recipient_index=recipient_index,
-                since=since,
-                until=until,
+                # SQLite keeps times as naive UTC text: compare in UTC whatever the offset
+                since=to_utc(since) if since is not None else None,
+                until=to_utc(until) if until is not None else None,
                 before_id=before,
                 limit=limit + 1,
             )
@@ -108,6 +113,10 @@ class MessageQueries:
         return {"data": items, "next_cursor": next_cursor}
 
     def cancel(self, account_id: str, message_id: str) -> dict[str, Any]:
+        if not is_valid_id(message_id, "msg"):
+            raise NotFound(
+                f"no message {message_id[:64]!r} in this account", code="message_not_found"
+            )
         now = self._clock.now()
         with self._db.write() as conn:
             row = message_store.get_message(conn, account_id, message_id)

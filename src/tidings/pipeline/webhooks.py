@@ -140,7 +140,8 @@ class WebhookSender:
                 error = f"HTTP {response.status_code}"
         except KeyUnavailable:
             error = "the payload's data was erased"
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            # InvalidURL is no HTTPError: uncaught, it would fail every round it is claimed in
             error = f"{type(exc).__name__}: {exc}"[:500]
         self._metrics.webhooks.labels("ok" if error is None else "error").inc()
         await asyncio.to_thread(self._record, delivery, error)
@@ -154,6 +155,8 @@ class WebhookSender:
             next_at = now + timedelta(seconds=next_delay(attempts))
             expired = next_at > to_utc(delivery.created_at) + self._max_age
             state, delivered = ("dead" if expired else "pending"), None
+            if expired:
+                next_at = now  # no next attempt: the API shows this as the last attempt's time
         with self._db.write() as conn:
             webhook_store.record_attempt(
                 conn,

@@ -57,7 +57,8 @@ async def send_message(
     payload: SendMessage,
     rt: Runtime = Depends(runtime),
     caller: Principal = Depends(sender),
-    idempotency_key: str | None = Header(default=None, max_length=255),
+    # printable ASCII only: control characters cannot be stored (PostgreSQL refuses NUL)
+    idempotency_key: str | None = Header(default=None, max_length=255, pattern=r"^[\x20-\x7e]+$"),
 ) -> JsonResponse:
     started = time.perf_counter()
     request = to_request(payload)
@@ -115,6 +116,7 @@ async def send_batch(
         raise InvalidInput(
             "the body must be a JSON object with 'messages', or with 'to' as a list",
             code="validation_error",
+            status=422,
             extra={"field": "body"},
         )
     positions, requests, errors = _parse_batch(data, rt.accept.max_batch)
@@ -153,14 +155,18 @@ def _parse_batch(
     if extra:
         raise InvalidInput(
             f"with 'messages', no other top-level field is allowed (got "
-            f"{', '.join(sorted(extra))})",
+            f"{', '.join(repr(f) for f in sorted(extra))})",
             code="validation_error",
+            status=422,
             extra={"field": sorted(extra)[0]},
         )
     raw = data["messages"]
     if not isinstance(raw, list):
         raise InvalidInput(
-            "'messages' must be a list", code="validation_error", extra={"field": "messages"}
+            "'messages' must be a list",
+            code="validation_error",
+            status=422,
+            extra={"field": "messages"},
         )
     _check_size(len(raw), max_batch)
     try:

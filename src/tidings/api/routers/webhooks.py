@@ -11,6 +11,7 @@ from tidings.api.deps import reader, runtime, sender
 from tidings.api.responses import JsonResponse
 from tidings.core.clock import iso
 from tidings.core.errors import InvalidInput, NotFound
+from tidings.core.ids import is_valid_id
 from tidings.pipeline.queries import decode_cursor, encode_cursor
 from tidings.runtime import Runtime
 from tidings.store import webhooks as webhook_store
@@ -65,9 +66,11 @@ def replay(
     delivery_id: str, rt: Runtime = Depends(runtime), caller: Principal = Depends(sender)
 ) -> JsonResponse:
     with rt.db.write() as conn:
-        if not webhook_store.replay(conn, caller.account_id, delivery_id, rt.clock.now()):
+        if not is_valid_id(delivery_id, "whk") or not webhook_store.replay(
+            conn, caller.account_id, delivery_id, rt.clock.now()
+        ):
             raise NotFound(
-                f"no failed webhook delivery {delivery_id!r} in this account",
+                f"no failed webhook delivery {delivery_id[:64]!r} in this account",
                 code="delivery_not_found",
             )
         row = webhook_store.get_delivery(conn, caller.account_id, delivery_id)
