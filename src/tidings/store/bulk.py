@@ -2,8 +2,10 @@
 
 SQLAlchemy's compiled executemany processes every parameter of every row in Python;
 for thousands of rows per transaction that dominated the accept and dispatch cost.
-Here rows go to the driver's executemany as tuples. SQLite gets datetimes in the text
-form SQLAlchemy itself stores (naive UTC), so both paths read and compare alike.
+SQLite: rows go to the driver's executemany as tuples, datetimes in the text form
+SQLAlchemy itself stores (naive UTC), so both paths read and compare alike.
+PostgreSQL: executemany still runs one statement per row on the server, so inserts
+use COPY and updates one `UPDATE ... FROM (VALUES ...)` per group of rows.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Table
+from sqlalchemy import Connection, DateTime, String, Table, any_, bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
 
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -54,6 +57,9 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     if not rows:
         return
     columns = list(rows[0])
+    if conn.dialect.name == "postgresql":
+        _copy_rows(conn, table, columns, rows)
+        return
     convert = _converter(conn, table, columns)
     quote = conn.dialect.identifier_preparer.quote
     sql = (
@@ -74,6 +80,10 @@ def update_rows(
     for change in changes:
         columns = tuple(sorted(c for c in change if c != key))
         groups.setdefault(columns, []).append(change)
+    if conn.dialect.name == "postgresql":
+        for columns, rows in groups.items():
+            _update_from_values(conn, table, key, columns, rows)
+        return
     mark = _mark(conn)
     quote = conn.dialect.identifier_preparer.quote
     for columns, rows in groups.items():
@@ -82,3 +92,53 @@ def update_rows(
         assignments = ", ".join(f"{quote(c)} = {mark}" for c in columns)
         sql = f"UPDATE {quote(table.name)} SET {assignments} WHERE {quote(key)} = {mark}"
         conn.exec_driver_sql(sql, [convert([row[c] for c in order]) for row in rows])
+
+
+def _copy_rows(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[dict[str, Any]]
+) -> None:
+    quote = conn.dialect.identifier_preparer.quote
+    statement = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+    finally:
+        cursor.close()
+
+
+_UPDATE_CHUNK = 1000
+
+
+def _update_from_values(
+    conn: Connection,
+    table: Table,
+    key: str,
+    columns: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+) -> None:
+    quote = conn.dialect.identifier_preparer.quote
+    order = (key, *columns)
+    casts = [table.c[c].type.compile(dialect=conn.dialect) for c in order]
+    row_marks = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+    assignments = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns)
+    names = ", ".join(quote(c) for c in order)
+    for start in range(0, len(rows), _UPDATE_CHUNK):
+        chunk = rows[start : start + _UPDATE_CHUNK]
+        sql = (
+            f"UPDATE {quote(table.name)} AS t SET {assignments} "
+            f"FROM (VALUES {', '.join([row_marks] * len(chunk))}) AS v({names}) "
+            f"WHERE t.{quote(key)} = v.{quote(key)}"
+        )
+        params = tuple(row[c] for row in chunk for c in order)
+        conn.exec_driver_sql(sql, params)
+
+
+def in_list(conn: Connection, column: Any, values: Sequence[str]) -> Any:
+    """`column IN values`; on PostgreSQL one array parameter (`= ANY`), which the driver
+    does not have to re-parse for every list length the way it does hundreds of
+    placeholders."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+    return column.in_(values)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, or_, select, update
 
-from tidings.store.bulk import insert_rows, update_rows
+from tidings.store.bulk import in_list, insert_rows, update_rows
 from tidings.store.tables import dispatch_queue, idempotency_keys, message_events, messages
 
 
@@ -36,7 +36,7 @@ def history(conn: Connection, message_ids: Sequence[str]) -> dict[str, list[Row[
         return result
     for row in conn.execute(
         select(message_events)
-        .where(message_events.c.message_id.in_(message_ids))
+        .where(in_list(conn, message_events.c.message_id, message_ids))
         .order_by(message_events.c.id)
     ):
         result[row.message_id].append(row)
@@ -83,7 +83,7 @@ def lock_states(
         messages.c.created_at,
         messages.c.attempts,
         messages.c.expires_at,
-    ).where(messages.c.id.in_(message_ids))
+    ).where(in_list(conn, messages.c.id, message_ids))
     if for_update:
         query = query.with_for_update()
     return {row.id: row for row in conn.execute(query).all()}  # type: ignore[misc]
@@ -95,7 +95,7 @@ def find_by_connector_ids(conn: Connection, connector: str, refs: Sequence[str])
         return {}
     rows = conn.execute(
         select(messages.c.connector_message_id, messages.c.id).where(
-            messages.c.connector == connector, messages.c.connector_message_id.in_(refs)
+            messages.c.connector == connector, in_list(conn, messages.c.connector_message_id, refs)
         )
     )
     return {row.connector_message_id: row.id for row in rows}
@@ -139,21 +139,25 @@ def claim_due(
         return []
     conn.execute(
         update(dispatch_queue)
-        .where(dispatch_queue.c.message_id.in_(ids))
+        .where(in_list(conn, dispatch_queue.c.message_id, ids))
         .values(lease_until=lease_until, lease_owner=owner)
     )
-    return list(conn.execute(select(dispatch_queue).where(dispatch_queue.c.message_id.in_(ids))))
+    return list(
+        conn.execute(select(dispatch_queue).where(in_list(conn, dispatch_queue.c.message_id, ids)))
+    )
 
 
 def load_for_dispatch(conn: Connection, message_ids: Sequence[str]) -> list[Row[Any]]:
     if not message_ids:
         return []
-    return list(conn.execute(select(messages).where(messages.c.id.in_(message_ids))))
+    return list(conn.execute(select(messages).where(in_list(conn, messages.c.id, message_ids))))
 
 
 def finish_work(conn: Connection, message_ids: Sequence[str]) -> None:
     if message_ids:
-        conn.execute(delete(dispatch_queue).where(dispatch_queue.c.message_id.in_(message_ids)))
+        conn.execute(
+            delete(dispatch_queue).where(in_list(conn, dispatch_queue.c.message_id, message_ids))
+        )
 
 
 def requeue(conn: Connection, items: Sequence[dict[str, Any]]) -> None:
@@ -241,6 +245,9 @@ def renew_leases(conn: Connection, message_ids: Sequence[str], owner: str, until
         chunk = message_ids[start : start + 500]
         conn.execute(
             update(dispatch_queue)
-            .where(dispatch_queue.c.message_id.in_(chunk), dispatch_queue.c.lease_owner == owner)
+            .where(
+                in_list(conn, dispatch_queue.c.message_id, chunk),
+                dispatch_queue.c.lease_owner == owner,
+            )
             .values(lease_until=until)
         )
