@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 Status = Literal[
     "scheduled",
@@ -17,18 +17,7 @@ Status = Literal[
     "received",
 ]
 
-STATUSES: tuple[Status, ...] = (
-    "scheduled",
-    "queued",
-    "sending",
-    "sent",
-    "delivered",
-    "undelivered",
-    "failed",
-    "expired",
-    "canceled",
-    "received",
-)
+STATUSES: tuple[Status, ...] = get_args(Status)
 FINAL: frozenset[str] = frozenset(
     {"delivered", "undelivered", "failed", "expired", "canceled", "received"}
 )
