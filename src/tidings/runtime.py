@@ -23,6 +23,7 @@ from tidings.core.config import ConnectorConfig, Settings
 from tidings.core.crypto import Crypto, load_or_create_master_key
 from tidings.core.errors import ConfigError
 from tidings.core.ids import new_id
+from tidings.domain.policy import Policy
 from tidings.pipeline.accept import AcceptService
 from tidings.pipeline.dispatcher import ConnectorSlot, Dispatcher
 from tidings.pipeline.events import EventRecorder
@@ -31,10 +32,13 @@ from tidings.pipeline.queries import MessageQueries
 from tidings.pipeline.routing import Router
 from tidings.pipeline.transitions import StatusWriter
 from tidings.pipeline.webhooks import WebhookSender
+from tidings.privacy.policy import check as check_policy
+from tidings.privacy.policy import load_configured_policy
 from tidings.store import accounts as account_store
 from tidings.store import messages as message_store
 from tidings.store.database import Database
 from tidings.store.migrate import upgrade
+from tidings.store.tables import metadata
 
 log = logging.getLogger("tidings")
 
@@ -77,6 +81,7 @@ class Runtime:
     dispatcher: Dispatcher
     webhooks: WebhookSender
     connectors: dict[str, Connector]
+    policy: Policy
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self) -> None:
@@ -111,10 +116,23 @@ class Runtime:
         self.db.dispose()
 
 
+def policy_in_force(settings: Settings) -> Policy:
+    """The configured policy, refused at start when it does not govern the data map."""
+    policy = load_configured_policy(settings)
+    problems = check_policy(policy, metadata)
+    if problems:
+        listed = "\n  ".join(str(p) for p in problems)
+        raise ConfigError(
+            f"the privacy policy {policy.name!r} cannot run this installation:\n  {listed}"
+        )
+    return policy
+
+
 def build_runtime(
     settings: Settings, clock: Clock | None = None, *, migrate: bool = True
 ) -> Runtime:
     clock = clock or SystemClock()
+    policy = policy_in_force(settings)
     db = Database(settings.database_url)
     if migrate:
         upgrade(db)
@@ -172,4 +190,5 @@ def build_runtime(
             max_age_seconds=settings.webhook_max_age_seconds,
         ),
         connectors=connectors,
+        policy=policy,
     )

@@ -17,6 +17,7 @@ import typer
 import uvicorn
 from rich.console import Console
 
+from tidings.cli.policy import policy_app
 from tidings.core.config import Settings, load_settings
 from tidings.core.errors import TidingsError
 from tidings.runtime import Runtime, build_runtime
@@ -36,6 +37,7 @@ app.add_typer(account_app, name="account")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(number_app, name="number")
+app.add_typer(policy_app, name="policy")
 
 out = Console()
 err = Console(stderr=True)

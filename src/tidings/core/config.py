@@ -48,6 +48,7 @@ class Settings:
     webhook_timeout_seconds: float = 10.0
     webhook_max_age_seconds: float = 24 * 3600.0
     public_url: str = "http://127.0.0.1:8000"
+    policy: str = "baseline"
 
     @property
     def is_sqlite(self) -> bool:
@@ -141,7 +142,7 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
             raise ConfigError(f"config file {config_file} does not exist") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {config_file} is not valid TOML: {exc}") from exc
-    known = {"connectors", "routes", "pipeline", "server"}
+    known = {"connectors", "routes", "pipeline", "server", "privacy"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(
@@ -186,6 +187,15 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
     max_segments = _take(pipeline, "max_segments", int, "[pipeline]", default=10)
     if not 1 <= max_segments <= 255:
         raise ConfigError("[pipeline]: 'max_segments' must be between 1 and 255")
+    privacy = data.get("privacy", {})
+    if not isinstance(privacy, dict):
+        raise ConfigError("[privacy] must be a table")
+    unknown = set(privacy) - {"policy"}
+    if unknown:
+        raise ConfigError(f"[privacy]: unknown key(s) {', '.join(sorted(unknown))}; known: policy")
+    policy = _take(privacy, "policy", str, "[privacy]", default=Settings.policy)
+    if not policy.strip():
+        raise ConfigError("[privacy]: 'policy' must be a preset name or the path of a TOML file")
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -206,4 +216,5 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
         webhook_timeout_seconds=float(
             _take(pipeline, "webhook_timeout_seconds", (int, float), "[pipeline]", default=10.0)
         ),
+        policy=policy,
     )
