@@ -144,4 +144,11 @@ def test_send_only_key_cannot_read_messages(client: TestClient, tenant: Tenant) 
 def test_unknown_scope_is_refused(tenant: Tenant) -> None:
     response = tenant.post("/v1/api-keys", {"name": "ci", "scopes": ["messages:delete"]})
     assert_problem(response, 400, "invalid_scope", "scopes")
+    # a lone surrogate (JSON can escape one) is no text: refused, not a 500 quoting it
+    lone = tenant.post(
+        "/v1/api-keys",
+        content=b'{"name": "ci", "scopes": ["\\ud800"]}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert_problem(lone, 422, "validation_error", "scopes")
     assert len(tenant.get("/v1/api-keys").json()["data"]) == 1

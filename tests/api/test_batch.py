@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.helpers import VALID, message, message_ids, wait_for_status
+from tests.api.helpers import VALID, assert_problem, message, message_ids, wait_for_status
 from tests.support import Tenant
 
 
@@ -74,8 +74,7 @@ def test_shared_body_batch_sends_one_body_to_every_recipient(tenant: Tenant) -> 
 def test_batch_where_every_item_is_invalid_is_422_and_writes_nothing(tenant: Tenant) -> None:
     items = [{**VALID, "to": "nope"}, {**VALID, "body": ""}]
     response = tenant.post("/v1/messages/batch", {"messages": items})
-    assert response.status_code == 422, response.text
-    result = response.json()
+    result = assert_problem(response, 422, "batch_rejected")  # an error like any other
     assert (result["accepted"], result["messages"]) == (0, [])
     assert [(e["index"], e["code"]) for e in result["errors"]] == [
         (0, "invalid_to"),

@@ -121,6 +121,14 @@ def test_since_and_until_honour_utc_offsets(tenant: Tenant, clock: ManualClock) 
     assert message_ids(tenant, until=until) == [first]
 
 
+def test_since_and_until_at_the_ends_of_the_calendar_bound_nothing(tenant: Tenant) -> None:
+    # Found by fuzzing: year 1 at +01:00 and 9999 at -01:00 have no UTC equivalent.
+    created = send(tenant)["id"]
+    ends = {"since": "0001-01-01T00:00:00+01:00", "until": "9999-12-31T23:59:59-01:00"}
+    assert message_ids(tenant, **ends) == [created]
+    assert message_ids(tenant, since="9999-12-31T23:59:59-01:00") == []
+
+
 def test_filters_combine(tenant: Tenant, clock: ManualClock) -> None:
     match = send(tenant, send_at=later(clock, days=1))["id"]
     send(tenant, to="+31687654321", send_at=later(clock, days=1))

@@ -6,6 +6,8 @@ import time
 from datetime import timedelta
 
 from tests.api.helpers import (
+    TO,
+    VALID,
     assert_problem,
     later,
     message,
@@ -55,6 +57,30 @@ def test_send_at_in_the_past_sends_now(tenant: Tenant, clock: ManualClock) -> No
     assert created["status"] == "queued"
     assert created["send_at"] is None
     wait_for_status(tenant, created["id"], "delivered")
+
+
+def test_send_at_at_the_ends_of_the_calendar_is_now_or_too_far_never_a_500(
+    tenant: Tenant,
+) -> None:
+    # Found by fuzzing: year 1 at +01:00 and 9999 at -01:00 have no UTC equivalent.
+    past, future = "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"
+    created = send(tenant, send_at=past)
+    assert (created["status"], created["send_at"]) == ("queued", None)
+    assert_problem(
+        tenant.post("/v1/messages", {**VALID, "send_at": future}), 400, "invalid_send_at"
+    )
+    keyed = tenant.post(
+        "/v1/messages", {**VALID, "send_at": past}, headers={"Idempotency-Key": "k"}
+    )
+    assert keyed.status_code == 202, keyed.text
+    batch = tenant.post(
+        "/v1/messages/batch",
+        {"messages": [{**VALID, "send_at": past}, {**VALID, "send_at": future}]},
+    )
+    assert batch.status_code == 202, batch.text
+    assert [e["code"] for e in batch.json()["errors"]] == ["invalid_send_at"]
+    shared = {"to": [TO], "from": "Acme", "body": "Hi", "send_at": past}
+    assert tenant.post("/v1/messages/batch", shared).status_code == 202
 
 
 def test_canceled_scheduled_message_is_never_dispatched(

@@ -34,7 +34,26 @@ def problem(
         "detail": detail,
         **(extra or {}),
     }
-    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM, headers=headers)
+    return Response(_dumps(body), status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        # A problem may quote the request (a field name, an unknown scope): text with a lone
+        # surrogate, which JSON can escape but UTF-8 cannot hold, is shown escaped instead.
+        return orjson.dumps(_escaped(body))
+
+
+def _escaped(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_escaped(k): _escaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escaped(v) for v in value]
+    return value
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -68,6 +87,62 @@ def validation_problem(errors: list[dict[str, Any]]) -> Response:
         f"'{first['field']}' {first['message']}",
         {"errors": items},
     )
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `code` is stable, `detail` says what to fix.",
+    "type": "object",
+    "required": ["type", "title", "status", "code", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "code": {"type": "string"},
+        "detail": {"type": "string"},
+        "field": {"type": "string", "description": "the request field at fault"},
+        "errors": {
+            "type": "array",
+            "description": "every field at fault (validation_error: field, message) or every "
+            "refused item of a batch (batch_rejected: index, code, field, detail)",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": ["string", "null"]},
+                    "message": {"type": "string"},
+                    "index": {"type": "integer"},
+                    "code": {"type": "string"},
+                    "detail": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+_HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def document(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Describe the errors as they are: every 4xx answer is a problem, not FastAPI's default
+    `HTTPValidationError` (which this API never sends)."""
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    answer = {
+        "description": "A problem: the request was refused; `code` says why",
+        "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for item in openapi.get("paths", {}).values():
+        for method in _HTTP_METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            if "HTTPValidationError" in str(responses.get("422")):
+                del responses["422"]
+            if {"security", "parameters", "requestBody"} & set(operation):
+                responses["4XX"] = answer
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return openapi
 
 
 def install(app: FastAPI) -> None:

@@ -16,13 +16,22 @@ class Strict(BaseModel):
     @classmethod
     def _no_control_characters(cls, value: object, info: ValidationInfo) -> object:
         """Names, URLs, references and addresses never hold control characters (PostgreSQL
-        cannot even store NUL); a message body may."""
-        if info.field_name == "body":
-            return value
-        texts = value if isinstance(value, list) else [value]
-        if any(isinstance(t, str) and not _CONTROL.isdisjoint(t) for t in texts):
+        cannot even store NUL); a message body may. No text holds a lone surrogate (JSON can
+        escape one, but it is not Unicode and can be neither stored nor echoed)."""
+        texts = [t for t in (value if isinstance(value, list) else [value]) if isinstance(t, str)]
+        if not all(_is_unicode(t) for t in texts):
+            raise ValueError("must be valid Unicode text (a lone surrogate is not)")
+        if info.field_name != "body" and any(not _CONTROL.isdisjoint(t) for t in texts):
             raise ValueError("must not contain control characters")
         return value
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class SendMessage(Strict):

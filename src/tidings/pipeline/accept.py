@@ -48,7 +48,7 @@ class MessageRequest:
                 "from": self.sender,
                 "body": self.body,
                 "channel": self.channel,
-                "send_at": iso(self.send_at),
+                "send_at": _instant(self.send_at),
                 "validity_seconds": self.validity_seconds,
                 "status_callback": self.status_callback,
                 "reference": self.reference,
@@ -56,6 +56,15 @@ class MessageRequest:
             option=orjson.OPT_SORT_KEYS,
         )
         return hashlib.sha256(canonical).digest()
+
+
+def _instant(value: datetime | None) -> str | None:
+    """`iso(value)`; a time UTC cannot hold (year 1 or 9999 with an offset) as it was given."""
+    try:
+        return iso(value)
+    except OverflowError:
+        assert value is not None
+        return value.isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,15 +172,17 @@ class AcceptService:
                 code="body_too_long",
                 extra={"field": "body"},
             )
-        send_at = to_utc(req.send_at) if req.send_at is not None else None
+        send_at = req.send_at
+        if send_at is not None and send_at.tzinfo is None:
+            send_at = to_utc(send_at)
+        # Compare before converting: year 1 or 9999 with an offset has no UTC equivalent.
         if send_at is not None and send_at - now > MAX_SCHEDULE_AHEAD:
             raise InvalidInput(
                 "'send_at' may be at most 366 days ahead",
                 code="invalid_send_at",
                 extra={"field": "send_at"},
             )
-        if send_at is not None and send_at <= now:
-            send_at = None
+        send_at = to_utc(send_at) if send_at is not None and send_at > now else None
         validity = req.validity_seconds
         if validity is not None and not 1 <= validity <= MAX_VALIDITY_SECONDS:
             raise InvalidInput(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -47,6 +47,14 @@ def decode_cursor(cursor: str, prefix: str) -> str:
             extra={"field": "cursor"},
         )
     return before
+
+
+def _utc_bound(value: datetime) -> datetime:
+    """`value` in UTC; one UTC cannot hold (year 1 or 9999 with an offset) is the nearest end."""
+    try:
+        return to_utc(value)
+    except OverflowError:
+        return (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 class MessageQueries:
@@ -101,8 +109,8 @@ class MessageQueries:
                 status=status,
                 recipient_index=recipient_index,
                 # SQLite keeps times as naive UTC text: compare in UTC whatever the offset
-                since=to_utc(since) if since is not None else None,
-                until=to_utc(until) if until is not None else None,
+                since=_utc_bound(since) if since is not None else None,
+                until=_utc_bound(until) if until is not None else None,
                 before_id=before,
                 limit=limit + 1,
             )

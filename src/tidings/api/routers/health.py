@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
@@ -31,7 +31,7 @@ def healthz(rt: Runtime = Depends(runtime)) -> JsonResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
 async def metrics(rt: Runtime = Depends(runtime)) -> Response:
     await run_in_threadpool(rt.refresh_queue_depth)
     return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)
