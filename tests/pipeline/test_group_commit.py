@@ -64,3 +64,20 @@ async def test_a_single_item_commits_without_waiting_for_company(count: int) -> 
     await asyncio.wait_for(committer.commit(count), timeout=1.0)
     assert committed == [1]
     await committer.close()
+
+
+async def test_close_waits_for_queued_commits() -> None:
+    committed: list[int] = []
+    gate = threading.Event()
+
+    def write(items: Sequence[int]) -> None:
+        gate.wait(1.0)
+        committed.extend(items)
+
+    committer: GroupCommitter[int] = GroupCommitter(write)
+    tasks = [asyncio.create_task(committer.commit(i)) for i in range(20)]
+    await asyncio.sleep(0.02)
+    asyncio.get_running_loop().call_later(0.05, gate.set)
+    await committer.close()
+    assert sorted(committed) == list(range(20))
+    assert all(t.done() and t.exception() is None for t in tasks)

@@ -25,6 +25,8 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         finally:
             if run_workers:
                 await rt.stop_workers()
+            else:
+                await rt.accept.close()  # commits under way finish; the API-only role too
 
     app = FastAPI(
         title="Tidings",

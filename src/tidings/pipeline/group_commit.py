@@ -22,6 +22,7 @@ class GroupCommitter(Generic[Item]):
         self._queue: list[tuple[Item, asyncio.Future[None]]] = []
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._busy = False
 
     async def commit(self, item: Item) -> None:
         """Return once `item` is durably committed; raise what its transaction raised."""
@@ -42,6 +43,7 @@ class GroupCommitter(Generic[Item]):
                 self._ready.clear()
             if not group:
                 continue
+            self._busy = True
             try:
                 await asyncio.to_thread(self._write, [item for item, _ in group])
             except Exception:
@@ -55,13 +57,21 @@ class GroupCommitter(Generic[Item]):
                     else:
                         if not future.done():
                             future.set_result(None)
+                self._busy = False
                 continue
             for _, future in group:
                 if not future.done():
                     future.set_result(None)
+            self._busy = False
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = 10.0) -> None:
+        """Let queued and running commits finish (bounded), then stop."""
         if self._task is not None:
+            deadline = asyncio.get_running_loop().time() + timeout
+            while (self._queue or self._busy) and not self._task.done():
+                if asyncio.get_running_loop().time() > deadline:
+                    break
+                await asyncio.sleep(0.005)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
