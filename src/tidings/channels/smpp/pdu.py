@@ -1,0 +1,579 @@
+"""SMPP 3.4 PDUs as typed, frozen dataclasses, and their wire codec.
+
+Pure: no I/O. ``encode(pdu)`` gives the bytes of one PDU, header included; ``decode(data)``
+reads exactly one PDU and raises ``PduError`` (carrying the command_status to answer with)
+for anything that is not a valid one. Every value a PDU holds is checked when it is built,
+so a PDU that exists can always be encoded.
+
+Each class lists its mandatory body fields in wire order; their sizes and error statuses
+live in the field metadata (see ``fields.py``), which the encoder, the decoder and the
+constructor all read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+from dataclasses import dataclass
+from typing import ClassVar, Final
+
+from tidings.channels.smpp.constants import (
+    HEADER_SIZE,
+    INTERFACE_VERSION_34,
+    CommandId,
+    CommandStatus,
+)
+from tidings.channels.smpp.errors import PduError, UnknownCommandError
+from tidings.channels.smpp.fields import (
+    SPEC_KEY,
+    CString,
+    Integer,
+    OptionalParameters,
+    ShortMessage,
+    Spec,
+    c_string,
+    optional_parameters,
+    short_message,
+    time_string,
+    u8,
+)
+from tidings.channels.smpp.tlv import (
+    TLV_HEADER_SIZE,
+    Tlv,
+    TlvAccess,
+    encode_tlvs,
+    tlv_problem,
+)
+
+_HEADER: Final = struct.Struct(">IIII")
+_U32_MAX: Final = 0xFFFFFFFF
+S = CommandStatus
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pdu:
+    """One SMPP PDU. ``command_id`` is a class attribute; the header length is derived."""
+
+    command_id: ClassVar[CommandId]
+    sequence_number: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.sequence_number <= _U32_MAX:
+            raise ValueError(f"sequence_number must fit in 32 bits, got {self.sequence_number}")
+        for name, spec in _layout(type(self)):
+            problem = spec.problem(name, getattr(self, name))
+            if problem:
+                raise ValueError(f"{self.command_id.name.lower()}: {problem}")
+
+    @property
+    def command_name(self) -> str:
+        return self.command_id.name.lower()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Request(Pdu):
+    """A PDU that the peer must answer. Its command_status is always 0 on the wire."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Response(Pdu):
+    """An answer to a request, with the same sequence_number.
+
+    SMPP 3.4 omits the body of an error response; so does ``encode`` when the status is
+    not ESME_ROK and every body field has its default, and ``decode`` reads an empty body
+    of any response as the defaults (some ESMEs answer deliver_sm_resp that way too).
+    """
+
+    command_status: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.command_status <= _U32_MAX:
+            raise ValueError(f"command_status must fit in 32 bits, got {self.command_status}")
+        Pdu.__post_init__(self)
+
+
+# -- session management ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Bind(Request):
+    system_id: str = c_string(16, S.ESME_RINVSYSID)
+    password: str = c_string(9, S.ESME_RINVPASWD)
+    system_type: str = c_string(13, S.ESME_RINVSYSTYP)
+    interface_version: int = u8(INTERFACE_VERSION_34)
+    addr_ton: int = u8()
+    addr_npi: int = u8()
+    address_range: str = c_string(41, S.ESME_RBINDFAIL)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BindTransmitter(_Bind):
+    command_id = CommandId.BIND_TRANSMITTER
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BindReceiver(_Bind):
+    command_id = CommandId.BIND_RECEIVER
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BindTransceiver(_Bind):
+    command_id = CommandId.BIND_TRANSCEIVER
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _BindResp(Response, TlvAccess):
+    system_id: str = c_string(16, S.ESME_RINVSYSID)
+    tlvs: tuple[Tlv, ...] = optional_parameters()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BindTransmitterResp(_BindResp):
+    command_id = CommandId.BIND_TRANSMITTER_RESP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BindReceiverResp(_BindResp):
+    command_id = CommandId.BIND_RECEIVER_RESP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BindTransceiverResp(_BindResp):
+    command_id = CommandId.BIND_TRANSCEIVER_RESP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outbind(Request):
+    """Sent by an SMSC to ask the ESME to bind; it has no response PDU."""
+
+    command_id = CommandId.OUTBIND
+    system_id: str = c_string(16, S.ESME_RINVSYSID)
+    password: str = c_string(9, S.ESME_RINVPASWD)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unbind(Request):
+    command_id = CommandId.UNBIND
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnbindResp(Response):
+    command_id = CommandId.UNBIND_RESP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnquireLink(Request):
+    command_id = CommandId.ENQUIRE_LINK
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnquireLinkResp(Response):
+    command_id = CommandId.ENQUIRE_LINK_RESP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GenericNack(Response):
+    command_id = CommandId.GENERIC_NACK
+
+
+# -- messages ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _ShortMessagePdu(Request, TlvAccess):
+    service_type: str = c_string(6, S.ESME_RINVSERTYP)
+    source_addr_ton: int = u8()
+    source_addr_npi: int = u8()
+    source_addr: str = c_string(21, S.ESME_RINVSRCADR)
+    dest_addr_ton: int = u8()
+    dest_addr_npi: int = u8()
+    destination_addr: str = c_string(21, S.ESME_RINVDSTADR)
+    esm_class: int = u8()
+    protocol_id: int = u8()
+    priority_flag: int = u8()
+    schedule_delivery_time: str = time_string(S.ESME_RINVSCHED)
+    validity_period: str = time_string(S.ESME_RINVEXPIRY)
+    registered_delivery: int = u8()
+    replace_if_present_flag: int = u8()
+    data_coding: int = u8()
+    sm_default_msg_id: int = u8()
+    short_message: bytes = short_message()
+    tlvs: tuple[Tlv, ...] = optional_parameters()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitSm(_ShortMessagePdu):
+    command_id = CommandId.SUBMIT_SM
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliverSm(_ShortMessagePdu):
+    """An inbound message or, with esm_class 0x04, a delivery receipt."""
+
+    command_id = CommandId.DELIVER_SM
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _MessageIdResp(Response, TlvAccess):
+    message_id: str = c_string(65, S.ESME_RINVMSGID)
+    tlvs: tuple[Tlv, ...] = optional_parameters()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitSmResp(_MessageIdResp):
+    """SMPP 3.4 has no TLVs here; they are accepted as SMPP 5.0 peers send them."""
+
+    command_id = CommandId.SUBMIT_SM_RESP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliverSmResp(_MessageIdResp):
+    """message_id is unused and empty in SMPP 3.4."""
+
+    command_id = CommandId.DELIVER_SM_RESP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataSm(Request, TlvAccess):
+    """The message body, if any, travels in the message_payload TLV."""
+
+    command_id = CommandId.DATA_SM
+    service_type: str = c_string(6, S.ESME_RINVSERTYP)
+    source_addr_ton: int = u8()
+    source_addr_npi: int = u8()
+    source_addr: str = c_string(65, S.ESME_RINVSRCADR)
+    dest_addr_ton: int = u8()
+    dest_addr_npi: int = u8()
+    destination_addr: str = c_string(65, S.ESME_RINVDSTADR)
+    esm_class: int = u8()
+    registered_delivery: int = u8()
+    data_coding: int = u8()
+    tlvs: tuple[Tlv, ...] = optional_parameters()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataSmResp(_MessageIdResp):
+    command_id = CommandId.DATA_SM_RESP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuerySm(Request):
+    command_id = CommandId.QUERY_SM
+    message_id: str = c_string(65, S.ESME_RINVMSGID)
+    source_addr_ton: int = u8()
+    source_addr_npi: int = u8()
+    source_addr: str = c_string(21, S.ESME_RINVSRCADR)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuerySmResp(Response):
+    command_id = CommandId.QUERY_SM_RESP
+    message_id: str = c_string(65, S.ESME_RINVMSGID)
+    final_date: str = time_string(S.ESME_RINVPARLEN)
+    message_state: int = u8()
+    error_code: int = u8()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelSm(Request):
+    command_id = CommandId.CANCEL_SM
+    service_type: str = c_string(6, S.ESME_RINVSERTYP)
+    message_id: str = c_string(65, S.ESME_RINVMSGID)
+    source_addr_ton: int = u8()
+    source_addr_npi: int = u8()
+    source_addr: str = c_string(21, S.ESME_RINVSRCADR)
+    dest_addr_ton: int = u8()
+    dest_addr_npi: int = u8()
+    destination_addr: str = c_string(21, S.ESME_RINVDSTADR)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelSmResp(Response):
+    command_id = CommandId.CANCEL_SM_RESP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplaceSm(Request):
+    command_id = CommandId.REPLACE_SM
+    message_id: str = c_string(65, S.ESME_RINVMSGID)
+    source_addr_ton: int = u8()
+    source_addr_npi: int = u8()
+    source_addr: str = c_string(21, S.ESME_RINVSRCADR)
+    schedule_delivery_time: str = time_string(S.ESME_RINVSCHED)
+    validity_period: str = time_string(S.ESME_RINVEXPIRY)
+    registered_delivery: int = u8()
+    sm_default_msg_id: int = u8()
+    short_message: bytes = short_message()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplaceSmResp(Response):
+    command_id = CommandId.REPLACE_SM_RESP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertNotification(Request, TlvAccess):
+    """Sent by an SMSC when a mobile becomes available; it has no response PDU."""
+
+    command_id = CommandId.ALERT_NOTIFICATION
+    source_addr_ton: int = u8()
+    source_addr_npi: int = u8()
+    source_addr: str = c_string(65, S.ESME_RINVSRCADR)
+    esme_addr_ton: int = u8()
+    esme_addr_npi: int = u8()
+    esme_addr: str = c_string(65, S.ESME_RINVDSTADR)
+    tlvs: tuple[Tlv, ...] = optional_parameters()
+
+
+PDU_CLASSES: Final[tuple[type[Pdu], ...]] = (
+    BindTransmitter,
+    BindTransmitterResp,
+    BindReceiver,
+    BindReceiverResp,
+    BindTransceiver,
+    BindTransceiverResp,
+    Outbind,
+    Unbind,
+    UnbindResp,
+    EnquireLink,
+    EnquireLinkResp,
+    GenericNack,
+    SubmitSm,
+    SubmitSmResp,
+    DeliverSm,
+    DeliverSmResp,
+    DataSm,
+    DataSmResp,
+    QuerySm,
+    QuerySmResp,
+    CancelSm,
+    CancelSmResp,
+    ReplaceSm,
+    ReplaceSmResp,
+    AlertNotification,
+)
+"""Every PDU this codec reads and writes. submit_multi is not among them: it decodes as
+an unknown command, which a server answers with generic_nack ESME_RINVCMDID."""
+
+_BY_ID: Final[dict[int, type[Pdu]]] = {cls.command_id: cls for cls in PDU_CLASSES}
+
+
+_LAYOUTS: Final[dict[type[Pdu], tuple[tuple[str, Spec], ...]]] = {}
+
+
+def _layout(cls: type[Pdu]) -> tuple[tuple[str, Spec], ...]:
+    """The body fields of ``cls`` in wire order, with their specs."""
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        layout = tuple(
+            (f.name, f.metadata[SPEC_KEY])
+            for f in dataclasses.fields(cls)
+            if SPEC_KEY in f.metadata
+        )
+        _LAYOUTS[cls] = layout
+    return layout
+
+
+# -- encoding ---------------------------------------------------------------------------
+
+
+def encode(pdu: Pdu) -> bytes:
+    """The wire bytes of ``pdu``, header included."""
+    status = pdu.command_status if isinstance(pdu, Response) else 0
+    body = b"" if _omits_body(pdu, status) else _encode_body(pdu)
+    header = _HEADER.pack(HEADER_SIZE + len(body), pdu.command_id, status, pdu.sequence_number)
+    return header + body
+
+
+def _omits_body(pdu: Pdu, status: int) -> bool:
+    if status == CommandStatus.ESME_ROK:
+        return False
+    return all(
+        getattr(pdu, field.name) == field.default
+        for field in dataclasses.fields(pdu)
+        if SPEC_KEY in field.metadata
+    )
+
+
+def _encode_body(pdu: Pdu) -> bytes:
+    out = bytearray()
+    for name, spec in _layout(type(pdu)):
+        value = getattr(pdu, name)
+        if isinstance(spec, Integer):
+            out += value.to_bytes(spec.size, "big")
+        elif isinstance(spec, CString):
+            out += value.encode("latin-1") + b"\0"
+        elif isinstance(spec, ShortMessage):
+            out.append(len(value))
+            out += value
+        else:
+            out += encode_tlvs(value)
+    return bytes(out)
+
+
+# -- decoding ---------------------------------------------------------------------------
+
+
+def decode(data: bytes | bytearray | memoryview) -> Pdu:
+    """Read exactly one PDU; ``len(data)`` must equal its command_length.
+
+    Raises ``UnknownCommandError`` for a command_id this codec does not know and
+    ``PduError`` for every other defect, never anything else.
+    """
+    data = bytes(data)
+    if len(data) < HEADER_SIZE:
+        raise PduError(
+            f"{len(data)} octets cannot hold the 16-octet PDU header",
+            CommandStatus.ESME_RINVCMDLEN,
+            fatal=True,
+        )
+    length, command_id, status, sequence = _HEADER.unpack_from(data)
+    if length != len(data):
+        raise PduError(
+            f"command_length says {length} octets but the PDU has {len(data)}",
+            CommandStatus.ESME_RINVCMDLEN,
+            sequence_number=sequence,
+            command_id=command_id,
+            fatal=True,
+        )
+    cls = _BY_ID.get(command_id)
+    if cls is None:
+        raise UnknownCommandError(command_id, sequence)
+    reader = _BodyReader(data, HEADER_SIZE, cls.command_id, sequence)
+    is_response = issubclass(cls, Response)
+    values = {} if is_response and len(data) == HEADER_SIZE else reader.read(_layout(cls))
+    if is_response:
+        values["command_status"] = status
+    try:
+        return cls(sequence_number=sequence, **values)
+    except ValueError as error:  # a bug if reached: the reader enforces the same specs
+        raise reader.error(str(error), CommandStatus.ESME_RSYSERR) from error
+
+
+class _BodyReader:
+    __slots__ = ("command_id", "data", "pos", "sequence")
+
+    def __init__(self, data: bytes, pos: int, command_id: CommandId, sequence: int) -> None:
+        self.data = data
+        self.pos = pos
+        self.command_id = command_id
+        self.sequence = sequence
+
+    def error(self, message: str, status: int) -> PduError:
+        return PduError(
+            f"{self.command_id.name.lower()}: {message}",
+            status,
+            sequence_number=self.sequence,
+            command_id=self.command_id,
+        )
+
+    def read(self, layout: tuple[tuple[str, Spec], ...]) -> dict[str, object]:
+        values: dict[str, object] = {}
+        for name, spec in layout:
+            if isinstance(spec, Integer):
+                values[name] = self._integer(name, spec)
+            elif isinstance(spec, CString):
+                values[name] = self._c_string(name, spec)
+            elif isinstance(spec, ShortMessage):
+                values[name] = self._short_message(name, spec)
+            elif isinstance(spec, OptionalParameters):
+                values[name] = self._tlvs()
+        extra = len(self.data) - self.pos
+        if extra:
+            raise self.error(
+                f"{extra} octet(s) follow the last field", CommandStatus.ESME_RINVCMDLEN
+            )
+        return values
+
+    def _truncated(self, name: str) -> PduError:
+        return self.error(f"the PDU ends inside {name}", CommandStatus.ESME_RINVCMDLEN)
+
+    def _integer(self, name: str, spec: Integer) -> int:
+        end = self.pos + spec.size
+        if end > len(self.data):
+            raise self._truncated(name)
+        value = int.from_bytes(self.data[self.pos : end], "big")
+        self.pos = end
+        return value
+
+    def _c_string(self, name: str, spec: CString) -> str:
+        limit = self.pos + spec.max_size
+        nul = self.data.find(b"\0", self.pos, limit)
+        if nul < 0:
+            if limit > len(self.data):
+                raise self.error(
+                    f"{name} has no NUL terminator before the end of the PDU",
+                    CommandStatus.ESME_RINVCMDLEN,
+                )
+            raise self.error(
+                f"{name} has no NUL terminator within {spec.max_size} octets", spec.status
+            )
+        problem = spec.length_problem(name, nul - self.pos)
+        if problem:
+            raise self.error(problem, spec.status)
+        value = self.data[self.pos : nul].decode("latin-1")
+        self.pos = nul + 1
+        return value
+
+    def _short_message(self, name: str, spec: ShortMessage) -> bytes:
+        if self.pos >= len(self.data):
+            raise self._truncated("sm_length")
+        length = self.data[self.pos]
+        if length > spec.max_size:
+            raise self.error(f"sm_length is {length}; at most {spec.max_size}", spec.status)
+        start = self.pos + 1
+        end = start + length
+        if end > len(self.data):
+            raise self.error(
+                f"sm_length is {length} but only {len(self.data) - start} octet(s) follow",
+                spec.status,
+            )
+        self.pos = end
+        return self.data[start:end]
+
+    def _tlvs(self) -> tuple[Tlv, ...]:
+        tlvs: list[Tlv] = []
+        data = self.data
+        while self.pos < len(data):
+            if self.pos + TLV_HEADER_SIZE > len(data):
+                raise self.error("a TLV header is cut short", CommandStatus.ESME_RINVOPTPARSTREAM)
+            tag = int.from_bytes(data[self.pos : self.pos + 2], "big")
+            size = int.from_bytes(data[self.pos + 2 : self.pos + 4], "big")
+            start = self.pos + TLV_HEADER_SIZE
+            if start + size > len(data):
+                raise self.error(
+                    f"TLV 0x{tag:04X} says {size} octets but {len(data) - start} remain",
+                    CommandStatus.ESME_RINVOPTPARSTREAM,
+                )
+            value = data[start : start + size]
+            problem = tlv_problem(tag, value)
+            if problem:
+                raise self.error(problem, CommandStatus.ESME_RINVPARLEN)
+            tlvs.append(Tlv(tag, value))
+            self.pos = start + size
+        return tuple(tlvs)
+
+
+# -- answering errors -------------------------------------------------------------------
+
+
+def error_response(error: PduError) -> Response | None:
+    """The PDU that answers an undecodable one, or None when none may be sent.
+
+    generic_nack for a bad header or unknown command_id (sequence 0 when the header was
+    not readable), the request's own response with the error status for a bad body.
+    """
+    command_id = error.response_command_id
+    if command_id is None:
+        return None
+    cls = _BY_ID[command_id]
+    assert issubclass(cls, Response)
+    return cls(sequence_number=error.sequence_number or 0, command_status=error.command_status)
+
+
+def response_class(request: type[Request]) -> type[Response]:
+    """The response type of a request type (outbind and alert_notification have none)."""
+    cls = _BY_ID.get(request.command_id | 0x80000000)
+    if cls is None or not issubclass(cls, Response):
+        raise ValueError(f"{request.command_id.name.lower()} has no response PDU")
+    return cls

@@ -1,0 +1,201 @@
+"""Delivery receipts: the SMPP 3.4 Appendix B text, read tolerantly and written exactly.
+
+    id:IIIIIIIIII sub:SSS dlvrd:DDD submit date:YYMMDDhhmm done date:YYMMDDhhmm
+    stat:DDDDDDD err:E text:...
+
+Reading accepts any letter case, extra or missing spaces, missing fields, ``submit_date``
+for ``submit date``, dates with seconds, and common long spellings of the states
+(DELIVERED, UNDELIVERABLE, ...). Only ``id`` is required. Dates are returned naive: they
+are in the SMSC's local time, which the text does not state.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Final
+
+from tidings.channels.smpp.constants import (
+    ESM_CLASS_TYPE_MASK,
+    DataCoding,
+    EsmClass,
+    MessageState,
+)
+from tidings.channels.smpp.pdu import DeliverSm, SubmitSm
+from tidings.channels.smpp.text import decode_text
+
+RECEIPT_TEXT_CHARS: Final = 20
+
+
+class ReceiptStat(StrEnum):
+    DELIVRD = "DELIVRD"
+    EXPIRED = "EXPIRED"
+    DELETED = "DELETED"
+    UNDELIV = "UNDELIV"
+    ACCEPTD = "ACCEPTD"
+    UNKNOWN = "UNKNOWN"
+    REJECTD = "REJECTD"
+    ENROUTE = "ENROUTE"
+
+
+_ALIASES: Final = {
+    "DELIVERED": ReceiptStat.DELIVRD,
+    "UNDELIVERABLE": ReceiptStat.UNDELIV,
+    "UNDELIVERED": ReceiptStat.UNDELIV,
+    "ACCEPTED": ReceiptStat.ACCEPTD,
+    "REJECTED": ReceiptStat.REJECTD,
+}
+
+_BY_STATE: Final = {
+    MessageState.ENROUTE: ReceiptStat.ENROUTE,
+    MessageState.DELIVERED: ReceiptStat.DELIVRD,
+    MessageState.EXPIRED: ReceiptStat.EXPIRED,
+    MessageState.DELETED: ReceiptStat.DELETED,
+    MessageState.UNDELIVERABLE: ReceiptStat.UNDELIV,
+    MessageState.ACCEPTED: ReceiptStat.ACCEPTD,
+    MessageState.UNKNOWN: ReceiptStat.UNKNOWN,
+    MessageState.REJECTED: ReceiptStat.REJECTD,
+}
+
+
+class ReceiptParseError(ValueError):
+    """The text is not a delivery receipt (it has no id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReceipt:
+    """``stat`` is a ``ReceiptStat`` when recognised, else the text as sent."""
+
+    message_id: str
+    stat: ReceiptStat | str | None = None
+    submitted: int | None = None
+    delivered: int | None = None
+    submit_date: datetime | None = None
+    done_date: datetime | None = None
+    error: str | None = None
+    text: str | None = None
+
+
+_KEY: Final = re.compile(
+    r"(?:^|(?<=\s))(id|sub|dlvrd|submit[ _]?date|done[ _]?date|stat|err|text)\s*:",
+    re.IGNORECASE,
+)
+
+
+def parse_receipt(text: str) -> DeliveryReceipt:
+    fields: dict[str, str] = {}
+    matches = list(_KEY.finditer(text))
+    for index, match in enumerate(matches):
+        key = re.sub(r"[ _]", "", match.group(1).lower())
+        if key == "text":
+            fields.setdefault(key, text[match.end() :].lstrip())
+            break
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        fields.setdefault(key, text[match.end() : end].strip())
+    message_id = fields.get("id")
+    if not message_id:
+        raise ReceiptParseError(f"no id: field in {text[:80]!r}")
+    return DeliveryReceipt(
+        message_id=message_id,
+        stat=_stat(fields.get("stat")),
+        submitted=_count(fields.get("sub")),
+        delivered=_count(fields.get("dlvrd")),
+        submit_date=_date(fields.get("submitdate")),
+        done_date=_date(fields.get("donedate")),
+        error=fields.get("err") or None,
+        text=fields.get("text"),
+    )
+
+
+def _stat(value: str | None) -> ReceiptStat | str | None:
+    if not value:
+        return None
+    upper = value.upper()
+    try:
+        return ReceiptStat(upper)
+    except ValueError:
+        return _ALIASES.get(upper, value)
+
+
+def _count(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _date(value: str | None) -> datetime | None:
+    """YYMMDDhhmm[ss]; the two-digit year is in 2000-2099 (receipts report the present)."""
+    if not value or not value.isdigit() or len(value) not in (10, 12):
+        return None
+    numbers = [int(value[i : i + 2]) for i in range(0, len(value), 2)]
+    year, month, day, hour, minute = numbers[:5]
+    second = numbers[5] if len(numbers) == 6 else 0
+    try:
+        return datetime(2000 + year, month, day, hour, minute, second)
+    except ValueError:
+        return None
+
+
+def format_receipt(receipt: DeliveryReceipt) -> str:
+    """The receipt text in the Appendix B layout; fields that are None are left out.
+
+    Counts are written with three digits, dates as YYMMDDhhmm, and the text as its
+    first 20 characters, as the spec shows.
+    """
+    if not receipt.message_id or any(char.isspace() for char in receipt.message_id):
+        raise ValueError(f"a receipt id must be non-empty without spaces: {receipt.message_id!r}")
+    parts = [f"id:{receipt.message_id}"]
+    if receipt.submitted is not None:
+        parts.append(f"sub:{receipt.submitted:03d}")
+    if receipt.delivered is not None:
+        parts.append(f"dlvrd:{receipt.delivered:03d}")
+    if receipt.submit_date is not None:
+        parts.append(f"submit date:{receipt.submit_date:%y%m%d%H%M}")
+    if receipt.done_date is not None:
+        parts.append(f"done date:{receipt.done_date:%y%m%d%H%M}")
+    if receipt.stat is not None:
+        parts.append(f"stat:{receipt.stat}")
+    if receipt.error is not None:
+        parts.append(f"err:{receipt.error}")
+    if receipt.text is not None:
+        parts.append(f"text:{receipt.text[:RECEIPT_TEXT_CHARS]}")
+    return " ".join(parts)
+
+
+def is_receipt(pdu: DeliverSm | SubmitSm) -> bool:
+    """esm_class marks an SMSC delivery receipt (message type bits = 0x04)."""
+    return pdu.esm_class & ESM_CLASS_TYPE_MASK == EsmClass.DELIVERY_RECEIPT
+
+
+def receipt_from_pdu(pdu: DeliverSm) -> DeliveryReceipt:
+    """The receipt a deliver_sm carries, from its text and its TLVs.
+
+    receipted_message_id and message_state, when present, win over the text: they are
+    the spec's own fields, while the text layout is only an example in an appendix.
+    Raises ReceiptParseError when neither gives an id.
+    """
+    body = pdu.message_payload if pdu.message_payload is not None else pdu.short_message
+    # SMSCs write receipts in ASCII whatever data_coding says (GSM-7 would turn "_" into
+    # "§"); only a UCS-2 receipt is read as such.
+    if pdu.data_coding == DataCoding.UCS2:
+        text = decode_text(body, pdu.data_coding)
+    else:
+        text = body.decode("latin-1")
+    tlv_id = pdu.receipted_message_id
+    try:
+        receipt = parse_receipt(text)
+    except ReceiptParseError:
+        if not tlv_id:
+            raise
+        receipt = DeliveryReceipt(message_id=tlv_id)
+    state = pdu.message_state
+    return DeliveryReceipt(
+        message_id=tlv_id or receipt.message_id,
+        stat=_BY_STATE[state] if isinstance(state, MessageState) else receipt.stat,
+        submitted=receipt.submitted,
+        delivered=receipt.delivered,
+        submit_date=receipt.submit_date,
+        done_date=receipt.done_date,
+        error=receipt.error,
+        text=receipt.text,
+    )
