@@ -5,7 +5,7 @@ for thousands of rows per transaction that dominated the accept and dispatch cos
 SQLite: rows go to the driver's executemany as tuples, datetimes in the text form
 SQLAlchemy itself stores (naive UTC), so both paths read and compare alike.
 PostgreSQL: executemany still runs one statement per row on the server, so inserts
-use COPY and updates one `UPDATE ... FROM (VALUES ...)` per group of rows.
+use COPY and updates one `UPDATE ... FROM unnest(arrays)` per group of rows.
 """
 
 from __future__ import annotations
@@ -108,9 +108,6 @@ def _copy_rows(
         cursor.close()
 
 
-_UPDATE_CHUNK = 1000
-
-
 def _update_from_values(
     conn: Connection,
     table: Table,
@@ -118,21 +115,18 @@ def _update_from_values(
     columns: Sequence[str],
     rows: Sequence[dict[str, Any]],
 ) -> None:
+    """One statement of constant text: one array parameter per column, joined by unnest."""
     quote = conn.dialect.identifier_preparer.quote
     order = (key, *columns)
-    casts = [table.c[c].type.compile(dialect=conn.dialect) for c in order]
-    row_marks = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+    arrays = ", ".join(f"%s::{table.c[c].type.compile(dialect=conn.dialect)}[]" for c in order)
     assignments = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns)
     names = ", ".join(quote(c) for c in order)
-    for start in range(0, len(rows), _UPDATE_CHUNK):
-        chunk = rows[start : start + _UPDATE_CHUNK]
-        sql = (
-            f"UPDATE {quote(table.name)} AS t SET {assignments} "
-            f"FROM (VALUES {', '.join([row_marks] * len(chunk))}) AS v({names}) "
-            f"WHERE t.{quote(key)} = v.{quote(key)}"
-        )
-        params = tuple(row[c] for row in chunk for c in order)
-        conn.exec_driver_sql(sql, params)
+    sql = (
+        f"UPDATE {quote(table.name)} AS t SET {assignments} "
+        f"FROM unnest({arrays}) AS v({names}) "
+        f"WHERE t.{quote(key)} = v.{quote(key)}"
+    )
+    conn.exec_driver_sql(sql, tuple([row[c] for row in rows] for c in order))
 
 
 def in_list(conn: Connection, column: Any, values: Sequence[str]) -> Any:
