@@ -17,7 +17,6 @@ import asyncio
 import base64
 import json
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -32,10 +31,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 
-from tests.conftest import PG_ADMIN_URL, service_missing
+from tests.conftest import fresh_postgres_database
 from tidings.channels.base import Inbound, OutboundMessage, Receipt
 from tidings.channels.simulator.connector import SimulatorConnector, SimulatorRules
 from tidings.domain.status import FINAL
@@ -164,28 +163,8 @@ def crash_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'tidings.db'}"
         return
-    admin = create_engine(
-        PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
-    )
-    name = f"tidings_crash_{secrets.token_hex(4)}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        admin.dispose()
-        service_missing(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {type(exc).__name__}")
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-                )
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with fresh_postgres_database("tidings_crash") as url:
+        yield url
 
 
 @pytest.fixture

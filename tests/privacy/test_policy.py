@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Column, MetaData, String, Table
 
+from tests.conftest import service_missing
 from tidings.core.config import ConfigError, load_settings
 from tidings.domain.classification import INFO_KEY
 from tidings.domain.policy import PolicyInvalid, Problem, expires_at, is_expired
@@ -108,7 +109,7 @@ def test_every_preset_defines_every_retention_rule_the_data_map_uses(name: str) 
 @pytest.mark.parametrize("name", sorted(SEED_NOTICES))
 def test_seed_presets_quote_their_notice_verbatim(name: str) -> None:
     if not SEEDS.is_dir():
-        pytest.skip(f"the seed notices are not at {SEEDS}")
+        service_missing(f"the seed notices are not at {SEEDS} (they sit beside the repository)")
 
     def flat(text: str) -> str:
         return re.sub(r"\s+", " ", text).strip()
