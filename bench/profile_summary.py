@@ -1,6 +1,6 @@
 """Summarise a py-spy raw (collapsed stacks) profile: where the server spends its time.
 
-    python bench/profile_summary.py /tmp/single.txt [--top 25]
+    python bench/profile_summary.py bench/results/single.txt [--top 25]
 
 Prints, as shares of all samples: self time by function, inclusive time by function of
 the tidings package, and self time by library (tidings, sqlalchemy, psycopg, ...).

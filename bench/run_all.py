@@ -1,7 +1,7 @@
 """Run every benchmark on SQLite and PostgreSQL, one after another, and collect the results.
 
-    python bench/run_all.py --out /tmp/bench-results.jsonl
-    python bench/run_all.py --db sqlite --messages 100000 --profile-dir /tmp/profiles
+    python bench/run_all.py --out bench/results/run.jsonl
+    python bench/run_all.py --db sqlite --messages 100000 --profile-dir bench/results/profiles
 
 Before each benchmark it waits until the machine is nearly idle (other people's test
 runs would skew the numbers). Each benchmark's `RESULT` JSON line is appended to `--out`.
@@ -68,6 +68,7 @@ def run(
         if other <= max_other:
             break
         print(f"other processes used {other:.2f} cores during the run; again", flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a") as handle:
         for result in best:
             handle.write(json.dumps(result, sort_keys=True) + "\n")
@@ -76,7 +77,7 @@ def run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--out", type=Path, default=Path("/tmp/tidings-bench.jsonl"))
+    parser.add_argument("--out", type=Path, default=Path("bench/results/run.jsonl"))
     parser.add_argument("--messages", type=int, default=100_000, help="throughput messages")
     parser.add_argument("--batches", type=int, default=6, help="batch_accept batches")
     parser.add_argument("--duration", type=float, default=10.0, help="single_send seconds")

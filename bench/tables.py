@@ -1,6 +1,6 @@
 """Markdown tables from the RESULT lines that bench/run_all.py collected.
 
-python bench/tables.py /tmp/tidings-bench.jsonl
+python bench/tables.py bench/results/run.jsonl
 """
 
 from __future__ import annotations
