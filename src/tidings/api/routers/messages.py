@@ -19,23 +19,12 @@ from tidings.api.responses import JsonResponse
 from tidings.api.schemas import BatchShared, SendMessage
 from tidings.core.config import Settings
 from tidings.core.errors import InvalidInput
+from tidings.domain.status import STATUSES
 from tidings.pipeline.accept import ItemError, MessageRequest
 from tidings.runtime import Runtime
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
 _items = TypeAdapter(list[SendMessage])
-STATUSES_FILTER = (
-    "scheduled",
-    "queued",
-    "sending",
-    "sent",
-    "delivered",
-    "undelivered",
-    "failed",
-    "expired",
-    "canceled",
-    "received",
-)
 
 
 def _batch_body_schema() -> dict[str, Any]:
@@ -245,9 +234,9 @@ def list_messages(
     cursor: str | None = Query(default=None, max_length=200),
     limit: int = Query(default=50),
 ) -> JsonResponse:
-    if status is not None and status not in STATUSES_FILTER:
+    if status is not None and status not in STATUSES:
         raise InvalidInput(
-            f"'status' must be one of {', '.join(STATUSES_FILTER)}",
+            f"'status' must be one of {', '.join(STATUSES)}",
             code="invalid_status",
             extra={"field": "status"},
         )
