@@ -10,12 +10,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests.conftest import REQUIRE_SERVICES
+
 WORKER = Path(__file__).with_name("smpp34_worker.py")
 
 
 def smpp34_available() -> bool:
     """Whether smpp34 is installed, found without importing it into this process."""
     return importlib.util.find_spec("smpp34") is not None
+
+
+# smpp34 comes with the dev extra; where CI requires it, a missing one fails instead of skipping.
+requires_smpp34 = pytest.mark.skipif(
+    not smpp34_available() and not REQUIRE_SERVICES,
+    reason="smpp34 is not installed (pip install -e '.[dev]'); required in CI",
+)
 
 
 class Smpp34Error(Exception):

@@ -15,9 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.channels.smpp.smpp34_process import Smpp34Codec, smpp34_available
+from tests.channels.smpp.smpp34_process import Smpp34Codec, requires_smpp34
 from tests.channels.smpp.strategies import ASCII_PRINTABLE, any_tlvs
-from tests.conftest import REQUIRE_SERVICES
 from tidings.channels.smpp import tlv
 from tidings.channels.smpp.constants import CommandStatus, MessageState
 from tidings.channels.smpp.errors import PduError
@@ -38,10 +37,7 @@ from tidings.channels.smpp.pdu import (
 from tidings.channels.smpp.receipt import DeliveryReceipt, ReceiptStat, format_receipt
 from tidings.channels.smpp.tlv import Tlv
 
-pytestmark = pytest.mark.skipif(
-    not smpp34_available() and not REQUIRE_SERVICES,
-    reason="smpp34 is not installed (pip install -e '.[dev]'); required in CI",
-)
+pytestmark = requires_smpp34
 
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

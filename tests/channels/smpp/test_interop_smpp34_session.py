@@ -20,8 +20,7 @@ from typing import Any, overload
 
 import pytest
 
-from tests.channels.smpp.smpp34_process import smpp34_available
-from tests.conftest import REQUIRE_SERVICES
+from tests.channels.smpp.smpp34_process import requires_smpp34
 from tidings.channels.smpp import tlv
 from tidings.channels.smpp.constants import CommandStatus, MessageState
 from tidings.channels.smpp.errors import PduError
@@ -44,10 +43,7 @@ from tidings.channels.smpp.pdu import (
 from tidings.channels.smpp.receipt import ReceiptStat, is_receipt, receipt_from_pdu
 from tidings.channels.smpp.tlv import Tlv
 
-pytestmark = pytest.mark.skipif(
-    not smpp34_available() and not REQUIRE_SERVICES,
-    reason="smpp34 is not installed (pip install -e '.[dev]'); required in CI",
-)
+pytestmark = requires_smpp34
 
 SCRIPT = Path(__file__).with_name("smpp34_session.py")
 TIMEOUT = 15.0
