@@ -160,3 +160,15 @@ def test_every_command_has_help() -> None:
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 0, args
         assert "Usage" in result.stdout
+
+
+def test_an_unreachable_database_is_reported_without_its_password(tmp_path: Path) -> None:
+    env = {
+        "TIDINGS_DATABASE_URL": "postgresql://app:s3cret-pw@127.0.0.1:1/tidings",
+        "TIDINGS_DATA_DIR": str(tmp_path),
+    }
+    code, _, err = run(env, "db", "upgrade")
+    assert code == 2
+    assert "cannot open the database" in err
+    assert "s3cret-pw" not in err
+    assert "Traceback" not in err

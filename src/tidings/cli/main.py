@@ -16,6 +16,7 @@ import httpx
 import typer
 import uvicorn
 from rich.console import Console
+from sqlalchemy.engine import make_url
 
 from tidings.cli.policy import policy_app
 from tidings.core.config import Settings, load_settings
@@ -60,6 +61,14 @@ def settings_from(config: Path | None) -> Settings:
         raise  # unreachable: fail() exits
 
 
+def safe_url(url: str) -> str:
+    """A database URL fit to print: the password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url if "@" not in url else "<database URL>"
+
+
 def open_runtime(config: Path | None) -> Runtime:
     settings = settings_from(config)
     try:
@@ -68,7 +77,8 @@ def open_runtime(config: Path | None) -> Runtime:
         fail(exc.detail)
         raise
     except Exception as exc:  # a database that is down, a path that is not writable
-        fail(f"cannot open the database {settings.database_url!r}: {exc}")
+        url = safe_url(settings.database_url)
+        fail(f"cannot open the database {url!r}: {str(exc).replace(settings.database_url, url)}")
         raise
 
 
@@ -134,7 +144,7 @@ def serve(
 ) -> None:
     """Run the API, the pipeline workers and the connectors (in one process by default)."""
     rt = open_runtime(config)
-    where = rt.settings.database_url.split("@")[-1]
+    where = safe_url(rt.settings.database_url)
     if role is Role.worker:
         _work(
             rt,
