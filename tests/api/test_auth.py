@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.helpers import (
@@ -16,6 +17,8 @@ from tests.api.helpers import (
     message_ids,
 )
 from tests.support import Tenant
+from tidings.core.errors import Forbidden
+from tidings.runtime import Runtime
 
 
 def _auth(key: str) -> dict[str, str]:
@@ -152,3 +155,20 @@ def test_unknown_scope_is_refused(tenant: Tenant) -> None:
     )
     assert_problem(lone, 422, "validation_error", "scopes")
     assert len(tenant.get("/v1/api-keys").json()["data"]) == 1
+
+
+def test_operator_scope_is_granted_only_on_the_server(tenant: Tenant) -> None:
+    response = tenant.post("/v1/api-keys", {"name": "ops", "scopes": ["operator"]})
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_scope"
+    assert "tidings apikey create" in response.json()["detail"]
+
+
+def test_account_admin_does_not_imply_operator(runtime: Runtime, tenant: Tenant) -> None:
+    admin_key = runtime.accounts.create_api_key(tenant.account_id, "ops", ["admin"])
+    with pytest.raises(Forbidden):
+        runtime.accounts.authenticate(admin_key["api_key"]).require("operator")
+    operator_key = runtime.accounts.create_api_key(
+        tenant.account_id, "ops", ["operator"], allow_operator=True
+    )
+    runtime.accounts.authenticate(operator_key["api_key"]).require("operator")

@@ -19,7 +19,10 @@ from tidings.core.ids import is_valid_id, new_id
 from tidings.store import accounts as account_store
 from tidings.store.database import Database
 
-SCOPES = ("messages:send", "messages:read", "admin")
+SCOPES = ("messages:send", "messages:read", "admin", "operator")
+# The operator runs the Tidings deployment (connectors, routes, holds, registers). An account's
+# "admin" scope never implies it, and only the CLI (shell access to the deployment) grants it.
+OPERATOR_SCOPE = "operator"
 KEY_PREFIX = "tdk"
 _CACHE_SECONDS = 5.0
 
@@ -31,6 +34,14 @@ class Principal:
     scopes: frozenset[str]
 
     def require(self, scope: str) -> None:
+        if scope == OPERATOR_SCOPE:
+            if OPERATOR_SCOPE not in self.scopes:
+                raise Forbidden(
+                    "this endpoint is for the operator of this Tidings deployment; create an "
+                    "operator key on the server (tidings apikey create --account ID "
+                    "--scope operator)"
+                )
+            return
         if scope not in self.scopes and "admin" not in self.scopes:
             raise Forbidden(
                 f"this API key lacks the '{scope}' scope; create a key with it "
@@ -38,12 +49,19 @@ class Principal:
             )
 
 
-def parse_scopes(scopes: list[str] | None) -> list[str]:
+def parse_scopes(scopes: list[str] | None, *, allow_operator: bool = False) -> list[str]:
     chosen = list(dict.fromkeys(scopes or ["messages:send", "messages:read"]))
     unknown = [s for s in chosen if s not in SCOPES]
     if unknown:
         raise InvalidInput(
             f"'scopes' holds unknown scope(s) {', '.join(unknown)}; use {', '.join(SCOPES)}",
+            code="invalid_scope",
+            extra={"field": "scopes"},
+        )
+    if OPERATOR_SCOPE in chosen and not allow_operator:
+        raise InvalidInput(
+            "'scopes' may not hold 'operator' here; operator keys are created on the server "
+            "with: tidings apikey create --account ID --scope operator",
             code="invalid_scope",
             extra={"field": "scopes"},
         )
@@ -183,9 +201,14 @@ class AccountService:
 
     # --- API keys ------------------------------------------------------------
     def create_api_key(
-        self, account_id: str, name: str = "default", scopes: list[str] | None = None
+        self,
+        account_id: str,
+        name: str = "default",
+        scopes: list[str] | None = None,
+        *,
+        allow_operator: bool = False,
     ) -> dict[str, Any]:
-        chosen = parse_scopes(scopes)
+        chosen = parse_scopes(scopes, allow_operator=allow_operator)
         if not 1 <= len(name) <= 100:
             raise InvalidInput(
                 "'name' must be 1 to 100 characters", code="invalid_name", extra={"field": "name"}

@@ -45,3 +45,9 @@ async def reader(caller: Principal = Depends(principal)) -> Principal:
 async def admin(caller: Principal = Depends(principal)) -> Principal:
     caller.require("admin")
     return caller
+
+
+async def operator(caller: Principal = Depends(principal)) -> Principal:
+    """The operator of the deployment: /v1/admin/* (connectors, routes, holds, registers)."""
+    caller.require("operator")
+    return caller

@@ -296,7 +296,10 @@ def apikey_create(
     account: str = typer.Option(..., "--account", help="Account id."),
     name: str = typer.Option("default", help="A label for the key."),
     scope: list[str] = typer.Option(
-        None, "--scope", help="messages:send, messages:read, admin; repeat for several."
+        None,
+        "--scope",
+        help="messages:send, messages:read, admin, operator (the deployment's operator); "
+        "repeat for several.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     config: Path | None = ConfigOption,
@@ -304,7 +307,7 @@ def apikey_create(
     """Create an API key; the key is printed once."""
     rt = open_runtime(config)
     with _CliErrors():
-        key = rt.accounts.create_api_key(account, name, scope or None)
+        key = rt.accounts.create_api_key(account, name, scope or None, allow_operator=True)
     rt.close()
     emit(key, as_json)
 
