@@ -15,6 +15,11 @@ READABLE_PERSONAL = {
     "messages.reference",
     # An argon2id hash, not the password.
     "users.password_hash",
+    # The DPO / privacy contact: published by law in every notice (Art. 13(1)(b), 37(7) GDPR).
+    "privacy_contacts.name",
+    "privacy_contacts.email",
+    "privacy_contacts.phone",
+    "privacy_contacts.address",
 }
 
 
