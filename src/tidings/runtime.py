@@ -34,6 +34,7 @@ from tidings.pipeline.transitions import StatusWriter
 from tidings.pipeline.webhooks import WebhookSender
 from tidings.privacy.policy import check as check_policy
 from tidings.privacy.policy import load_configured_policy
+from tidings.privacy.registers import RegisterService
 from tidings.store import accounts as account_store
 from tidings.store import messages as message_store
 from tidings.store.database import Database
@@ -82,6 +83,7 @@ class Runtime:
     webhooks: WebhookSender
     connectors: dict[str, Connector]
     policy: Policy
+    registers: RegisterService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self) -> None:
@@ -191,4 +193,5 @@ def build_runtime(
         ),
         connectors=connectors,
         policy=policy,
+        registers=RegisterService(db, clock, settings.region),
     )

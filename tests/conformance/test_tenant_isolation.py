@@ -231,6 +231,34 @@ def simulate_inbound(w: World) -> None:
     assert_problem(w.a.post("/v1/simulator/inbound", inbound), 404, "number_not_found")
 
 
+def operator_only(method: str, path: str) -> Callable[[World], None]:
+    """A deployment-wide /v1/admin route: an account's key (even with admin) is refused."""
+
+    def case(w: World) -> None:
+        body = {} if method in ("POST", "PUT") else None
+        concrete = path.replace("{entry_id}", "spr_0000000000000000000000000")
+        response = w.client.request(method, concrete, headers=w.a.headers, json=body)
+        assert_problem(response, 403, "insufficient_scope")
+
+    return case
+
+
+OPERATOR_ROUTES = [
+    ("GET", "/v1/admin/privacy/settings"),
+    ("GET", "/v1/admin/privacy/subprocessors"),
+    ("POST", "/v1/admin/privacy/subprocessors"),
+    ("DELETE", "/v1/admin/privacy/subprocessors/{entry_id}"),
+    ("GET", "/v1/admin/privacy/recipients"),
+    ("POST", "/v1/admin/privacy/recipients"),
+    ("DELETE", "/v1/admin/privacy/recipients/{entry_id}"),
+    ("GET", "/v1/admin/privacy/contacts"),
+    ("POST", "/v1/admin/privacy/contacts"),
+    ("DELETE", "/v1/admin/privacy/contacts/{entry_id}"),
+    ("GET", "/v1/admin/privacy/authority"),
+    ("PUT", "/v1/admin/privacy/authority"),
+    ("DELETE", "/v1/admin/privacy/authority"),
+]
+
 CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("POST", "/v1/messages"): send_with_bs_idempotency_key,
     ("POST", "/v1/messages/batch"): send_batch,
@@ -249,6 +277,7 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("GET", "/v1/webhooks/failures"): list_webhook_failures,
     ("POST", "/v1/webhooks/failures/{delivery_id}/replay"): replay_webhook,
     ("POST", "/v1/simulator/inbound"): simulate_inbound,
+    **{route: operator_only(*route) for route in OPERATOR_ROUTES},
 }
 
 

@@ -121,6 +121,7 @@ def test_seed_presets_quote_their_notice_verbatim(name: str) -> None:
         *(b.source for b in policy.bases),
         *(r.source for r in policy.recipients),
         *(t.source for t in policy.transfers),
+        *(s.source for s in policy.subprocessors),
         policy.rights.source,
     ]
     assert [q for q in quoted if q and not all(flat(q) in n for n in notices)] == []

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import LargeBinary
 
 from tidings.domain.classification import INFO_KEY, DataClass
+from tidings.privacy.datamap import build_data_map, taxonomy_problems
+from tidings.privacy.taxonomy import load_taxonomy
 from tidings.store.tables import metadata
 
 # Personal columns stored as readable text, each with the reason it may be.
@@ -13,6 +15,11 @@ READABLE_PERSONAL = {
     "messages.reference",
     # An argon2id hash, not the password.
     "users.password_hash",
+    # The DPO / privacy contact: published by law in every notice (Art. 13(1)(b), 37(7) GDPR).
+    "privacy_contacts.name",
+    "privacy_contacts.email",
+    "privacy_contacts.phone",
+    "privacy_contacts.address",
 }
 
 
@@ -71,3 +78,25 @@ def test_a_new_unclassified_column_is_caught() -> None:
     table = Table("scratch", scratch, Column("phone", String(20)))
     missing = [c.name for c in table.columns if INFO_KEY not in c.info]
     assert missing == ["phone"]
+
+
+def test_every_category_and_subject_is_in_the_taxonomy() -> None:
+    """The taxonomy is data (privacy/data/taxonomy.toml); the data map may use only its terms."""
+    assert taxonomy_problems(build_data_map(metadata), load_taxonomy()) == []
+    assert load_taxonomy().problems() == []
+
+
+def test_a_category_outside_the_taxonomy_is_caught() -> None:
+    from sqlalchemy import MetaData, String, Table
+
+    from tidings.store.tables import col
+
+    scratch = MetaData()
+    made_up = DataClass(
+        "user.made_up.thing", "pen_pal", "fun", "consent", "controller", "account_data"
+    )
+    Table("scratch", scratch, col("thing", String(20), made_up))
+    problems = taxonomy_problems(build_data_map(scratch), load_taxonomy())
+    assert len(problems) == 2
+    assert "scratch.thing: category 'user.made_up.thing' is not in the taxonomy" in problems[0]
+    assert "data subject 'pen_pal'" in problems[1]

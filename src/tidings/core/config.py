@@ -49,6 +49,7 @@ class Settings:
     webhook_max_age_seconds: float = 24 * 3600.0
     public_url: str = "http://127.0.0.1:8000"
     policy: str = "baseline"
+    region: str = "eu"  # where this deployment keeps its data (privacy/data/regions.toml)
 
     @property
     def is_sqlite(self) -> bool:
@@ -190,12 +191,15 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
     privacy = data.get("privacy", {})
     if not isinstance(privacy, dict):
         raise ConfigError("[privacy] must be a table")
-    unknown = set(privacy) - {"policy"}
+    unknown = set(privacy) - {"policy", "region"}
     if unknown:
-        raise ConfigError(f"[privacy]: unknown key(s) {', '.join(sorted(unknown))}; known: policy")
+        raise ConfigError(
+            f"[privacy]: unknown key(s) {', '.join(sorted(unknown))}; known: policy, region"
+        )
     policy = _take(privacy, "policy", str, "[privacy]", default=Settings.policy)
     if not policy.strip():
         raise ConfigError("[privacy]: 'policy' must be a preset name or the path of a TOML file")
+    region = _take(privacy, "region", str, "[privacy]", default=Settings.region).strip().lower()
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -217,4 +221,5 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
             _take(pipeline, "webhook_timeout_seconds", (int, float), "[pipeline]", default=10.0)
         ),
         policy=policy,
+        region=region,
     )

@@ -199,6 +199,18 @@ class Transfer:
 
 
 @dataclass(frozen=True)
+class SubProcessor:
+    """A processor the operator engages, as the notice names it (seeds the register)."""
+
+    name: str
+    service: str
+    region: str
+    safeguard: str = ""
+    applies_to: str = "all"
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class Rights:
     granted: tuple[Right, ...] = ()
     response_time: str = ""
@@ -218,6 +230,7 @@ class Policy:
     bases: tuple[Basis, ...]
     recipients: tuple[Recipient, ...] = ()
     transfers: tuple[Transfer, ...] = ()
+    subprocessors: tuple[SubProcessor, ...] = ()
     rights: Rights = field(default_factory=Rights)
     authority: Authority | None = None
     summary: str = ""

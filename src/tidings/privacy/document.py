@@ -35,6 +35,7 @@ from tidings.domain.policy import (
     Right,
     Rights,
     Rule,
+    SubProcessor,
     Transfer,
     parse_period,
 )
@@ -58,6 +59,8 @@ _AUTHORITY_KEYS = ("name", "country", "url", "note")
 _RIGHTS_KEYS = ("granted", "response_time", "free_of_charge", "how", "source")
 _RECIPIENT_KEYS = ("name", "purpose", "location", "description", "source")
 _TRANSFER_KEYS = ("destination", "safeguards", "description", "source")
+_SUBPROCESSOR_KEYS = ("name", "service", "region", "safeguard", "applies_to", "source")
+APPLIES_TO = ("all", "controller", "processor")
 _POLICY_KEYS = ("name", "title", "version", "published", "summary", "based_on", "retention_notes")
 SECTIONS = (
     "policy",
@@ -68,6 +71,7 @@ SECTIONS = (
     "basis",
     "recipients",
     "transfers",
+    "subprocessors",
 )
 
 
@@ -369,6 +373,15 @@ def _transfer(t: _Table) -> Transfer | None:
     return Transfer(destination, safeguards, t.text("description"), t.text("source"))
 
 
+def _subprocessor(t: _Table) -> SubProcessor | None:
+    name, service = t.text("name", required=True), t.text("service", required=True)
+    region = t.text("region", required=True).lower()
+    applies_to = t.choice("applies_to", APPLIES_TO) or "all"
+    if not (name and service and region):
+        return None
+    return SubProcessor(name, service, region, t.text("safeguard"), applies_to, t.text("source"))
+
+
 def _parse_published(t: _Table) -> date:
     value = t.raw.get("published")
     if isinstance(value, datetime):
@@ -440,6 +453,9 @@ def parse_policy(data: Mapping[str, Any]) -> Policy:
         data.get("recipients"), "recipients", problems, _recipient, _RECIPIENT_KEYS
     )
     transfers = _parse_list(data.get("transfers"), "transfers", problems, _transfer, _TRANSFER_KEYS)
+    subprocessors = _parse_list(
+        data.get("subprocessors"), "subprocessors", problems, _subprocessor, _SUBPROCESSOR_KEYS
+    )
     if problems:
         raise PolicyInvalid(problems)
     return Policy(
@@ -452,6 +468,7 @@ def parse_policy(data: Mapping[str, Any]) -> Policy:
         bases=tuple(bases),
         recipients=recipients,
         transfers=transfers,
+        subprocessors=subprocessors,
         rights=rights,
         authority=authority,
         summary=head.text("summary"),

@@ -14,6 +14,7 @@ from sqlalchemy import MetaData
 from tidings.domain.classification import DataClass
 from tidings.domain.policy import Basis, Period, Policy, Rule
 from tidings.privacy.policy import classified_columns
+from tidings.privacy.taxonomy import load_taxonomy
 
 _UNITS = {
     "d": ("day", "days"),
@@ -34,20 +35,6 @@ _UNTIL = {
     "relationship_end": "the contractual relationship ends",
     "account_closed": "the account is closed",
     "withdrawn": "consent is withdrawn",
-}
-CATEGORIES = {
-    "user.name": "names",
-    "user.contact.email": "email addresses",
-    "user.contact.phone_number": "phone numbers",
-    "user.authorization.credentials": "login credentials (password hashes)",
-    "user.unique_id.pseudonymous": "pseudonymous identifiers (keyed hashes)",
-    "user.unique_id.customer_reference": "customer references attached to messages",
-    "user.content.message": "message content",
-}
-SUBJECTS = {
-    "account_holder": "customers (account holders)",
-    "account_user": "users of customer accounts",
-    "message_party": "senders and recipients of messages",
 }
 _BASES = {
     "contract": "performance of a contract with you, or steps before entering into one",
@@ -97,7 +84,7 @@ def _field_labels(rule: Rule, columns: dict[str, DataClass | None]) -> list[str]
     labels: list[str] = []
     for item in rule.fields:
         data = columns.get(item)
-        text = CATEGORIES.get(data.category, data.category) if data else item
+        text = load_taxonomy().category_label(data.category) if data else item
         if text not in labels:
             labels.append(text)
     return labels
@@ -180,6 +167,7 @@ def _what(policy: Policy, columns: dict[str, DataClass | None]) -> list[str]:
         purposes.add(basis.label if basis else label(data.purpose))
         rule = policy.rule(data.retention)
         rules.add(rule.title if rule else label(data.retention))
+    taxonomy = load_taxonomy()
     lines = [
         "## What data we process",
         "",
@@ -188,8 +176,8 @@ def _what(policy: Policy, columns: dict[str, DataClass | None]) -> list[str]:
     lines.append("|---|---|---|---|---|")
     for (role, subject, category), (purposes, rules) in sorted(groups.items()):
         cells = [
-            CATEGORIES.get(category, category).capitalize(),
-            SUBJECTS.get(subject, label(subject).lower()),
+            taxonomy.category_label(category).capitalize(),
+            taxonomy.subject_label(subject),
             "; ".join(sorted(purposes)),
             role,
             "; ".join(sorted(rules)),

@@ -285,3 +285,82 @@ webhook_deliveries = Table(
     col("delivered_at", UTC_TS, OPS, nullable=True),
     Index("ix_webhook_deliveries_state_next", "state", "next_attempt_at"),
 )
+
+# The operator's privacy registers (GDPR Art. 30): sub-processors, recipient categories,
+# privacy contacts and the supervisory authority. Organisations are not personal data; the
+# DPO's or privacy contact's name and details are, and are published by law in every notice
+# (Art. 13(1)(b), 37(7) GDPR), so they are kept readable.
+REGISTER = not_personal("records_of_processing")
+CONTACT_NAME = DataClass(
+    "user.name", "operator_staff", "privacy_contact", "legal_obligation", "controller", "register"
+)
+CONTACT_EMAIL = DataClass(
+    "user.contact.email",
+    "operator_staff",
+    "privacy_contact",
+    "legal_obligation",
+    "controller",
+    "register",
+)
+CONTACT_PHONE = DataClass(
+    "user.contact.phone_number",
+    "operator_staff",
+    "privacy_contact",
+    "legal_obligation",
+    "controller",
+    "register",
+)
+CONTACT_ADDRESS = DataClass(
+    "user.contact.address",
+    "operator_staff",
+    "privacy_contact",
+    "legal_obligation",
+    "controller",
+    "register",
+)
+
+privacy_subprocessors = Table(
+    "privacy_subprocessors",
+    metadata,
+    col("id", String(32), REGISTER, primary_key=True),
+    col("name", String(200), REGISTER, nullable=False),
+    col("service", String(200), REGISTER, nullable=False),
+    col("region", String(16), REGISTER, nullable=False),
+    col("safeguard", String(32), REGISTER, nullable=True),
+    col("applies_to", String(16), REGISTER, nullable=False),  # controller, processor, all
+    col("created_at", UTC_TS, REGISTER, nullable=False),
+)
+
+privacy_recipients = Table(
+    "privacy_recipients",
+    metadata,
+    col("id", String(32), REGISTER, primary_key=True),
+    col("name", String(200), REGISTER, nullable=False),
+    col("purpose", String(500), REGISTER, nullable=True),
+    col("region", String(16), REGISTER, nullable=True),
+    col("safeguard", String(32), REGISTER, nullable=True),
+    col("created_at", UTC_TS, REGISTER, nullable=False),
+)
+
+privacy_contacts = Table(
+    "privacy_contacts",
+    metadata,
+    col("id", String(32), REGISTER, primary_key=True),
+    col("kind", String(32), REGISTER, nullable=False),  # dpo, privacy_contact, representative
+    col("name", String(200), CONTACT_NAME, nullable=False),
+    col("email", String(320), CONTACT_EMAIL, nullable=True),
+    col("phone", String(64), CONTACT_PHONE, nullable=True),
+    col("address", String(500), CONTACT_ADDRESS, nullable=True),
+    col("created_at", UTC_TS, REGISTER, nullable=False),
+)
+
+privacy_authority = Table(
+    "privacy_authority",
+    metadata,
+    col("id", String(16), REGISTER, primary_key=True),  # one row: "authority"
+    col("name", String(300), REGISTER, nullable=False),
+    col("country", String(100), REGISTER, nullable=True),
+    col("url", String(500), REGISTER, nullable=True),
+    col("note", String(1000), REGISTER, nullable=True),
+    col("updated_at", UTC_TS, REGISTER, nullable=False),
+)
