@@ -48,7 +48,7 @@ def test_check_lists_every_error_and_exits_2(tmp_path: Path) -> None:
     text = (
         preset_text("baseline")
         .replace('period = "7y"', 'period = "7q"')
-        .replace('anchor = "account_closed"', 'anchor = "closed"')
+        .replace('anchor = "account_closed"', 'anchor = "closed"', 1)
         .replace('action = "pseudonymise"', 'action = "scramble"')
     )
     path = write(tmp_path, text)
