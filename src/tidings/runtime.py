@@ -18,6 +18,9 @@ from tidings.channels.simulator.connector import (
     SimulatorConnector,
     SimulatorRules,
 )
+from tidings.contacts.fields import FieldService
+from tidings.contacts.lists import ListService
+from tidings.contacts.service import ContactService
 from tidings.core.clock import Clock, SystemClock
 from tidings.core.config import ConnectorConfig, Settings
 from tidings.core.crypto import Crypto, load_or_create_master_key
@@ -84,6 +87,9 @@ class Runtime:
     connectors: dict[str, Connector]
     policy: Policy
     registers: RegisterService
+    contacts: ContactService
+    lists: ListService
+    contact_fields: FieldService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self) -> None:
@@ -194,4 +200,7 @@ def build_runtime(
         connectors=connectors,
         policy=policy,
         registers=RegisterService(db, clock, settings.region),
+        contacts=ContactService(db, crypto, clock),
+        lists=ListService(db, clock),
+        contact_fields=FieldService(db, clock),
     )

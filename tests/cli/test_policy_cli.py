@@ -10,8 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tidings.cli.main import app
-from tidings.domain.classification import INFO_KEY
-from tidings.privacy.policy import preset_names
+from tidings.privacy.policy import classified_columns, preset_names
 from tidings.store.tables import metadata
 
 
@@ -35,7 +34,7 @@ def test_check_passes_for_every_preset(name: str) -> None:
     code, out, err = run("policy", "check", "--preset", name)
     assert (code, err) == (0, "")
     assert out.startswith(f"ok: policy {name!r} version 1 (published 2026-11-22): ")
-    used = {c.info[INFO_KEY].retention for t in metadata.sorted_tables for c in t.columns}
+    used = {data.retention for _, data in classified_columns(metadata) if data is not None}
     assert f"covers the {len(used)} retention rules of" in out
 
 
@@ -49,7 +48,7 @@ def test_check_lists_every_error_and_exits_2(tmp_path: Path) -> None:
     text = (
         preset_text("baseline")
         .replace('period = "7y"', 'period = "7q"')
-        .replace('anchor = "account_closed"', 'anchor = "closed"')
+        .replace('anchor = "account_closed"', 'anchor = "closed"', 1)
         .replace('action = "pseudonymise"', 'action = "scramble"')
     )
     path = write(tmp_path, text)

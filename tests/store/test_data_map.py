@@ -20,6 +20,12 @@ READABLE_PERSONAL = {
     "privacy_contacts.email",
     "privacy_contacts.phone",
     "privacy_contacts.address",
+    # Derived from a contact number's prefix and shared by every number of that range (a
+    # country, an operator, its time zones): filters and send-time windows need them, and
+    # they single out no one.
+    "contacts.region",
+    "contacts.carrier",
+    "contacts.time_zones",
 }
 
 
