@@ -1,7 +1,7 @@
 """contacts, lists, custom fields and imports
 
 Revision ID: 0007_contacts
-Revises: 0001
+Revises: 0006_registers
 Create Date: 2026-11-22 17:24:44.542579
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_contacts"
-down_revision = "0001"
+down_revision = "0006_registers"
 branch_labels = None
 depends_on = None
 
