@@ -32,6 +32,7 @@ from tidings.pipeline.queries import MessageQueries
 from tidings.pipeline.routing import Router
 from tidings.pipeline.transitions import StatusWriter
 from tidings.pipeline.webhooks import WebhookSender
+from tidings.privacy.holds import HoldService
 from tidings.privacy.policy import check as check_policy
 from tidings.privacy.policy import load_configured_policy
 from tidings.store import accounts as account_store
@@ -82,6 +83,7 @@ class Runtime:
     webhooks: WebhookSender
     connectors: dict[str, Connector]
     policy: Policy
+    holds: HoldService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self) -> None:
@@ -191,4 +193,5 @@ def build_runtime(
         ),
         connectors=connectors,
         policy=policy,
+        holds=HoldService(db, crypto, clock),
     )
