@@ -35,6 +35,7 @@ from tidings.pipeline.queries import MessageQueries
 from tidings.pipeline.routing import Router
 from tidings.pipeline.transitions import StatusWriter
 from tidings.pipeline.webhooks import WebhookSender
+from tidings.privacy.holds import HoldService
 from tidings.privacy.policy import check as check_policy
 from tidings.privacy.policy import load_configured_policy
 from tidings.privacy.registers import RegisterService
@@ -90,6 +91,7 @@ class Runtime:
     contacts: ContactService
     lists: ListService
     contact_fields: FieldService
+    holds: HoldService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self) -> None:
@@ -203,4 +205,5 @@ def build_runtime(
         contacts=ContactService(db, crypto, clock),
         lists=ListService(db, clock),
         contact_fields=FieldService(db, clock),
+        holds=HoldService(db, crypto, clock),
     )

@@ -14,6 +14,7 @@ from tidings.api.middleware import RequestLimits
 from tidings.api.routers import (
     account,
     health,
+    holds,
     messages,
     numbers,
     privacy_admin,
@@ -51,7 +52,7 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    for module in (messages, numbers, account, webhooks, simulator, health, privacy_admin):
+    for module in (messages, numbers, account, webhooks, simulator, health, privacy_admin, holds):
         app.include_router(module.router)
     app.add_middleware(RequestLimits, max_body_bytes=rt.settings.max_request_bytes)
     return app

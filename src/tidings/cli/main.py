@@ -18,6 +18,7 @@ import uvicorn
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
+from tidings.cli.holds import hold_app
 from tidings.cli.policy import policy_app
 from tidings.cli.privacy import privacy_app
 from tidings.core.config import Settings, load_settings
@@ -41,6 +42,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(number_app, name="number")
 app.add_typer(policy_app, name="policy")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(hold_app, name="hold")
 
 out = Console()
 err = Console(stderr=True)

@@ -27,6 +27,8 @@ PREFIXES = frozenset(
         "lst",
         "fld",
         "imp",
+        "hld",
+        "ret",
     }
 )
 

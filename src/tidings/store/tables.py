@@ -203,9 +203,9 @@ messages = Table(
     col("account_id", String(32), OPS, nullable=False),
     col("direction", String(8), OPS, nullable=False),
     col("channel", String(16), OPS, nullable=False),
-    col("sender_enc", LargeBinary, PARTY_NUMBER, nullable=False),
+    col("sender_enc", LargeBinary, PARTY_NUMBER, nullable=True),  # NULL once pseudonymised
     col("sender_index", LargeBinary, PARTY_INDEX, nullable=False),
-    col("recipient_enc", LargeBinary, PARTY_NUMBER, nullable=False),
+    col("recipient_enc", LargeBinary, PARTY_NUMBER, nullable=True),  # NULL once pseudonymised
     col("recipient_index", LargeBinary, PARTY_INDEX, nullable=False),
     col("body_enc", LargeBinary, MESSAGE_BODY, nullable=True),  # NULL once redacted
     col("encoding", String(8), OPS, nullable=False),
@@ -540,4 +540,60 @@ contact_import_errors = Table(
     col("column", String(200), CONTACT_LABEL, nullable=True),
     col("reason", Text, OPS, nullable=False),  # never quotes the rejected value
     Index("ix_contact_import_errors_import_id_line", "import_id", "line"),
+)
+
+# --- legal holds and the retention sweep ------------------------------------------------
+# A hold is the operator's own record (controller), kept on a legal obligation; its subject
+# is a keyed blind index of the phone number, never the number.
+HOLD_SUBJECT = DataClass(
+    "user.unique_id.pseudonymous",
+    "message_party",
+    "legal_holds",
+    "legal_obligation",
+    "controller",
+    "account_data",
+)
+HOLD_TEXT = DataClass(
+    "user.content.legal_hold",
+    "message_party",
+    "legal_holds",
+    "legal_obligation",
+    "controller",
+    "account_data",
+)
+
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("account_id", String(32), OPS, nullable=False, index=True),
+    col("subject_index", LargeBinary, HOLD_SUBJECT, nullable=True),  # NULL: the whole account
+    col("held_from", UTC_TS, OPS, nullable=True),  # records from this moment (NULL: any)
+    col("held_until", UTC_TS, OPS, nullable=True),  # records before this moment (NULL: any)
+    col("reason_enc", LargeBinary, HOLD_TEXT, nullable=False),
+    col("authority_enc", LargeBinary, HOLD_TEXT, nullable=False),
+    col("created_at", UTC_TS, OPS, nullable=False),
+    col("released_at", UTC_TS, OPS, nullable=True),
+)
+
+retention_runs = Table(
+    "retention_runs",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("now", UTC_TS, OPS, nullable=False),  # the moment the sweep judged expiry at
+    col("policy_name", String(64), OPS, nullable=False),
+    col("policy_version", String(32), OPS, nullable=False),
+    col("started_at", UTC_TS, OPS, nullable=False),
+    col("finished_at", UTC_TS, OPS, nullable=True),  # NULL: running, or interrupted
+)
+
+retention_audit = Table(
+    "retention_audit",
+    metadata,
+    col("run_id", String(32), OPS, primary_key=True),
+    col("rule", String(64), OPS, primary_key=True),
+    col("data_set", String(64), OPS, primary_key=True),
+    col("action", String(16), OPS, primary_key=True),
+    col("count", BigInteger, OPS, nullable=False, default=0),
+    col("updated_at", UTC_TS, OPS, nullable=False),
 )
