@@ -18,6 +18,8 @@ from tidings.channels.simulator.connector import (
     SimulatorConnector,
     SimulatorRules,
 )
+from tidings.channels.smpp_connector.connector import SmppConnector
+from tidings.channels.smpp_connector.options import SmppOptions, SmppOptionsError
 from tidings.core.clock import Clock, SystemClock
 from tidings.core.config import ConnectorConfig, Settings
 from tidings.core.crypto import Crypto, load_or_create_master_key
@@ -62,6 +64,14 @@ def build_connector(config: ConnectorConfig, data_dir: Path, clock: Clock) -> Co
                 f"connector {config.name!r}: 'journal' must be true, false or a file path"
             )
         return SimulatorConnector(config.name, rules, journal, clock.now)
+    if config.type == "smpp":
+        try:
+            options = SmppOptions.from_options(
+                config.name, config.options, tps=config.tps, window=config.window
+            )
+        except SmppOptionsError as exc:
+            raise ConfigError(str(exc)) from exc
+        return SmppConnector(config.name, options, clock.now)
     raise ConfigError(f"connector {config.name!r}: unknown type {config.type!r}")
 
 
