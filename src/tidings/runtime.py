@@ -18,6 +18,8 @@ from tidings.channels.simulator.connector import (
     SimulatorConnector,
     SimulatorRules,
 )
+from tidings.channels.smpp_connector.connector import SmppConnector
+from tidings.channels.smpp_connector.options import SmppOptions, SmppOptionsError
 from tidings.contacts.fields import FieldService
 from tidings.contacts.lists import ListService
 from tidings.contacts.service import ContactService
@@ -67,6 +69,14 @@ def build_connector(config: ConnectorConfig, data_dir: Path, clock: Clock) -> Co
                 f"connector {config.name!r}: 'journal' must be true, false or a file path"
             )
         return SimulatorConnector(config.name, rules, journal, clock.now)
+    if config.type == "smpp":
+        try:
+            options = SmppOptions.from_options(
+                config.name, config.options, tps=config.tps, window=config.window
+            )
+        except SmppOptionsError as exc:
+            raise ConfigError(str(exc)) from exc
+        return SmppConnector(config.name, options, clock.now)
     raise ConfigError(f"connector {config.name!r}: unknown type {config.type!r}")
 
 

@@ -24,11 +24,23 @@ class OutboundMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class PartResult:
+    """One submitted part of a message that the peer carries as several (SMPP concatenation)."""
+
+    number: int
+    connector_message_id: str | None
+    status: Literal["sent", "failed"]
+    error_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SendResult:
     outcome: Outcome
     connector_message_id: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    # Set when the message went out as several submits, each with its own receipt.
+    parts: tuple[PartResult, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from typing import Any
 from tidings.core.errors import ConfigError
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-CONNECTOR_TYPES = frozenset({"simulator"})
+CONNECTOR_TYPES = frozenset({"simulator", "smpp"})
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from tidings.pipeline.routing import Router
 from tidings.pipeline.throttle import TokenBucket, Window
 from tidings.pipeline.transitions import Change, StatusWriter
 from tidings.store import messages as message_store
+from tidings.store import parts as part_store
 from tidings.store.database import Database
 
 log = logging.getLogger("tidings.dispatch")
@@ -294,9 +295,23 @@ class Dispatcher:
         changes: list[Change] = []
         finished: list[str] = []
         retry: list[dict[str, Any]] = []
+        part_rows: list[dict[str, Any]] = []
         for job in jobs:
             result = job.result
             assert result is not None
+            part_rows.extend(
+                {
+                    "message_id": job.message.id,
+                    "part_number": part.number,
+                    "connector": job.connector,
+                    "connector_message_id": part.connector_message_id,
+                    "status": part.status,
+                    "error_code": part.error_code,
+                    "submitted_at": now,
+                    "done_at": None if part.status == "sent" else now,
+                }
+                for part in result.parts
+            )
             detail = "; ".join(job.notes) or None
             if result.outcome == "accepted":
                 changes.append(
@@ -351,6 +366,7 @@ class Dispatcher:
                 )
                 finished.append(job.message.id)
         with self._db.write() as conn:
+            part_store.replace_parts(conn, part_rows)
             self._writer.apply(conn, changes, now)
             message_store.finish_work(conn, finished)
             message_store.requeue(conn, retry)

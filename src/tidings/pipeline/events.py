@@ -17,15 +17,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from tidings.channels.base import Inbound, Receipt
-from tidings.core.clock import Clock, iso
+from tidings.core.clock import Clock, iso, to_utc
 from tidings.core.crypto import Crypto
 from tidings.core.ids import new_id
 from tidings.domain.addresses import AddressError, normalise_number, normalise_sender
 from tidings.domain.encoding import analyse
 from tidings.pipeline.metrics import Metrics
+from tidings.pipeline.parts import message_status_from_parts
 from tidings.pipeline.transitions import Change, StatusWriter, account_webhook_urls, webhook_row
 from tidings.store import messages as message_store
 from tidings.store import numbers as number_store
+from tidings.store import parts as part_store
 from tidings.store import webhooks as webhook_store
 from tidings.store.database import Database
 
@@ -119,7 +121,19 @@ class EventRecorder:
             for item in receipts:
                 by_connector.setdefault(item.receipt.connector, []).append(item)
             changes: list[Change] = []
+            with_parts: set[str] = set()
             for connector, items in by_connector.items():
+                refs = [i.receipt.connector_message_id for i in items]
+                in_parts = part_store.find_by_connector_ids(conn, connector, refs)
+                for item in items:
+                    part = in_parts.get(item.receipt.connector_message_id)
+                    if part is not None:
+                        r = item.receipt
+                        part_store.record_part_status(
+                            conn, part[0], part[1], r.status, r.error_code, r.at
+                        )
+                        with_parts.add(part[0])
+                items = [i for i in items if i.receipt.connector_message_id not in in_parts]
                 found = message_store.find_by_connector_ids(
                     conn, connector, [i.receipt.connector_message_id for i in items]
                 )
@@ -136,9 +150,29 @@ class EventRecorder:
                         fields["error_code"] = r.error_code or r.status
                         fields["error_message"] = f"receipt from {connector}: {r.status}"
                     changes.append(Change(message_id, r.status, fields))
+            changes.extend(self._from_parts(conn, with_parts))
             self._writer.apply(conn, changes, now)
             self._record_inbound(conn, inbound, now)
         return unmatched
+
+    def _from_parts(self, conn: Any, message_ids: set[str]) -> list[Change]:
+        """The change each multipart message's parts now call for."""
+        changes: list[Change] = []
+        for message_id, parts in part_store.parts_of(conn, sorted(message_ids)).items():
+            status = message_status_from_parts([p.status for p in parts])
+            if status is None:
+                continue
+            fields: dict[str, Any]
+            if status == "delivered":
+                fields = {"delivered_at": max(to_utc(p.done_at) for p in parts)}
+            else:
+                failed = next(p for p in parts if p.status == status)
+                fields = {
+                    "error_code": failed.error_code or status,
+                    "error_message": f"part {failed.part_number} of {len(parts)}: {status}",
+                }
+            changes.append(Change(message_id, status, fields))
+        return changes
 
     def _record_inbound(self, conn: Any, inbound: list[Inbound], now: Any) -> None:
         rows: list[dict[str, Any]] = []

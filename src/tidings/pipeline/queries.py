@@ -18,6 +18,7 @@ from tidings.domain.status import CANCELABLE
 from tidings.pipeline.resources import message_resource
 from tidings.pipeline.transitions import Change, StatusWriter
 from tidings.store import messages as message_store
+from tidings.store import parts as part_store
 from tidings.store.database import Database
 
 MAX_PAGE = 500
@@ -76,7 +77,8 @@ class MessageQueries:
                     f"no message {message_id!r} in this account", code="message_not_found"
                 )
             history = message_store.history(conn, [message_id])[message_id]
-        return message_resource(row, history, self._crypto)
+            parts = part_store.parts_of(conn, [message_id]).get(message_id, [])
+        return message_resource(row, history, self._crypto, parts)
 
     def list(
         self,
@@ -116,7 +118,10 @@ class MessageQueries:
             )
             page = rows[:limit]
             history = message_store.history(conn, [r.id for r in page])
-        items = [message_resource(r, history[r.id], self._crypto) for r in page]
+            parts = part_store.parts_of(conn, [r.id for r in page])
+        items = [
+            message_resource(r, history[r.id], self._crypto, parts.get(r.id, [])) for r in page
+        ]
         next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
         return {"data": items, "next_cursor": next_cursor}
 

@@ -9,7 +9,9 @@ from tidings.core.clock import iso
 from tidings.core.crypto import Crypto
 
 
-def message_resource(row: Any, history: Sequence[Any], crypto: Crypto) -> dict[str, Any]:
+def message_resource(
+    row: Any, history: Sequence[Any], crypto: Crypto, parts: Sequence[Any] = ()
+) -> dict[str, Any]:
     account = row.account_id
     return {
         "id": row.id,
@@ -36,4 +38,18 @@ def message_resource(row: Any, history: Sequence[Any], crypto: Crypto) -> dict[s
         "delivered_at": iso(row.delivered_at),
         "reference": row.reference,
         "status_callback": row.status_callback,
+        "parts": [part_resource(part) for part in parts],
+    }
+
+
+def part_resource(part: Any) -> dict[str, Any]:
+    """One submitted part of a multipart message, with its own operator id and receipt."""
+    return {
+        "part_number": part.part_number,
+        "connector": part.connector,
+        "connector_message_id": part.connector_message_id,
+        "status": part.status,
+        "error_code": part.error_code,
+        "submitted_at": iso(part.submitted_at),
+        "done_at": iso(part.done_at),
     }

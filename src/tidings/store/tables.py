@@ -597,3 +597,39 @@ retention_audit = Table(
     col("count", BigInteger, OPS, nullable=False, default=0),
     col("updated_at", UTC_TS, OPS, nullable=False),
 )
+
+# The parts a multipart SMS was submitted as, each with the operator's id and its own receipt.
+message_parts = Table(
+    "message_parts",
+    metadata,
+    col("message_id", String(32), OPS, primary_key=True),
+    col("part_number", Integer, OPS, primary_key=True),
+    col("connector", String(64), OPS, nullable=False),
+    col("connector_message_id", String(128), OPS, nullable=True),
+    col("status", String(16), OPS, nullable=False),
+    col("error_code", String(64), OPS, nullable=True),
+    col("submitted_at", UTC_TS, OPS, nullable=True),
+    col("done_at", UTC_TS, OPS, nullable=True),
+    Index("ix_message_parts_connector_ref", "connector", "connector_message_id"),
+)
+
+# Connectors and routes created at runtime through /v1/admin (the config file's are not here).
+connector_configs = Table(
+    "connector_configs",
+    metadata,
+    col("name", String(64), OPS, primary_key=True),
+    col("type", String(32), OPS, nullable=False),
+    col("settings_json", Text, not_personal("security"), nullable=False),  # holds bind password
+    col("created_at", UTC_TS, OPS, nullable=False),
+    col("updated_at", UTC_TS, OPS, nullable=False),
+)
+
+route_configs = Table(
+    "route_configs",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("prefix", String(16), OPS, nullable=False),
+    col("connector", String(64), OPS, nullable=False),
+    col("priority", Integer, OPS, nullable=False),
+    col("created_at", UTC_TS, OPS, nullable=False),
+)

@@ -1,7 +1,7 @@
 """legal holds and the retention sweep's runs and audit
 
 Revision ID: 0004_retention_holds
-Revises: 0001
+Revises: 0003_smpp_parts
 Create Date: 2026-11-22 17:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_retention_holds"
-down_revision = "0001"
+down_revision = "0003_smpp_parts"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,78 @@
+"""The parts a multipart message was submitted as: one row per submit, with its own receipt."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, select, update
+
+from tidings.store.bulk import in_list, insert_rows
+from tidings.store.tables import message_parts
+
+
+def replace_parts(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Store the parts of each message, replacing those of an earlier attempt."""
+    if not rows:
+        return
+    conn.execute(
+        delete(message_parts).where(
+            in_list(conn, message_parts.c.message_id, list({r["message_id"] for r in rows}))
+        )
+    )
+    insert_rows(conn, message_parts, rows)
+
+
+def find_by_connector_ids(
+    conn: Connection, connector: str, refs: Sequence[str]
+) -> dict[str, tuple[str, int]]:
+    """connector_message_id -> (message id, part number)."""
+    if not refs:
+        return {}
+    rows = conn.execute(
+        select(
+            message_parts.c.connector_message_id,
+            message_parts.c.message_id,
+            message_parts.c.part_number,
+        ).where(
+            message_parts.c.connector == connector,
+            in_list(conn, message_parts.c.connector_message_id, list(refs)),
+        )
+    )
+    return {row.connector_message_id: (row.message_id, row.part_number) for row in rows}
+
+
+def record_part_status(
+    conn: Connection,
+    message_id: str,
+    part_number: int,
+    status: str,
+    error_code: str | None,
+    at: datetime,
+) -> None:
+    conn.execute(
+        update(message_parts)
+        .where(
+            and_(
+                message_parts.c.message_id == message_id,
+                message_parts.c.part_number == part_number,
+            )
+        )
+        .values(status=status, error_code=error_code, done_at=at)
+    )
+
+
+def parts_of(conn: Connection, message_ids: Sequence[str]) -> dict[str, list[Any]]:
+    """message id -> its parts in order."""
+    if not message_ids:
+        return {}
+    rows = conn.execute(
+        select(message_parts)
+        .where(in_list(conn, message_parts.c.message_id, list(message_ids)))
+        .order_by(message_parts.c.message_id, message_parts.c.part_number)
+    )
+    found: dict[str, list[Any]] = {}
+    for row in rows:
+        found.setdefault(row.message_id, []).append(row)
+    return found
