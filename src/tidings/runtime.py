@@ -41,6 +41,11 @@ from tidings.privacy.holds import HoldService
 from tidings.privacy.policy import check as check_policy
 from tidings.privacy.policy import load_configured_policy
 from tidings.privacy.registers import RegisterService
+from tidings.smpp_server.credentials import CredentialService
+from tidings.smpp_server.limits import ServerLimits
+from tidings.smpp_server.outbox import OutboxWriter
+from tidings.smpp_server.server import SmppServer
+from tidings.smpp_server.submit import SubmitHandler
 from tidings.store import accounts as account_store
 from tidings.store import messages as message_store
 from tidings.store.database import Database
@@ -102,6 +107,7 @@ class Runtime:
     lists: ListService
     contact_fields: FieldService
     holds: HoldService
+    smpp_outbox: OutboxWriter
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self) -> None:
@@ -134,6 +140,25 @@ class Runtime:
 
     def close(self) -> None:
         self.db.dispose()
+
+    def smpp_server(self, limits: ServerLimits | None = None) -> SmppServer:
+        """The SMPP server on this runtime's pipeline (start it inside the running loop)."""
+        limits = limits or ServerLimits()
+        return SmppServer(
+            db=self.db,
+            crypto=self.crypto,
+            clock=self.clock,
+            credentials=CredentialService(self.db, self.clock),
+            submits=SubmitHandler(
+                self.accept,
+                self.clock,
+                max_segments=self.settings.max_segments,
+                reassembly_timeout=limits.reassembly_timeout,
+            ),
+            queries=self.queries,
+            outbox=self.smpp_outbox,
+            limits=limits,
+        )
 
 
 def policy_in_force(settings: Settings) -> Policy:
@@ -188,6 +213,10 @@ def build_runtime(
         load=queries.get,
         on_accepted=dispatcher.wake,
     )
+    events = EventRecorder(db, crypto, clock, metrics, writer)
+    smpp_outbox = OutboxWriter(crypto)  # receipts and inbound owed to SMPP binds
+    writer.observers.append(smpp_outbox.on_status)
+    events.inbound_observers.append(smpp_outbox.on_inbound)
     return Runtime(
         settings=settings,
         clock=clock,
@@ -199,7 +228,7 @@ def build_runtime(
         accept=accept,
         queries=queries,
         writer=writer,
-        events=EventRecorder(db, crypto, clock, metrics, writer),
+        events=events,
         dispatcher=dispatcher,
         webhooks=WebhookSender(
             db,
@@ -216,4 +245,5 @@ def build_runtime(
         lists=ListService(db, clock),
         contact_fields=FieldService(db, clock),
         holds=HoldService(db, crypto, clock),
+        smpp_outbox=smpp_outbox,
     )

@@ -24,10 +24,10 @@ def free_port() -> int:
 
 
 def test_demo_prints_a_curl_that_sends_a_message_that_is_delivered(tmp_path: Path) -> None:
-    port = free_port()
+    port, smpp_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIDINGS_")}
     process = subprocess.Popen(
-        [TIDINGS, "demo", "--port", str(port)],
+        [TIDINGS, "demo", "--port", str(port), "--smpp-port", str(smpp_port)],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -38,7 +38,7 @@ def test_demo_prints_a_curl_that_sends_a_message_that_is_delivered(tmp_path: Pat
         assert process.stdout is not None
         lines: list[str] = []
         deadline = time.monotonic() + 30
-        while not any(line.strip().startswith("curl") and "-d" in line for line in lines):
+        while not any(line.startswith("SMPP: bind to") for line in lines):
             assert time.monotonic() < deadline, "demo printed no curl command"
             line = process.stdout.readline()
             assert line, "demo exited early"
@@ -50,6 +50,7 @@ def test_demo_prints_a_curl_that_sends_a_message_that_is_delivered(tmp_path: Pat
                     break
             except httpx.HTTPError:
                 time.sleep(0.05)
+        assert f"127.0.0.1:{smpp_port} with system_id tid" in "".join(lines)
         key = re.search(r"tdk_\S+", "".join(lines))
         assert key is not None
         send = next(

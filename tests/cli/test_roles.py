@@ -31,7 +31,7 @@ def test_api_and_worker_processes_share_the_work(database_url: str, tmp_path: Pa
     key = json.loads(created.stdout)["api_key"]
     port = free_port()
     api = subprocess.Popen(
-        [TIDINGS, "serve", "--role", "api", "--port", str(port)],
+        [TIDINGS, "serve", "--role", "api", "--port", str(port), "--smpp-port", "0"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

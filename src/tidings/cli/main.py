@@ -21,9 +21,11 @@ from sqlalchemy.engine import make_url
 from tidings.cli.holds import hold_app
 from tidings.cli.policy import policy_app
 from tidings.cli.privacy import privacy_app
+from tidings.cli.smpp import smpp_app
 from tidings.core.config import Settings, load_settings
 from tidings.core.errors import TidingsError
 from tidings.runtime import Runtime, build_runtime
+from tidings.smpp_server.credentials import CredentialService
 
 app = typer.Typer(
     help="Tidings: business messaging with data protection built in.",
@@ -43,6 +45,7 @@ app.add_typer(number_app, name="number")
 app.add_typer(policy_app, name="policy")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(hold_app, name="hold")
+app.add_typer(smpp_app, name="smpp")
 
 out = Console()
 err = Console(stderr=True)
@@ -108,7 +111,14 @@ class _CliErrors:
 # --- serve ----------------------------------------------------------------------
 
 
-def _serve(rt: Runtime, host: str, port: int, banner: list[str], run_workers: bool = True) -> None:
+def _serve(
+    rt: Runtime,
+    host: str,
+    port: int,
+    banner: list[str],
+    run_workers: bool = True,
+    smpp_port: int = 0,
+) -> None:
     from tidings.api.app import create_app
     from tidings.core.logging import configure_logging
 
@@ -116,8 +126,8 @@ def _serve(rt: Runtime, host: str, port: int, banner: list[str], run_workers: bo
     application = create_app(rt, run_workers=run_workers)
     for line in banner:
         out.print(line, highlight=False, soft_wrap=True)
-    try:
-        uvicorn.run(
+    server = uvicorn.Server(
+        uvicorn.Config(
             application,
             host=host,
             port=port,
@@ -125,6 +135,23 @@ def _serve(rt: Runtime, host: str, port: int, banner: list[str], run_workers: bo
             access_log=False,
             timeout_graceful_shutdown=10,
         )
+    )
+
+    async def run() -> None:
+        smpp = rt.smpp_server() if smpp_port else None
+        if smpp is not None:
+            try:
+                await smpp.start(host, smpp_port)
+            except OSError as exc:
+                fail(f"cannot listen for SMPP on {host}:{smpp_port}: {exc.strerror or exc}")
+        try:
+            await server.serve()
+        finally:
+            if smpp is not None:
+                await smpp.stop()
+
+    try:
+        asyncio.run(run())
     finally:
         rt.close()
 
@@ -140,6 +167,9 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="HTTP port."),
     config: Path | None = ConfigOption,
+    smpp_port: int = typer.Option(
+        2775, "--smpp-port", help="Port for SMPP binds of accounts (0: no SMPP server)."
+    ),
     role: Role = typer.Option(
         Role.all,
         help="all: API, pipeline and connectors in one process. api: only the HTTP API. "
@@ -158,12 +188,14 @@ def serve(
         return
     url = f"http://{host}:{port}"
     parts = "API only" if role is Role.api else f"connectors: {', '.join(rt.connectors)}"
+    smpp = f"; SMPP on {host}:{smpp_port}" if smpp_port else ""
     _serve(
         rt,
         host,
         port,
-        [f"Tidings is running at {url}  (database: {where}; {parts})"],
+        [f"Tidings is running at {url}  (database: {where}; {parts}{smpp})"],
         run_workers=role is Role.all,
+        smpp_port=smpp_port,
     )
 
 
@@ -195,6 +227,9 @@ def _work(rt: Runtime, banner: str) -> None:
 def demo(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="HTTP port."),
+    smpp_port: int = typer.Option(
+        2775, "--smpp-port", help="Port for SMPP binds of accounts (0: no SMPP server)."
+    ),
     config: Path | None = ConfigOption,
 ) -> None:
     """`serve` plus a demo account, a fresh API key and a ready-to-paste curl."""
@@ -211,6 +246,7 @@ def demo(
         key = rt.accounts.create_api_key(
             account_id, "demo", ["messages:send", "messages:read", "admin"]
         )["api_key"]
+        smpp_login = CredentialService(rt.db, rt.clock).create(account_id) if smpp_port else None
     url = f"http://{host}:{port}"
     body = json.dumps({"to": "+31612345678", "from": "Tidings", "body": "Hello from Tidings!"})
     auth = f"Authorization: Bearer {key}"
@@ -228,7 +264,13 @@ def demo(
         f"Or: export TIDINGS_URL={url} TIDINGS_API_KEY={key}; "
         "tidings send --to +31612345678 --from Tidings --body Hi",
     ]
-    _serve(rt, host, port, banner)
+    if smpp_login is not None:
+        banner += [
+            "",
+            f"SMPP: bind to {host}:{smpp_port} with system_id {smpp_login['system_id']} "
+            f"and password {smpp_login['password']} (shown once)",
+        ]
+    _serve(rt, host, port, banner, smpp_port=smpp_port)
 
 
 # --- db -------------------------------------------------------------------------

@@ -29,6 +29,7 @@ PREFIXES = frozenset(
         "imp",
         "hld",
         "ret",
+        "smc",
     }
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 from collections.abc import Callable, Sequence
@@ -10,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 
 from tidings.core.clock import Clock, iso, to_utc
@@ -75,6 +77,8 @@ class Prepared:
     to: str
     sender: str
     body: str
+    # Rows of other tables committed in the same transaction: (table, row).
+    companions: tuple[tuple[Table, dict[str, Any]], ...] = ()
 
     @property
     def resource(self) -> dict[str, Any]:
@@ -140,8 +144,14 @@ class AcceptService:
         self._load = load
         self._group: GroupCommitter[Prepared] = GroupCommitter(self._write_group)
 
-    def prepare(self, account_id: str, req: MessageRequest, now: datetime) -> Prepared:
-        """Validate and build the rows for one message; raises InvalidInput naming the field."""
+    def prepare(
+        self, account_id: str, req: MessageRequest, now: datetime, *, message_id: str | None = None
+    ) -> Prepared:
+        """Validate and build the rows for one message; raises InvalidInput naming the field.
+
+        `message_id` is an id the caller drew beforehand (new_id("msg", ...)), as the SMPP
+        server does for a long message whose first parts are answered before the last.
+        """
         if req.channel not in SUPPORTED_CHANNELS:
             raise InvalidInput(
                 f"channel {req.channel!r} is not available; use one of: "
@@ -206,7 +216,7 @@ class AcceptService:
                 extra={"field": "reference"},
             )
 
-        message_id = new_id("msg", now)
+        message_id = message_id or new_id("msg", now)
         start = send_at or now
         expires_at = start + timedelta(seconds=validity) if validity else None
         status = "scheduled" if send_at else "queued"
@@ -241,9 +251,19 @@ class AcceptService:
             body=req.body,
         )
 
-    async def accept_async(self, account_id: str, req: MessageRequest) -> dict[str, Any]:
-        """Accept one message through group commit (no Idempotency-Key)."""
-        prepared = self.prepare(account_id, req, self._clock.now())
+    async def accept_async(
+        self,
+        account_id: str,
+        req: MessageRequest,
+        *,
+        message_id: str | None = None,
+        companions: Sequence[tuple[Table, dict[str, Any]]] = (),
+    ) -> dict[str, Any]:
+        """Accept one message through group commit (no Idempotency-Key); `companions` are
+        rows of other tables written in the message's transaction."""
+        prepared = self.prepare(account_id, req, self._clock.now(), message_id=message_id)
+        if companions:
+            prepared = dataclasses.replace(prepared, companions=tuple(companions))
         await self._group.commit(prepared)
         self._accepted(req.channel, 1)
         return prepared.resource
@@ -256,6 +276,12 @@ class AcceptService:
             message_store.insert_messages(
                 conn, [p.row for p in group], [p.event for p in group], [p.work for p in group]
             )
+            companions: dict[Table, list[dict[str, Any]]] = {}
+            for prepared in group:
+                for table, row in prepared.companions:
+                    companions.setdefault(table, []).append(row)
+            for table, rows in companions.items():
+                conn.execute(insert(table), rows)
 
     def accept(
         self, account_id: str, req: MessageRequest, idempotency_key: str | None = None

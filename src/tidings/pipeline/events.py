@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from tidings.channels.base import Inbound, Receipt
@@ -60,6 +62,8 @@ class EventRecorder:
         self._wait = receipt_wait_seconds
         self.flush_seconds = 0.01
         self.unmatched_receipts = 0
+        # Called in the transaction that stores inbound messages, with their rows.
+        self.inbound_observers: list[Callable[[Any, list[dict[str, Any]], datetime], None]] = []
 
     # ConnectorEvents
     def receipt(self, receipt: Receipt) -> None:
@@ -238,6 +242,8 @@ class EventRecorder:
             )
             self._metrics.inbound.labels("stored").inc()
         message_store.insert_messages(conn, rows, events, [])
+        for observe in self.inbound_observers:
+            observe(conn, rows, now)
         urls = account_webhook_urls(conn, {account for account, _, _ in hooks})
         webhook_store.insert_deliveries(
             conn,

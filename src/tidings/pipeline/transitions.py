@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -39,11 +39,16 @@ class Applied:
     status: str
 
 
+StatusObserver = Callable[[Connection, Sequence[Applied], datetime], None]
+"""Called inside the transaction of every applied change, to write work it triggers."""
+
+
 class StatusWriter:
     def __init__(self, crypto: Crypto, metrics: Metrics, skip_locked: bool) -> None:
         self._crypto = crypto
         self._metrics = metrics
         self._for_update = skip_locked
+        self.observers: list[StatusObserver] = []
 
     def apply(
         self,
@@ -107,6 +112,8 @@ class StatusWriter:
         message_store.update_messages(conn, updates)
         message_store.insert_events(conn, events)
         self._enqueue_webhooks(conn, applied, states, changes, now)
+        for observe in self.observers:
+            observe(conn, applied, now)
         for status, count in Counter(item.status for item in applied).items():
             self._metrics.status.labels(status).inc(count)
         for item in applied:

@@ -633,3 +633,46 @@ route_configs = Table(
     col("priority", Integer, OPS, nullable=False),
     col("created_at", UTC_TS, OPS, nullable=False),
 )
+
+# SMPP server: account credentials, receipts asked for, and deliver_sm waiting for a bind.
+smpp_credentials = Table(
+    "smpp_credentials",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("account_id", String(32), OPS, ForeignKey("accounts.id"), nullable=False, index=True),
+    col("system_id", String(16), OPS, nullable=False, unique=True),
+    col("password_hash", String(255), ACCOUNT_SECRET, nullable=False),  # argon2id
+    col("max_binds", Integer, OPS, nullable=False),
+    col("max_tps", Integer, OPS, nullable=False),
+    col("created_at", UTC_TS, OPS, nullable=False),
+    col("revoked_at", UTC_TS, OPS, nullable=True),
+)
+
+smpp_receipt_requests = Table(
+    "smpp_receipt_requests",
+    metadata,
+    col("message_id", String(32), OPS, primary_key=True),
+    col("account_id", String(32), OPS, nullable=False),
+    col("mode", Integer, OPS, nullable=False),  # registered_delivery & 3: 1 any final, 2 failure
+    col("created_at", UTC_TS, OPS, nullable=False),
+)
+
+smpp_outbox = Table(
+    "smpp_outbox",
+    metadata,
+    col(
+        "id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        OPS,
+        primary_key=True,
+        autoincrement=True,
+    ),
+    col("account_id", String(32), OPS, nullable=False),
+    col("kind", String(16), OPS, nullable=False),  # receipt, inbound
+    col("message_id", String(32), OPS, nullable=False),
+    col("payload_enc", LargeBinary, WEBHOOK_PAYLOAD, nullable=False),
+    col("attempts", Integer, OPS, nullable=False, default=0),
+    col("lease_until", UTC_TS, OPS, nullable=True),
+    col("created_at", UTC_TS, OPS, nullable=False),
+    Index("ix_smpp_outbox_account_id_id", "account_id", "id"),
+)

@@ -1,7 +1,7 @@
 """message parts, runtime connectors and routes
 
 Revision ID: 0003_smpp_parts
-Revises: 0001
+Revises: 0002_smpp_server
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_smpp_parts"
-down_revision = "0001"
+down_revision = "0002_smpp_server"
 branch_labels = None
 depends_on = None
 

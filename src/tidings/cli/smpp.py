@@ -1,0 +1,96 @@
+"""`tidings smpp ...`: the SMPP server's credentials."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from tidings.core.errors import TidingsError
+from tidings.smpp_server.credentials import DEFAULT_MAX_BINDS, DEFAULT_MAX_TPS, CredentialService
+
+smpp_app = typer.Typer(help="The SMPP server that accounts bind to.", no_args_is_help=True)
+credentials_app = typer.Typer(help="SMPP system_ids and passwords.", no_args_is_help=True)
+smpp_app.add_typer(credentials_app, name="credentials")
+
+out = Console()
+ConfigOption = typer.Option(
+    None, "--config", help="TOML file with connectors and routes.", dir_okay=False
+)
+
+
+def _fail(message: str) -> None:
+    from tidings.cli.main import fail
+
+    fail(message)
+
+
+@credentials_app.command("create")
+def credentials_create(
+    account: str = typer.Option(..., "--account", help="Account id."),
+    max_binds: int = typer.Option(DEFAULT_MAX_BINDS, help="Sessions bound at once, at most."),
+    max_tps: int = typer.Option(DEFAULT_MAX_TPS, help="Messages per second over all its binds."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Create a system_id and password for binding; the password is printed once."""
+    from tidings.cli.main import emit, open_runtime
+
+    rt = open_runtime(config)
+    try:
+        created = CredentialService(rt.db, rt.clock).create(
+            account, max_binds=max_binds, max_tps=max_tps
+        )
+    except TidingsError as exc:
+        rt.close()
+        _fail(exc.detail)
+        return
+    rt.close()
+    emit(created, as_json)
+
+
+@credentials_app.command("list")
+def credentials_list(
+    account: str = typer.Option(..., "--account", help="Account id."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """List an account's SMPP credentials (never their passwords)."""
+    from tidings.cli.main import open_runtime
+
+    rt = open_runtime(config)
+    items = CredentialService(rt.db, rt.clock).list(account)
+    rt.close()
+    if as_json:
+        sys.stdout.write(json.dumps(items, indent=2) + "\n")
+        return
+    for item in items:
+        state = f"revoked {item['revoked_at']}" if item["revoked_at"] else "active"
+        out.print(
+            f"{item['id']}  {item['system_id']}  binds<={item['max_binds']}  "
+            f"tps<={item['max_tps']}  {state}",
+            highlight=False,
+        )
+
+
+@credentials_app.command("revoke")
+def credentials_revoke(
+    credential_id: str = typer.Argument(..., help="The credential id (smc_...)."),
+    account: str = typer.Option(..., "--account", help="Account id."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Revoke a credential: no new binds; bound sessions are closed."""
+    from tidings.cli.main import open_runtime
+
+    rt = open_runtime(config)
+    try:
+        CredentialService(rt.db, rt.clock).revoke(account, credential_id)
+    except TidingsError as exc:
+        rt.close()
+        _fail(exc.detail)
+        return
+    rt.close()
+    out.print(f"revoked {credential_id}")
