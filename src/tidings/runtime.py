@@ -18,6 +18,7 @@ from tidings.channels.simulator.connector import (
     SimulatorConnector,
     SimulatorRules,
 )
+from tidings.consent.service import ConsentService
 from tidings.core.clock import Clock, SystemClock
 from tidings.core.config import ConnectorConfig, Settings
 from tidings.core.crypto import Crypto, load_or_create_master_key
@@ -25,9 +26,12 @@ from tidings.core.errors import ConfigError
 from tidings.core.ids import new_id
 from tidings.domain.policy import Policy
 from tidings.pipeline.accept import AcceptService
+from tidings.pipeline.consent_gate import ConsentGate
 from tidings.pipeline.dispatcher import ConnectorSlot, Dispatcher
 from tidings.pipeline.events import EventRecorder
+from tidings.pipeline.keywords import KeywordHandler
 from tidings.pipeline.metrics import Metrics
+from tidings.pipeline.opt_out import OptOuts
 from tidings.pipeline.queries import MessageQueries
 from tidings.pipeline.routing import Router
 from tidings.pipeline.transitions import StatusWriter
@@ -82,6 +86,7 @@ class Runtime:
     webhooks: WebhookSender
     connectors: dict[str, Connector]
     policy: Policy
+    consent: ConsentService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self) -> None:
@@ -158,6 +163,8 @@ def build_runtime(
     dispatcher = Dispatcher(
         db, crypto, clock, metrics, writer, Router(settings.routes), slots, settings, owner
     )
+    gate = ConsentGate(db)
+    opt_outs = OptOuts(crypto, writer, f"{policy.name}@{policy.version}")
     accept = AcceptService(
         db,
         crypto,
@@ -166,6 +173,7 @@ def build_runtime(
         max_segments=settings.max_segments,
         max_batch=settings.max_batch,
         load=queries.get,
+        gate=gate,
         on_accepted=dispatcher.wake,
     )
     return Runtime(
@@ -179,7 +187,14 @@ def build_runtime(
         accept=accept,
         queries=queries,
         writer=writer,
-        events=EventRecorder(db, crypto, clock, metrics, writer),
+        events=EventRecorder(
+            db,
+            crypto,
+            clock,
+            metrics,
+            writer,
+            keywords=KeywordHandler(crypto, opt_outs, accept.prepare, dispatcher.wake),
+        ),
         dispatcher=dispatcher,
         webhooks=WebhookSender(
             db,
@@ -191,4 +206,5 @@ def build_runtime(
         ),
         connectors=connectors,
         policy=policy,
+        consent=ConsentService(db, crypto, clock, opt_outs, gate, settings.public_url),
     )

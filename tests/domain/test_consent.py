@@ -25,7 +25,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 def ev(
     n: int, action: str, basis: str = "consent", channel: str = "sms", purpose: str = "marketing"
 ) -> Event:
-    return Event(f"cev_{n:026d}", channel, purpose, action, basis, T0 + timedelta(days=n))
+    return Event(f"cev_{n:026d}", n, channel, purpose, action, basis, T0 + timedelta(days=n))
 
 
 def test_no_event_means_no_basis() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 from collections.abc import Callable, Sequence
@@ -14,10 +15,12 @@ from sqlalchemy.exc import IntegrityError
 
 from tidings.core.clock import Clock, iso, to_utc
 from tidings.core.crypto import Crypto
-from tidings.core.errors import Conflict, InvalidInput
+from tidings.core.errors import Conflict, InvalidInput, TidingsError
 from tidings.core.ids import new_id
 from tidings.domain.addresses import AddressError, normalise_number, normalise_sender
+from tidings.domain.consent import PURPOSE_NAME, TRANSACTIONAL
 from tidings.domain.encoding import analyse
+from tidings.pipeline.consent_gate import Check, ConsentGate
 from tidings.pipeline.group_commit import GroupCommitter
 from tidings.pipeline.metrics import Metrics
 from tidings.store import messages as message_store
@@ -40,22 +43,30 @@ class MessageRequest:
     validity_seconds: int | None = None
     status_callback: str | None = None
     reference: str | None = None
+    purpose: str = TRANSACTIONAL
 
     def fingerprint(self) -> bytes:
-        canonical = orjson.dumps(
-            {
-                "to": self.to,
-                "from": self.sender,
-                "body": self.body,
-                "channel": self.channel,
-                "send_at": _instant(self.send_at),
-                "validity_seconds": self.validity_seconds,
-                "status_callback": self.status_callback,
-                "reference": self.reference,
-            },
-            option=orjson.OPT_SORT_KEYS,
-        )
+        fields = {
+            "to": self.to,
+            "from": self.sender,
+            "body": self.body,
+            "channel": self.channel,
+            "send_at": _instant(self.send_at),
+            "validity_seconds": self.validity_seconds,
+            "status_callback": self.status_callback,
+            "reference": self.reference,
+        }
+        if self.purpose != TRANSACTIONAL:  # keys stored before purposes existed still match
+            fields["purpose"] = self.purpose
+        canonical = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(canonical).digest()
+
+
+class ConsentRefused(TidingsError):
+    """The recipient opted out, or has no valid basis for the message's purpose."""
+
+    status = 422
+    title = "Refused for lack of consent"
 
 
 def _instant(value: datetime | None) -> str | None:
@@ -103,6 +114,7 @@ class Prepared:
             "delivered_at": None,
             "reference": row["reference"],
             "status_callback": row["status_callback"],
+            "purpose": row["purpose"],
         }
 
 
@@ -128,8 +140,10 @@ class AcceptService:
         max_segments: int,
         max_batch: int,
         load: Callable[[str, str], dict[str, Any]],
+        gate: ConsentGate,
         on_accepted: Callable[[], None] = lambda: None,
     ) -> None:
+        self._gate = gate
         self._db = db
         self._crypto = crypto
         self._clock = clock
@@ -205,6 +219,13 @@ class AcceptService:
                 code="invalid_reference",
                 extra={"field": "reference"},
             )
+        if req.purpose != TRANSACTIONAL and not PURPOSE_NAME.match(req.purpose):
+            raise InvalidInput(
+                "'purpose' must be transactional (the default), marketing or a purpose of your "
+                "own (lowercase letters, digits and _, starting with a letter, at most 64)",
+                code="invalid_purpose",
+                extra={"field": "purpose"},
+            )
 
         message_id = new_id("msg", now)
         start = send_at or now
@@ -225,6 +246,7 @@ class AcceptService:
             "segments": info.segments,
             "status": status,
             "reference": req.reference,
+            "purpose": req.purpose,
             "status_callback": callback,
             "attempts": 0,
             "send_at": send_at,
@@ -243,6 +265,9 @@ class AcceptService:
 
     async def accept_async(self, account_id: str, req: MessageRequest) -> dict[str, Any]:
         """Accept one message through group commit (no Idempotency-Key)."""
+        if self._gate.needs_check(account_id, req.purpose):
+            resource, _ = await asyncio.to_thread(self.accept, account_id, req)
+            return resource
         prepared = self.prepare(account_id, req, self._clock.now())
         await self._group.commit(prepared)
         self._accepted(req.channel, 1)
@@ -263,8 +288,11 @@ class AcceptService:
         """Commit one message; returns (resource, replayed) where replayed marks a repeat."""
         now = self._clock.now()
         prepared = self.prepare(account_id, req, now)
+        checked = self._gate.needs_check(account_id, req.purpose)
         if idempotency_key is None:
             with self._db.write() as conn:
+                if checked:
+                    self._refuse_unless_allowed(conn, account_id, prepared)
                 message_store.insert_messages(
                     conn, [prepared.row], [prepared.event], [prepared.work]
                 )
@@ -275,6 +303,8 @@ class AcceptService:
             with self._db.write() as conn:
                 existing = message_store.idempotency_entry(conn, account_id, idempotency_key)
                 if existing is None:
+                    if checked:
+                        self._refuse_unless_allowed(conn, account_id, prepared)
                     message_store.insert_messages(
                         conn, [prepared.row], [prepared.event], [prepared.work]
                     )
@@ -325,14 +355,30 @@ class AcceptService:
             except InvalidInput as exc:
                 errors.append(ItemError(index, exc.code, exc.extra.get("field"), exc.detail))
         if prepared:
+            checked = [
+                (index, p)
+                for index, p in prepared
+                if self._gate.needs_check(account_id, p.row["purpose"])
+            ]
             with self._db.write() as conn:
+                if checked:
+                    refused = self._gate.refusals(conn, account_id, [_check(p) for _, p in checked])
+                    if refused:
+                        dropped = {checked[position][0] for position in refused}
+                        errors += [
+                            ItemError(checked[position][0], r.code, "to", r.detail)
+                            for position, r in refused.items()
+                        ]
+                        errors.sort(key=lambda e: e.index)
+                        prepared = [(i, p) for i, p in prepared if i not in dropped]
                 message_store.insert_messages(
                     conn,
                     [p.row for _, p in prepared],
                     [p.event for _, p in prepared],
                     [p.work for _, p in prepared],
                 )
-            self._accepted(requests[0].channel, len(prepared))
+            if prepared:
+                self._accepted(requests[0].channel, len(prepared))
         accepted = [
             {
                 "index": index,
@@ -345,6 +391,17 @@ class AcceptService:
         ]
         return accepted, errors
 
+    def _refuse_unless_allowed(self, conn: Any, account_id: str, prepared: Prepared) -> None:
+        refused = self._gate.refusals(conn, account_id, [_check(prepared)])
+        if refused:
+            refusal = refused[0]
+            raise ConsentRefused(refusal.detail, code=refusal.code, extra={"field": "to"})
+
     def _accepted(self, channel: str, count: int) -> None:
         self._metrics.accepted.labels(channel).inc(count)
         self._on_accepted()
+
+
+def _check(prepared: Prepared) -> Check:
+    row = prepared.row
+    return Check(row["channel"], row["purpose"], row["recipient_index"])

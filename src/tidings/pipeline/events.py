@@ -22,6 +22,7 @@ from tidings.core.crypto import Crypto
 from tidings.core.ids import new_id
 from tidings.domain.addresses import AddressError, normalise_number, normalise_sender
 from tidings.domain.encoding import analyse
+from tidings.pipeline.keywords import KeywordHandler
 from tidings.pipeline.metrics import Metrics
 from tidings.pipeline.transitions import Change, StatusWriter, account_webhook_urls, webhook_row
 from tidings.store import messages as message_store
@@ -47,7 +48,9 @@ class EventRecorder:
         metrics: Metrics,
         writer: StatusWriter,
         receipt_wait_seconds: float = 120.0,
+        keywords: KeywordHandler | None = None,
     ) -> None:
+        self._keywords = keywords
         self._db = db
         self._crypto = crypto
         self._clock = clock
@@ -137,10 +140,14 @@ class EventRecorder:
                         fields["error_message"] = f"receipt from {connector}: {r.status}"
                     changes.append(Change(message_id, r.status, fields))
             self._writer.apply(conn, changes, now)
-            self._record_inbound(conn, inbound, now)
+            replied = self._record_inbound(conn, inbound, now)
+        if replied and self._keywords is not None:
+            self._keywords.wake()
         return unmatched
 
-    def _record_inbound(self, conn: Any, inbound: list[Inbound], now: Any) -> None:
+    def _record_inbound(self, conn: Any, inbound: list[Inbound], now: Any) -> bool:
+        """Store inbound messages and act on keywords; True when a reply was queued."""
+        replied = False
         rows: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         hooks: list[tuple[str, str, dict[str, Any]]] = []
@@ -203,6 +210,17 @@ class EventRecorder:
                 )
             )
             self._metrics.inbound.labels("stored").inc()
+            if self._keywords is not None:
+                replied |= self._keywords.handle(
+                    conn,
+                    account_id=account,
+                    channel=message.channel,
+                    sender=sender,
+                    to=to,
+                    body=message.body,
+                    message_id=message_id,
+                    now=now,
+                )
         message_store.insert_messages(conn, rows, events, [])
         urls = account_webhook_urls(conn, {account for account, _, _ in hooks})
         webhook_store.insert_deliveries(
@@ -221,6 +239,7 @@ class EventRecorder:
                 if account in urls
             ],
         )
+        return replied
 
 
 def _acknowledge(receipt: Receipt) -> None:

@@ -36,4 +36,5 @@ def message_resource(row: Any, history: Sequence[Any], crypto: Crypto) -> dict[s
         "delivered_at": iso(row.delivered_at),
         "reference": row.reference,
         "status_callback": row.status_callback,
+        "purpose": row.purpose,
     }

@@ -40,7 +40,7 @@ from tidings.store.tables import (
 
 
 def as_event(row: Any) -> Event:
-    return Event(row.id, row.channel, row.purpose, row.action, row.basis, row.occurred_at)
+    return Event(row.id, row.seq, row.channel, row.purpose, row.action, row.basis, row.occurred_at)
 
 
 # --- the ledger ------------------------------------------------------------------------
@@ -59,7 +59,7 @@ def events_of_number(conn: Connection, account_id: str, number_index: bytes) -> 
                 consent_events.c.account_id == account_id,
                 consent_events.c.number_index == number_index,
             )
-            .order_by(consent_events.c.occurred_at, consent_events.c.id)
+            .order_by(consent_events.c.occurred_at, consent_events.c.seq)
         )
     )
 
@@ -86,6 +86,7 @@ def consent_facts(
         literal("s").label("kind"),
         suppressions.c.number_index,
         literal("").label("id"),
+        literal(0).label("seq"),
         suppressions.c.channel,
         literal("").label("purpose"),
         literal("").label("action"),
@@ -98,6 +99,7 @@ def consent_facts(
             literal("e").label("kind"),
             consent_events.c.number_index,
             consent_events.c.id,
+            consent_events.c.seq,
             consent_events.c.channel,
             consent_events.c.purpose,
             consent_events.c.action,
@@ -307,7 +309,7 @@ def user_events(conn: Connection, user_ids: Sequence[str]) -> dict[str, list[Row
     for row in conn.execute(
         select(user_consent_events)
         .where(in_list(conn, user_consent_events.c.user_id, user_ids))
-        .order_by(user_consent_events.c.occurred_at, user_consent_events.c.id)
+        .order_by(user_consent_events.c.occurred_at, user_consent_events.c.seq)
     ):
         result[row.user_id].append(row)
     return result

@@ -321,7 +321,14 @@ USER_CONSENT_EVIDENCE = DataClass(
 consent_events = Table(
     "consent_events",
     metadata,
-    col("id", String(32), OPS, primary_key=True),
+    col(
+        "seq",
+        BigInteger().with_variant(Integer, "sqlite"),
+        OPS,
+        primary_key=True,
+        autoincrement=True,
+    ),  # the order of recording: breaks ties between events of the same moment
+    col("id", String(32), OPS, nullable=False, unique=True),
     col("account_id", String(32), OPS, nullable=False),
     col("number_index", LargeBinary, CONSENT_INDEX, nullable=False),
     col("contact_id", String(32), OPS, nullable=True),
@@ -362,7 +369,14 @@ consent_settings = Table(
 user_consent_events = Table(
     "user_consent_events",
     metadata,
-    col("id", String(32), OPS, primary_key=True),
+    col(
+        "seq",
+        BigInteger().with_variant(Integer, "sqlite"),
+        OPS,
+        primary_key=True,
+        autoincrement=True,
+    ),  # the order of recording: breaks ties between events of the same moment
+    col("id", String(32), OPS, nullable=False, unique=True),
     col("account_id", String(32), OPS, nullable=False),
     col("user_id", String(32), OPS, nullable=False, index=True),
     col("channel", String(16), OPS, nullable=False),

@@ -20,6 +20,7 @@ depends_on = None
 
 def _ledger_columns(subject: sa.Column[Any]) -> list[sa.Column[Any]]:
     return [
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True),
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("account_id", sa.String(length=32), nullable=False),
         subject,
@@ -49,7 +50,8 @@ def upgrade() -> None:
         "consent_events",
         *_ledger_columns(sa.Column("number_index", sa.LargeBinary(), nullable=False)),
         sa.Column("contact_id", sa.String(length=32), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_events")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_consent_events")),
+        sa.UniqueConstraint("id", name=op.f("uq_consent_events_id")),
     )
     with op.batch_alter_table("consent_events", schema=None) as batch_op:
         batch_op.create_index(
@@ -82,7 +84,8 @@ def upgrade() -> None:
     op.create_table(
         "user_consent_events",
         *_ledger_columns(sa.Column("user_id", sa.String(length=32), nullable=False)),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_user_consent_events")),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_user_consent_events")),
+        sa.UniqueConstraint("id", name=op.f("uq_user_consent_events_id")),
     )
     with op.batch_alter_table("user_consent_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_user_consent_events_user_id"), ["user_id"])
