@@ -52,6 +52,7 @@ class ConsentError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Event:
     id: str
+    seq: int  # the order of recording, for events of the same moment
     channel: str
     purpose: str
     action: str
@@ -99,8 +100,8 @@ def check_event(channel: str, purpose: str, action: str, basis: str, source: str
         )
 
 
-def _order(event: Event) -> tuple[datetime, str]:
-    return (event.occurred_at, event.id)
+def _order(event: Event) -> tuple[datetime, int]:
+    return (event.occurred_at, event.seq)
 
 
 def state_of(events: Iterable[Event], channel: str, purpose: str) -> State:
