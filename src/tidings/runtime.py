@@ -20,6 +20,7 @@ from tidings.channels.simulator.connector import (
 )
 from tidings.channels.smpp_connector.connector import SmppConnector
 from tidings.channels.smpp_connector.options import SmppOptions, SmppOptionsError
+from tidings.consent.service import ConsentService
 from tidings.contacts.fields import FieldService
 from tidings.contacts.lists import ListService
 from tidings.contacts.service import ContactService
@@ -30,9 +31,12 @@ from tidings.core.errors import ConfigError
 from tidings.core.ids import new_id
 from tidings.domain.policy import Policy
 from tidings.pipeline.accept import AcceptService
+from tidings.pipeline.consent_gate import ConsentGate
 from tidings.pipeline.dispatcher import ConnectorSlot, Dispatcher
 from tidings.pipeline.events import EventRecorder
+from tidings.pipeline.keywords import KeywordHandler
 from tidings.pipeline.metrics import Metrics
+from tidings.pipeline.opt_out import OptOuts
 from tidings.pipeline.queries import MessageQueries
 from tidings.pipeline.routing import Router
 from tidings.pipeline.transitions import StatusWriter
@@ -108,6 +112,7 @@ class Runtime:
     contact_fields: FieldService
     holds: HoldService
     smpp_outbox: OutboxWriter
+    consent: ConsentService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self) -> None:
@@ -203,6 +208,8 @@ def build_runtime(
     dispatcher = Dispatcher(
         db, crypto, clock, metrics, writer, Router(settings.routes), slots, settings, owner
     )
+    gate = ConsentGate(db)
+    opt_outs = OptOuts(crypto, writer, f"{policy.name}@{policy.version}")
     accept = AcceptService(
         db,
         crypto,
@@ -211,9 +218,17 @@ def build_runtime(
         max_segments=settings.max_segments,
         max_batch=settings.max_batch,
         load=queries.get,
+        gate=gate,
         on_accepted=dispatcher.wake,
     )
-    events = EventRecorder(db, crypto, clock, metrics, writer)
+    events = EventRecorder(
+        db,
+        crypto,
+        clock,
+        metrics,
+        writer,
+        keywords=KeywordHandler(crypto, opt_outs, accept.prepare, dispatcher.wake),
+    )
     smpp_outbox = OutboxWriter(crypto)  # receipts and inbound owed to SMPP binds
     writer.observers.append(smpp_outbox.on_status)
     events.inbound_observers.append(smpp_outbox.on_inbound)
@@ -246,4 +261,5 @@ def build_runtime(
         contact_fields=FieldService(db, clock),
         holds=HoldService(db, crypto, clock),
         smpp_outbox=smpp_outbox,
+        consent=ConsentService(db, crypto, clock, opt_outs, gate, settings.public_url),
     )

@@ -9,6 +9,7 @@ CASES fails the suite, so no endpoint can be added without its isolation case.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,6 +31,7 @@ B_RECIPIENT = "+31612345678"
 B_BODY = "Globex private: your loan is approved"
 B_PAYLOAD = {"to": B_RECIPIENT, "from": "Globex", "body": B_BODY}
 B_IDEMPOTENCY_KEY = "order-1"
+B_OPTED_OUT = "+31612345670"  # opted out of B's messages
 
 
 @dataclass
@@ -44,6 +46,7 @@ class World:
     b_extra_key: str = ""
     b_dead: list[str] = field(default_factory=list)
     b_secret: str = ""
+    b_opt_out_token: str = ""
 
     @property
     def b_message_ids(self) -> set[str]:
@@ -68,6 +71,8 @@ def _snapshot(b: Tenant) -> dict[str, Any]:
         "account": _ok(b.get("/v1/account")),
         "webhook": _ok(b.get("/v1/account/webhook")),
         "failures": _ok(b.get("/v1/webhooks/failures")),
+        "keywords": _ok(b.get("/v1/account/keywords")),
+        "opt_out_policy": _ok(b.get("/v1/account/opt-out")),
     }
 
 
@@ -106,6 +111,15 @@ def world(
         w.b_key_ids = [k["id"] for k in _ok(b.get("/v1/api-keys"))["data"]]
         assert len(w.b_key_ids) == 2
         w.b_secret = _ok(b.get("/v1/account/webhook"))["secret"]
+        # B's consent world: its own keywords and policy, and a number opted out of B
+        b_words = {"languages": {"nl": {"opt_out": ["AFMELDEN"], "opt_in": ["AANMELDEN"]}}}
+        _ok(b.put("/v1/account/keywords", b_words))
+        _ok(b.put("/v1/account/opt-out", {"transactional": "refuse", "confirm_by_reply": True}))
+        link = _ok(b.post("/v1/opt-out-links", {"to": B_OPTED_OUT}), 201)
+        w.b_opt_out_token = link["token"]
+        assert client.post(f"/o/{w.b_opt_out_token}").status_code == 200
+        to_opted = {**B_PAYLOAD, "to": B_OPTED_OUT}
+        assert_problem(b.post("/v1/messages", to_opted), 422, "opted_out", "to")
         yield w
 
 
@@ -236,7 +250,7 @@ def operator_only(method: str, path: str) -> Callable[[World], None]:
 
     def case(w: World) -> None:
         body = {} if method in ("POST", "PUT") else None
-        concrete = path.replace("{entry_id}", "spr_0000000000000000000000000")
+        concrete = re.sub(r"\{\w+\}", "spr_0000000000000000000000000", path)
         response = w.client.request(method, concrete, headers=w.a.headers, json=body)
         assert_problem(response, 403, "insufficient_scope")
 
@@ -257,7 +271,46 @@ OPERATOR_ROUTES = [
     ("GET", "/v1/admin/privacy/authority"),
     ("PUT", "/v1/admin/privacy/authority"),
     ("DELETE", "/v1/admin/privacy/authority"),
+    ("GET", "/v1/admin/holds"),
+    ("POST", "/v1/admin/holds"),
+    ("GET", "/v1/admin/holds/{hold_id}"),
+    ("POST", "/v1/admin/holds/{hold_id}/release"),
 ]
+
+
+def get_keywords(w: World) -> None:
+    response = w.a.get("/v1/account/keywords")
+    assert _ok(response)["custom"] is False and "AFMELDEN" not in response.text
+
+
+def put_keywords(w: World) -> None:
+    mine = {"languages": {"en": {"opt_out": ["STOP"], "opt_in": ["START"]}}}
+    assert "AFMELDEN" not in w.a.put("/v1/account/keywords", mine).text
+    _ok(w.a.put("/v1/account/keywords", {"languages": None}))
+
+
+def get_opt_out_policy(w: World) -> None:
+    assert _ok(w.a.get("/v1/account/opt-out")) == {
+        "transactional": "allow",
+        "confirm_by_reply": False,
+    }
+
+
+def put_opt_out_policy(w: World) -> None:
+    _ok(w.a.put("/v1/account/opt-out", {"transactional": "allow"}))
+
+
+def create_opt_out_link(w: World) -> None:
+    """A's link for the same number is another token, and B's opt-out does not reach A:
+    A may still send marketing... once A has consent of its own, and transactional now."""
+    mine = _ok(w.a.post("/v1/opt-out-links", {"to": B_OPTED_OUT}), 201)["token"]
+    assert mine != w.b_opt_out_token
+    to_opted = {**B_PAYLOAD, "to": B_OPTED_OUT}
+    assert _ok(w.a.post("/v1/messages", to_opted), 202)["account_id"] == w.a.account_id
+    marketing = {**to_opted, "purpose": "marketing"}
+    # no_consent, not opted_out: nothing of B's suppression list is visible to A
+    assert_problem(w.a.post("/v1/messages", marketing), 422, "no_consent", "to")
+
 
 CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("POST", "/v1/messages"): send_with_bs_idempotency_key,
@@ -278,6 +331,11 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("POST", "/v1/webhooks/failures/{delivery_id}/replay"): replay_webhook,
     ("POST", "/v1/simulator/inbound"): simulate_inbound,
     **{route: operator_only(*route) for route in OPERATOR_ROUTES},
+    ("GET", "/v1/account/keywords"): get_keywords,
+    ("PUT", "/v1/account/keywords"): put_keywords,
+    ("GET", "/v1/account/opt-out"): get_opt_out_policy,
+    ("PUT", "/v1/account/opt-out"): put_opt_out_policy,
+    ("POST", "/v1/opt-out-links"): create_opt_out_link,
 }
 
 

@@ -13,6 +13,7 @@ from tidings.api import problems
 from tidings.api.middleware import RequestLimits
 from tidings.api.routers import (
     account,
+    consent,
     health,
     holds,
     messages,
@@ -22,6 +23,7 @@ from tidings.api.routers import (
     webhooks,
 )
 from tidings.runtime import Runtime
+from tidings.web import optout
 
 
 def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
@@ -52,7 +54,18 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    for module in (messages, numbers, account, webhooks, simulator, health, privacy_admin, holds):
+    for module in (
+        messages,
+        numbers,
+        account,
+        webhooks,
+        simulator,
+        health,
+        privacy_admin,
+        holds,
+        consent,
+        optout,
+    ):
         app.include_router(module.router)
     app.add_middleware(RequestLimits, max_body_bytes=rt.settings.max_request_bytes)
     return app

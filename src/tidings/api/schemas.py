@@ -43,6 +43,12 @@ class SendMessage(Strict):
     validity_seconds: int | None = None
     status_callback: str | None = Field(default=None, max_length=2000)
     reference: str | None = Field(default=None, max_length=128)
+    purpose: str = Field(
+        default="transactional",
+        max_length=64,
+        description="transactional (default), marketing, or a purpose of the account's own; "
+        "anything but transactional needs a valid basis for the recipient",
+    )
 
 
 class BatchShared(Strict):
@@ -56,6 +62,12 @@ class BatchShared(Strict):
     validity_seconds: int | None = None
     status_callback: str | None = Field(default=None, max_length=2000)
     reference: str | None = Field(default=None, max_length=128)
+    purpose: str = Field(
+        default="transactional",
+        max_length=64,
+        description="transactional (default), marketing, or a purpose of the account's own; "
+        "anything but transactional needs a valid basis for the recipient",
+    )
 
 
 class NewNumber(Strict):
@@ -76,3 +88,40 @@ class SimulatedInbound(Strict):
     from_: str = Field(alias="from", min_length=1, max_length=64)
     to: str = Field(min_length=1, max_length=64)
     body: str = Field(min_length=1, max_length=20_000)
+
+
+# --- consent ------------------------------------------------------------------------------
+
+
+class LanguageKeywords(Strict):
+    """Keywords of one language (each one word) and the replies in that language."""
+
+    opt_out: list[str] = Field(default_factory=list, max_length=20)
+    opt_out_all: list[str] = Field(default_factory=list, max_length=20)
+    opt_in: list[str] = Field(default_factory=list, max_length=20)
+    help: list[str] = Field(default_factory=list, max_length=20)
+    help_reply: str | None = Field(default=None, min_length=1, max_length=640)
+    opt_out_reply: str | None = Field(default=None, min_length=1, max_length=640)
+    opt_in_reply: str | None = Field(default=None, min_length=1, max_length=640)
+
+
+class KeywordSettings(Strict):
+    languages: dict[str, LanguageKeywords] | None = Field(
+        description="keywords by language code; null restores the defaults"
+    )
+
+
+class OptOutPolicy(Strict):
+    transactional: str | None = Field(
+        default=None,
+        max_length=8,
+        description="allow (default) or refuse transactional messages to opted-out numbers",
+    )
+    confirm_by_reply: bool | None = Field(
+        default=None, description="answer STOP and START keywords with a confirmation message"
+    )
+
+
+class NewOptOutLink(Strict):
+    to: str = Field(min_length=1, max_length=64, examples=["+31612345678"])
+    channel: str = Field(default="sms", max_length=16)

@@ -80,6 +80,7 @@ class Crypto:
     ) -> None:
         self._wrapping = AESGCM(_derive(master_key, b"tidings key wrapping v1"))
         self._index_root = _derive(master_key, b"tidings blind index v1")
+        self._signing_root = _derive(master_key, b"tidings signatures v1")
         self._load_wrapped = load_wrapped
         self._active_key_id = active_key_id
         self._ciphers: dict[str, AESGCM] = {}
@@ -177,3 +178,13 @@ class Crypto:
             with self._lock:
                 self._index_keys[scope] = key
         return hmac.digest(key, value.encode(), "sha256")[:16]
+
+    # --- signatures ------------------------------------------------------
+    def sign(self, purpose: str, data: bytes) -> bytes:
+        """HMAC-SHA256 of `data` under a key derived for `purpose` (links, tokens)."""
+        key = hmac.new(self._signing_root, purpose.encode(), hashlib.sha256).digest()
+        return hmac.digest(key, data, "sha256")
+
+    def verify(self, purpose: str, data: bytes, signature: bytes) -> bool:
+        expected = self.sign(purpose, data)[: len(signature)]
+        return len(signature) >= 16 and hmac.compare_digest(expected, signature)

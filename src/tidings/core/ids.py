@@ -30,6 +30,7 @@ PREFIXES = frozenset(
         "hld",
         "ret",
         "smc",
+        "cev",
     }
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import hashlib
@@ -16,10 +17,12 @@ from sqlalchemy.exc import IntegrityError
 
 from tidings.core.clock import Clock, iso, to_utc
 from tidings.core.crypto import Crypto
-from tidings.core.errors import Conflict, InvalidInput
+from tidings.core.errors import Conflict, InvalidInput, TidingsError
 from tidings.core.ids import new_id
 from tidings.domain.addresses import AddressError, normalise_number, normalise_sender
+from tidings.domain.consent import PURPOSE_NAME, TRANSACTIONAL
 from tidings.domain.encoding import analyse
+from tidings.pipeline.consent_gate import Check, ConsentGate
 from tidings.pipeline.group_commit import GroupCommitter
 from tidings.pipeline.metrics import Metrics
 from tidings.store import messages as message_store
@@ -42,22 +45,30 @@ class MessageRequest:
     validity_seconds: int | None = None
     status_callback: str | None = None
     reference: str | None = None
+    purpose: str = TRANSACTIONAL
 
     def fingerprint(self) -> bytes:
-        canonical = orjson.dumps(
-            {
-                "to": self.to,
-                "from": self.sender,
-                "body": self.body,
-                "channel": self.channel,
-                "send_at": _instant(self.send_at),
-                "validity_seconds": self.validity_seconds,
-                "status_callback": self.status_callback,
-                "reference": self.reference,
-            },
-            option=orjson.OPT_SORT_KEYS,
-        )
+        fields = {
+            "to": self.to,
+            "from": self.sender,
+            "body": self.body,
+            "channel": self.channel,
+            "send_at": _instant(self.send_at),
+            "validity_seconds": self.validity_seconds,
+            "status_callback": self.status_callback,
+            "reference": self.reference,
+        }
+        if self.purpose != TRANSACTIONAL:  # keys stored before purposes existed still match
+            fields["purpose"] = self.purpose
+        canonical = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(canonical).digest()
+
+
+class ConsentRefused(TidingsError):
+    """The recipient opted out, or has no valid basis for the message's purpose."""
+
+    status = 422
+    title = "Refused for lack of consent"
 
 
 def _instant(value: datetime | None) -> str | None:
@@ -107,6 +118,7 @@ class Prepared:
             "delivered_at": None,
             "reference": row["reference"],
             "status_callback": row["status_callback"],
+            "purpose": row["purpose"],
         }
 
 
@@ -132,8 +144,10 @@ class AcceptService:
         max_segments: int,
         max_batch: int,
         load: Callable[[str, str], dict[str, Any]],
+        gate: ConsentGate,
         on_accepted: Callable[[], None] = lambda: None,
     ) -> None:
+        self._gate = gate
         self._db = db
         self._crypto = crypto
         self._clock = clock
@@ -215,6 +229,13 @@ class AcceptService:
                 code="invalid_reference",
                 extra={"field": "reference"},
             )
+        if req.purpose != TRANSACTIONAL and not PURPOSE_NAME.match(req.purpose):
+            raise InvalidInput(
+                "'purpose' must be transactional (the default), marketing or a purpose of your "
+                "own (lowercase letters, digits and _, starting with a letter, at most 64)",
+                code="invalid_purpose",
+                extra={"field": "purpose"},
+            )
 
         message_id = message_id or new_id("msg", now)
         start = send_at or now
@@ -235,6 +256,7 @@ class AcceptService:
             "segments": info.segments,
             "status": status,
             "reference": req.reference,
+            "purpose": req.purpose,
             "status_callback": callback,
             "attempts": 0,
             "send_at": send_at,
@@ -260,11 +282,15 @@ class AcceptService:
         companions: Sequence[tuple[Table, dict[str, Any]]] = (),
     ) -> dict[str, Any]:
         """Accept one message through group commit (no Idempotency-Key); `companions` are
-        rows of other tables written in the message's transaction."""
+        rows of other tables written in the message's transaction. A message whose purpose
+        calls for a consent or opt-out check commits on its own, checked in its transaction."""
         prepared = self.prepare(account_id, req, self._clock.now(), message_id=message_id)
         if companions:
             prepared = dataclasses.replace(prepared, companions=tuple(companions))
-        await self._group.commit(prepared)
+        if self._gate.needs_check(account_id, req.purpose):
+            await asyncio.to_thread(self._commit_checked, account_id, prepared)
+        else:
+            await self._group.commit(prepared)
         self._accepted(req.channel, 1)
         return prepared.resource
 
@@ -273,15 +299,24 @@ class AcceptService:
 
     def _write_group(self, group: Sequence[Prepared]) -> None:
         with self._db.write() as conn:
-            message_store.insert_messages(
-                conn, [p.row for p in group], [p.event for p in group], [p.work for p in group]
-            )
-            companions: dict[Table, list[dict[str, Any]]] = {}
-            for prepared in group:
-                for table, row in prepared.companions:
-                    companions.setdefault(table, []).append(row)
-            for table, rows in companions.items():
-                conn.execute(insert(table), rows)
+            self._insert(conn, group)
+
+    def _commit_checked(self, account_id: str, prepared: Prepared) -> None:
+        with self._db.write() as conn:
+            self._refuse_unless_allowed(conn, account_id, prepared)
+            self._insert(conn, [prepared])
+
+    @staticmethod
+    def _insert(conn: Any, group: Sequence[Prepared]) -> None:
+        message_store.insert_messages(
+            conn, [p.row for p in group], [p.event for p in group], [p.work for p in group]
+        )
+        companions: dict[Table, list[dict[str, Any]]] = {}
+        for prepared in group:
+            for table, row in prepared.companions:
+                companions.setdefault(table, []).append(row)
+        for table, rows in companions.items():
+            conn.execute(insert(table), rows)
 
     def accept(
         self, account_id: str, req: MessageRequest, idempotency_key: str | None = None
@@ -289,8 +324,11 @@ class AcceptService:
         """Commit one message; returns (resource, replayed) where replayed marks a repeat."""
         now = self._clock.now()
         prepared = self.prepare(account_id, req, now)
+        checked = self._gate.needs_check(account_id, req.purpose)
         if idempotency_key is None:
             with self._db.write() as conn:
+                if checked:
+                    self._refuse_unless_allowed(conn, account_id, prepared)
                 message_store.insert_messages(
                     conn, [prepared.row], [prepared.event], [prepared.work]
                 )
@@ -301,6 +339,8 @@ class AcceptService:
             with self._db.write() as conn:
                 existing = message_store.idempotency_entry(conn, account_id, idempotency_key)
                 if existing is None:
+                    if checked:
+                        self._refuse_unless_allowed(conn, account_id, prepared)
                     message_store.insert_messages(
                         conn, [prepared.row], [prepared.event], [prepared.work]
                     )
@@ -351,14 +391,30 @@ class AcceptService:
             except InvalidInput as exc:
                 errors.append(ItemError(index, exc.code, exc.extra.get("field"), exc.detail))
         if prepared:
+            checked = [
+                (index, p)
+                for index, p in prepared
+                if self._gate.needs_check(account_id, p.row["purpose"])
+            ]
             with self._db.write() as conn:
+                if checked:
+                    refused = self._gate.refusals(conn, account_id, [_check(p) for _, p in checked])
+                    if refused:
+                        dropped = {checked[position][0] for position in refused}
+                        errors += [
+                            ItemError(checked[position][0], r.code, "to", r.detail)
+                            for position, r in refused.items()
+                        ]
+                        errors.sort(key=lambda e: e.index)
+                        prepared = [(i, p) for i, p in prepared if i not in dropped]
                 message_store.insert_messages(
                     conn,
                     [p.row for _, p in prepared],
                     [p.event for _, p in prepared],
                     [p.work for _, p in prepared],
                 )
-            self._accepted(requests[0].channel, len(prepared))
+            if prepared:
+                self._accepted(requests[0].channel, len(prepared))
         accepted = [
             {
                 "index": index,
@@ -371,6 +427,17 @@ class AcceptService:
         ]
         return accepted, errors
 
+    def _refuse_unless_allowed(self, conn: Any, account_id: str, prepared: Prepared) -> None:
+        refused = self._gate.refusals(conn, account_id, [_check(prepared)])
+        if refused:
+            refusal = refused[0]
+            raise ConsentRefused(refusal.detail, code=refusal.code, extra={"field": "to"})
+
     def _accepted(self, channel: str, count: int) -> None:
         self._metrics.accepted.labels(channel).inc(count)
         self._on_accepted()
+
+
+def _check(prepared: Prepared) -> Check:
+    row = prepared.row
+    return Check(row["channel"], row["purpose"], row["recipient_index"])

@@ -24,6 +24,7 @@ from tidings.core.crypto import Crypto
 from tidings.core.ids import new_id
 from tidings.domain.addresses import AddressError, normalise_number, normalise_sender
 from tidings.domain.encoding import analyse
+from tidings.pipeline.keywords import KeywordHandler
 from tidings.pipeline.metrics import Metrics
 from tidings.pipeline.parts import message_status_from_parts
 from tidings.pipeline.transitions import Change, StatusWriter, account_webhook_urls, webhook_row
@@ -51,7 +52,9 @@ class EventRecorder:
         metrics: Metrics,
         writer: StatusWriter,
         receipt_wait_seconds: float = 120.0,
+        keywords: KeywordHandler | None = None,
     ) -> None:
+        self._keywords = keywords
         self._db = db
         self._crypto = crypto
         self._clock = clock
@@ -156,7 +159,9 @@ class EventRecorder:
                     changes.append(Change(message_id, r.status, fields))
             changes.extend(self._from_parts(conn, with_parts))
             self._writer.apply(conn, changes, now)
-            self._record_inbound(conn, inbound, now)
+            replied = self._record_inbound(conn, inbound, now)
+        if replied and self._keywords is not None:
+            self._keywords.wake()
         return unmatched
 
     def _from_parts(self, conn: Any, message_ids: set[str]) -> list[Change]:
@@ -178,7 +183,9 @@ class EventRecorder:
             changes.append(Change(message_id, status, fields))
         return changes
 
-    def _record_inbound(self, conn: Any, inbound: list[Inbound], now: Any) -> None:
+    def _record_inbound(self, conn: Any, inbound: list[Inbound], now: Any) -> bool:
+        """Store inbound messages and act on keywords; True when a reply was queued."""
+        replied = False
         rows: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
         hooks: list[tuple[str, str, dict[str, Any]]] = []
@@ -241,6 +248,17 @@ class EventRecorder:
                 )
             )
             self._metrics.inbound.labels("stored").inc()
+            if self._keywords is not None:
+                replied |= self._keywords.handle(
+                    conn,
+                    account_id=account,
+                    channel=message.channel,
+                    sender=sender,
+                    to=to,
+                    body=message.body,
+                    message_id=message_id,
+                    now=now,
+                )
         message_store.insert_messages(conn, rows, events, [])
         for observe in self.inbound_observers:
             observe(conn, rows, now)
@@ -261,6 +279,7 @@ class EventRecorder:
                 if account in urls
             ],
         )
+        return replied
 
 
 def _acknowledge(receipt: Receipt) -> None:

@@ -38,6 +38,7 @@ def message_resource(
         "delivered_at": iso(row.delivered_at),
         "reference": row.reference,
         "status_callback": row.status_callback,
+        "purpose": row.purpose,
         "parts": [part_resource(part) for part in parts],
     }
 

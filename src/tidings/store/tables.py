@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -215,6 +216,8 @@ messages = Table(
     col("error_message", Text, OPS, nullable=True),
     col("price", Numeric(12, 5), OPS, nullable=True),
     col("reference", String(128), CUSTOMER_REFERENCE, nullable=True),
+    # transactional, marketing or an account's own purpose (see domain/consent.py)
+    col("purpose", String(64), OPS, nullable=False, server_default="transactional"),
     col("status_callback", Text, OPS, nullable=True),
     col("connector", String(64), OPS, nullable=True),
     col("connector_message_id", String(128), OPS, nullable=True),
@@ -675,4 +678,105 @@ smpp_outbox = Table(
     col("lease_until", UTC_TS, OPS, nullable=True),
     col("created_at", UTC_TS, OPS, nullable=False),
     Index("ix_smpp_outbox_account_id_id", "account_id", "id"),
+)
+
+# Consent. The ledger of an account's recipients is processor data, keyed by the number's
+# blind index within the account so it outlives the contact; the ledger of the operator's
+# own marketing to account users is controller data. One shape, two tables: the data map
+# records one role per column.
+CONSENT_INDEX = DataClass(
+    "user.unique_id.pseudonymous",
+    "message_party",
+    "message_delivery",
+    "processor_instruction",
+    "processor",
+    "consent_records",
+)
+CONSENT_EVIDENCE = DataClass(
+    "user.privacy_preferences",
+    "message_party",
+    "message_delivery",
+    "processor_instruction",
+    "processor",
+    "consent_records",
+)
+USER_CONSENT_EVIDENCE = DataClass(
+    "user.privacy_preferences",
+    "account_user",
+    "account_management",
+    "contract",
+    "controller",
+    "consent_records",
+)
+
+consent_events = Table(
+    "consent_events",
+    metadata,
+    col(
+        "seq",
+        BigInteger().with_variant(Integer, "sqlite"),
+        OPS,
+        primary_key=True,
+        autoincrement=True,
+    ),  # the order of recording: breaks ties between events of the same moment
+    col("id", String(32), OPS, nullable=False, unique=True),
+    col("account_id", String(32), OPS, nullable=False),
+    col("number_index", LargeBinary, CONSENT_INDEX, nullable=False),
+    col("contact_id", String(32), OPS, nullable=True),
+    col("channel", String(16), OPS, nullable=False),
+    col("purpose", String(64), OPS, nullable=False),
+    col("action", String(16), OPS, nullable=False),
+    col("basis", String(32), OPS, nullable=False),
+    col("source", String(16), OPS, nullable=False),
+    col("evidence_enc", LargeBinary, CONSENT_EVIDENCE, nullable=True),
+    col("policy_version", String(64), OPS, nullable=False),
+    col("occurred_at", UTC_TS, OPS, nullable=False),
+    col("recorded_at", UTC_TS, OPS, nullable=False),
+    Index("ix_consent_events_account_id_number_index", "account_id", "number_index"),
+    Index("ix_consent_events_account_id_contact_id", "account_id", "contact_id"),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    col("account_id", String(32), OPS, primary_key=True),
+    col("number_index", LargeBinary, CONSENT_INDEX, primary_key=True),
+    col("channel", String(16), OPS, primary_key=True),  # a channel, or "all"
+    col("source", String(16), OPS, nullable=False),
+    col("event_id", String(32), OPS, nullable=False),
+    col("created_at", UTC_TS, OPS, nullable=False),
+)
+
+consent_settings = Table(
+    "consent_settings",
+    metadata,
+    col("account_id", String(32), OPS, primary_key=True),
+    col("transactional", String(8), OPS, nullable=False),  # to opted-out numbers: allow, refuse
+    col("confirm_by_reply", Boolean, OPS, nullable=False),
+    col("keywords", Text, OPS, nullable=True),  # JSON by language; NULL: the defaults
+    col("updated_at", UTC_TS, OPS, nullable=False),
+)
+
+user_consent_events = Table(
+    "user_consent_events",
+    metadata,
+    col(
+        "seq",
+        BigInteger().with_variant(Integer, "sqlite"),
+        OPS,
+        primary_key=True,
+        autoincrement=True,
+    ),  # the order of recording: breaks ties between events of the same moment
+    col("id", String(32), OPS, nullable=False, unique=True),
+    col("account_id", String(32), OPS, nullable=False),
+    col("user_id", String(32), OPS, nullable=False, index=True),
+    col("channel", String(16), OPS, nullable=False),
+    col("purpose", String(64), OPS, nullable=False),
+    col("action", String(16), OPS, nullable=False),
+    col("basis", String(32), OPS, nullable=False),
+    col("source", String(16), OPS, nullable=False),
+    col("evidence_enc", LargeBinary, USER_CONSENT_EVIDENCE, nullable=True),
+    col("policy_version", String(64), OPS, nullable=False),
+    col("occurred_at", UTC_TS, OPS, nullable=False),
+    col("recorded_at", UTC_TS, OPS, nullable=False),
 )

@@ -60,6 +60,7 @@ def to_request(item: SendMessage | BatchShared, to: str | None = None) -> Messag
         validity_seconds=item.validity_seconds,
         status_callback=item.status_callback,
         reference=item.reference,
+        purpose=item.purpose,
     )
 
 

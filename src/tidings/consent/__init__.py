@@ -1,0 +1,1 @@
+"""Consent: the ledger API, keyword settings, opt-out links, the operator's own marketing."""

@@ -1,0 +1,198 @@
+"""Opt-out and opt-in of a number, inside the caller's transaction.
+
+An opt-out is written with everything it implies in ONE transaction: the ledger event,
+the suppression entry, the cancellation of the marketing messages still waiting for that
+number (all waiting messages when the account refuses transactional traffic to opted-out
+numbers), and the `consent.opt_out` webhook. It holds the account's consent order
+exclusively (`store.consent.lock_account`), so no accept that checked consent before it
+can commit a message after it unseen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from tidings.core.clock import iso
+from tidings.core.crypto import Crypto
+from tidings.core.ids import new_id
+from tidings.domain.consent import ALL, MARKETING, TRANSACTIONAL
+from tidings.pipeline.transitions import Change, StatusWriter, account_webhook_urls, webhook_row
+from tidings.store import consent as consent_store
+from tidings.store import webhooks as webhook_store
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    event_id: str
+    canceled: list[str]
+
+
+def ledger_row(
+    crypto: Crypto,
+    *,
+    account_id: str,
+    number_index: bytes,
+    contact_id: str | None,
+    channel: str,
+    purpose: str,
+    action: str,
+    basis: str,
+    source: str,
+    evidence: dict[str, Any] | None,
+    policy_version: str,
+    occurred_at: datetime,
+    now: datetime,
+) -> dict[str, Any]:
+    """A consent event row; the evidence (notice, IP, user agent...) encrypted."""
+    return {
+        "id": new_id("cev", now),
+        "account_id": account_id,
+        "number_index": number_index,
+        "contact_id": contact_id,
+        "channel": channel,
+        "purpose": purpose,
+        "action": action,
+        "basis": basis,
+        "source": source,
+        "evidence_enc": None
+        if not evidence
+        else crypto.encrypt(account_id, "consent_events.evidence", orjson.dumps(evidence).decode()),
+        "policy_version": policy_version,
+        "occurred_at": occurred_at,
+        "recorded_at": now,
+    }
+
+
+class OptOuts:
+    def __init__(self, crypto: Crypto, writer: StatusWriter, policy_version: str) -> None:
+        self._crypto = crypto
+        self._writer = writer
+        self.policy_version = policy_version
+
+    def opt_out(
+        self,
+        conn: Connection,
+        *,
+        account_id: str,
+        number_index: bytes,
+        channel: str,
+        source: str,
+        evidence: dict[str, Any],
+        now: datetime,
+        number: str | None,
+    ) -> Outcome:
+        consent_store.lock_account(conn, account_id, exclusive=True)
+        row = self._event(account_id, number_index, channel, "withdrawn", source, evidence, now)
+        consent_store.insert_events(conn, [row])
+        consent_store.suppress(
+            conn,
+            account_id=account_id,
+            number_index=number_index,
+            channel=channel,
+            source=source,
+            event_id=row["id"],
+            now=now,
+        )
+        settings = consent_store.get_settings(conn, account_id)
+        refuse_all = settings is not None and settings.transactional == "refuse"
+        waiting = consent_store.pending_messages_to(
+            conn,
+            account_id,
+            number_index,
+            None if channel == ALL else [channel],
+            [] if refuse_all else [TRANSACTIONAL],
+        )
+        canceled = consent_store.take_unleased_work(conn, waiting, now)
+        fields = {
+            "error_code": "opted_out",
+            "error_message": "the recipient opted out before the message was sent",
+        }
+        self._writer.apply(
+            conn, [Change(m, "canceled", dict(fields), "opted out") for m in canceled], now
+        )
+        self._notify(conn, account_id, "consent.opt_out", channel, source, number, now, canceled)
+        return Outcome(row["id"], canceled)
+
+    def opt_in(
+        self,
+        conn: Connection,
+        *,
+        account_id: str,
+        number_index: bytes,
+        channel: str,
+        source: str,
+        evidence: dict[str, Any],
+        now: datetime,
+        number: str | None,
+    ) -> Outcome:
+        consent_store.lock_account(conn, account_id, exclusive=True)
+        row = self._event(account_id, number_index, channel, "granted", source, evidence, now)
+        consent_store.insert_events(conn, [row])
+        consent_store.unsuppress(
+            conn,
+            account_id=account_id,
+            number_index=number_index,
+            channel=channel,
+            source=source,
+            event_id=row["id"],
+            now=now,
+        )
+        self._notify(conn, account_id, "consent.opt_in", channel, source, number, now, [])
+        return Outcome(row["id"], [])
+
+    def _event(
+        self,
+        account_id: str,
+        number_index: bytes,
+        channel: str,
+        action: str,
+        source: str,
+        evidence: dict[str, Any],
+        now: datetime,
+    ) -> dict[str, Any]:
+        return ledger_row(
+            self._crypto,
+            account_id=account_id,
+            number_index=number_index,
+            contact_id=None,
+            channel=channel,
+            purpose=MARKETING,
+            action=action,
+            basis="consent",
+            source=source,
+            evidence={**evidence, "at": iso(now)},
+            policy_version=self.policy_version,
+            occurred_at=now,
+            now=now,
+        )
+
+    def _notify(
+        self,
+        conn: Connection,
+        account_id: str,
+        event: str,
+        channel: str,
+        source: str,
+        number: str | None,
+        now: datetime,
+        canceled: list[str],
+    ) -> None:
+        url = account_webhook_urls(conn, {account_id}).get(account_id)
+        if url is None:
+            return
+        payload = {
+            "event": event,
+            "channel": channel,
+            "number": number,
+            "source": source,
+            "canceled_message_ids": canceled,
+            "at": iso(now),
+        }
+        webhook_store.insert_deliveries(
+            conn, [webhook_row(self._crypto, account_id, None, event, url, payload, now)]
+        )
