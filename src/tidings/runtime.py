@@ -35,6 +35,7 @@ from tidings.pipeline.webhooks import WebhookSender
 from tidings.privacy.holds import HoldService
 from tidings.privacy.policy import check as check_policy
 from tidings.privacy.policy import load_configured_policy
+from tidings.privacy.retention import RetentionService, RetentionWorker
 from tidings.store import accounts as account_store
 from tidings.store import messages as message_store
 from tidings.store.database import Database
@@ -84,7 +85,9 @@ class Runtime:
     connectors: dict[str, Connector]
     policy: Policy
     holds: HoldService
+    retention: RetentionService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _sweeper: RetentionWorker | None = None
 
     async def start_workers(self) -> None:
         """Connect connectors and run dispatch, event recording and webhook delivery."""
@@ -95,11 +98,19 @@ class Runtime:
             asyncio.create_task(self.events.run(), name="events"),
             asyncio.create_task(self.webhooks.run(), name="webhooks"),
         ]
+        if self.settings.retention_interval_seconds > 0:
+            self._sweeper = RetentionWorker(
+                self.retention, self.settings.retention_interval_seconds
+            )
+            self._sweeper.start()
 
     async def stop_workers(self) -> None:
         await self.accept.close()
         await self.dispatcher.stop()
         await self.events.drain()
+        if self._sweeper is not None:
+            await self._sweeper.stop()  # a sweep under way stops after its current batch
+            self._sweeper = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -194,4 +205,7 @@ def build_runtime(
         connectors=connectors,
         policy=policy,
         holds=HoldService(db, crypto, clock),
+        retention=RetentionService(
+            db, clock, policy, metadata, batch_size=settings.retention_batch
+        ),
     )

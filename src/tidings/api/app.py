@@ -17,6 +17,7 @@ from tidings.api.routers import (
     holds,
     messages,
     numbers,
+    retention,
     simulator,
     webhooks,
 )
@@ -51,7 +52,7 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    for module in (messages, numbers, account, webhooks, simulator, health, holds):
+    for module in (messages, numbers, account, webhooks, simulator, health, holds, retention):
         app.include_router(module.router)
     app.add_middleware(RequestLimits, max_body_bytes=rt.settings.max_request_bytes)
     return app

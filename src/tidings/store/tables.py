@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 
 from tidings.domain.classification import INFO_KEY, DataClass, not_personal
+from tidings.domain.retention import LIFECYCLE_KEY, Lifecycle, Ref
 
 metadata = MetaData(
     naming_convention={
@@ -340,4 +341,74 @@ retention_audit = Table(
     col("action", String(16), OPS, primary_key=True),
     col("count", BigInteger, OPS, nullable=False, default=0),
     col("updated_at", UTC_TS, OPS, nullable=False),
+)
+
+
+# --- retention: each data set's anchors, account, subjects and parent ---------------------
+# The sweep (tidings.privacy.retention) reads these with the column classifications above:
+# a rule's period counts from the anchor named here; an anchor not named never happens for
+# that data set. The account is the contract: its closing ends the relationship.
+def _lifecycle(table: Table, lifecycle: Lifecycle) -> None:
+    table.info[LIFECYCLE_KEY] = lifecycle
+
+
+_ACCOUNT_CLOSED = Ref("account_id", "accounts", "closed_at")
+_OF_ACCOUNT: dict[str, str | Ref] = {
+    "collected": "created_at",
+    "account_closed": _ACCOUNT_CLOSED,
+    "relationship_end": _ACCOUNT_CLOSED,
+}
+_lifecycle(
+    accounts,
+    Lifecycle(
+        anchors={
+            "collected": "created_at",
+            "account_closed": "closed_at",
+            "relationship_end": "closed_at",
+        },
+        account="id",
+    ),
+)
+# What belongs to an account goes with it. While any hold of the account is active,
+# these rows stay (no `at`): held records need their account, keys and holds.
+for _table in (users, api_keys, numbers, data_keys, legal_holds):
+    _lifecycle(
+        _table,
+        Lifecycle(anchors=_OF_ACCOUNT, account="account_id", parent=Ref("account_id", "accounts")),
+    )
+_lifecycle(
+    messages,
+    Lifecycle(
+        anchors={**_OF_ACCOUNT, "last_activity": "updated_at"},
+        account="account_id",
+        at="created_at",
+        subjects=("sender_index", "recipient_index"),
+    ),
+)
+_lifecycle(
+    webhook_deliveries,
+    Lifecycle(
+        anchors=_OF_ACCOUNT,
+        account="account_id",
+        at="created_at",
+        parent=Ref("message_id", "messages"),
+    ),
+)
+# What a message leaves behind goes with it: its events, queue entry and idempotency key.
+_lifecycle(
+    message_events,
+    Lifecycle(anchors={"collected": "at"}, account="", parent=Ref("message_id", "messages")),
+)
+_lifecycle(
+    dispatch_queue,
+    Lifecycle(anchors={}, account="", key="message_id", parent=Ref("message_id", "messages")),
+)
+_lifecycle(
+    idempotency_keys,
+    Lifecycle(
+        anchors={"collected": "created_at"},
+        account="account_id",
+        key="key",
+        parent=Ref("message_id", "messages"),
+    ),
 )
