@@ -25,6 +25,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    literal,
     not_,
     or_,
     select,
@@ -171,6 +172,8 @@ def apply_batch(
     size: int,
 ) -> Batch | None:
     """Change the next at most `size` due rows with a key above `after`; None when done."""
+    if conn.dialect.name == "postgresql":
+        return _apply_batch_in_one_statement(conn, step, now, holds, after, size)
     key = step.key
     due = _due(step, now, holds)
     start = key > after if after is not None else true()
@@ -189,6 +192,47 @@ def apply_batch(
         nulls = dict.fromkeys(step.fields)
         changed = conn.execute(update(step.table).where(batch).values(nulls)).rowcount
     return Batch(changed, last, removed)
+
+
+def _apply_batch_in_one_statement(
+    conn: Connection,
+    step: Step,
+    now: datetime,
+    holds: Sequence[Hold],
+    after: Any,
+    size: int,
+) -> Batch | None:
+    """PostgreSQL: choose the batch, remove its dependants and apply the action in one
+    statement of data-modifying CTEs (one pass over the batch, one round trip). The
+    action re-checks `due`, so a row another sweep changed meanwhile is not counted twice."""
+    key = step.key
+    due = _due(step, now, holds)
+    start = key > after if after is not None else true()
+    chosen = select(key).where(due, start).order_by(key).limit(size).cte("chosen")
+    keys = select(chosen.c[key.name])
+    children: list[tuple[str, Any]] = []
+    if step.action == "delete":
+        for number, (child, belongs) in enumerate(_walk_dependants(step.table, keys)):
+            gone = delete(child).where(belongs).returning(literal(1)).cte(f"gone_{number}")
+            children.append((child.name, select(func.count()).select_from(gone)))
+        action: Any = delete(step.table)
+    else:
+        action = update(step.table).values(dict.fromkeys(step.fields))
+    done = action.where(key.in_(keys), due).returning(key).cte("done")
+    row = conn.execute(
+        select(
+            select(func.count()).select_from(chosen).scalar_subquery(),
+            select(func.max(chosen.c[key.name])).scalar_subquery(),
+            select(func.count()).select_from(done).scalar_subquery(),
+            *(query.scalar_subquery() for _, query in children),
+        )
+    ).one()
+    if not row[0]:
+        return None
+    removed: dict[str, int] = {}
+    for (name, _), value in zip(children, row[3:], strict=True):
+        removed[name] = removed.get(name, 0) + int(value)
+    return Batch(int(row[2]), row[1], removed)
 
 
 # --- runs and audit ------------------------------------------------------------------
