@@ -45,6 +45,7 @@ from tidings.privacy.holds import HoldService
 from tidings.privacy.policy import check as check_policy
 from tidings.privacy.policy import load_configured_policy
 from tidings.privacy.registers import RegisterService
+from tidings.privacy.retention import RetentionService, RetentionWorker
 from tidings.smpp_server.credentials import CredentialService
 from tidings.smpp_server.limits import ServerLimits
 from tidings.smpp_server.outbox import OutboxWriter
@@ -113,7 +114,9 @@ class Runtime:
     holds: HoldService
     smpp_outbox: OutboxWriter
     consent: ConsentService
+    retention: RetentionService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _sweeper: RetentionWorker | None = None
 
     async def start_workers(self) -> None:
         """Connect connectors and run dispatch, event recording and webhook delivery."""
@@ -124,11 +127,19 @@ class Runtime:
             asyncio.create_task(self.events.run(), name="events"),
             asyncio.create_task(self.webhooks.run(), name="webhooks"),
         ]
+        if self.settings.retention_interval_seconds > 0:
+            self._sweeper = RetentionWorker(
+                self.retention, self.settings.retention_interval_seconds
+            )
+            self._sweeper.start()
 
     async def stop_workers(self) -> None:
         await self.accept.close()
         await self.dispatcher.stop()
         await self.events.drain()
+        if self._sweeper is not None:
+            await self._sweeper.stop()  # a sweep under way stops after its current batch
+            self._sweeper = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -262,4 +273,7 @@ def build_runtime(
         holds=HoldService(db, crypto, clock),
         smpp_outbox=smpp_outbox,
         consent=ConsentService(db, crypto, clock, opt_outs, gate, settings.public_url),
+        retention=RetentionService(
+            db, clock, policy, metadata, batch_size=settings.retention_batch
+        ),
     )

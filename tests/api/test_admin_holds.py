@@ -79,3 +79,20 @@ def test_holds_need_the_operator_scope_and_valid_input(
     )
     assert_problem(missing, 404, "account_not_found")
     assert client.get("/v1/admin/holds", headers=ops).json()["data"] == []
+
+
+def test_operator_reads_the_retention_log(
+    client: TestClient, runtime: Runtime, tenant: Tenant
+) -> None:
+    from datetime import UTC, datetime
+
+    report = runtime.retention.sweep(datetime(2030, 1, 1, tzinfo=UTC))
+    assert tenant.get("/v1/admin/retention/log").status_code == 403
+    ops = operator_headers(runtime, tenant)
+    response = client.get("/v1/admin/retention/log", headers=ops)
+    assert response.status_code == 200
+    runs = response.json()["data"]
+    assert [r["run_id"] for r in runs] == [report.run_id]
+    assert runs[0]["policy"] == {"name": "baseline", "version": "1"}
+    too_few = client.get("/v1/admin/retention/log?limit=0", headers=ops)
+    assert_problem(too_few, 422, "validation_error", "limit")

@@ -246,12 +246,15 @@ def simulate_inbound(w: World) -> None:
 
 
 def operator_only(method: str, path: str) -> Callable[[World], None]:
-    """A deployment-wide /v1/admin route: an account's key (even with admin) is refused."""
+    """Deployment-wide operator routes: an account's key (even its admin) is refused, the
+    same for B's ids as for none, so nothing of B is revealed or changed."""
 
     def case(w: World) -> None:
-        body = {} if method in ("POST", "PUT") else None
         concrete = re.sub(r"\{\w+\}", "spr_0000000000000000000000000", path)
-        response = w.client.request(method, concrete, headers=w.a.headers, json=body)
+        body = {"account_id": w.b.account_id, "reason": "r", "authority": "a"}
+        response = w.client.request(
+            method, concrete, headers=w.a.headers, json=body if method in ("POST", "PUT") else None
+        )
         assert_problem(response, 403, "insufficient_scope")
 
     return case
@@ -275,6 +278,7 @@ OPERATOR_ROUTES = [
     ("POST", "/v1/admin/holds"),
     ("GET", "/v1/admin/holds/{hold_id}"),
     ("POST", "/v1/admin/holds/{hold_id}/release"),
+    ("GET", "/v1/admin/retention/log"),
 ]
 
 

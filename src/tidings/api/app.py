@@ -19,6 +19,7 @@ from tidings.api.routers import (
     messages,
     numbers,
     privacy_admin,
+    retention,
     simulator,
     webhooks,
 )
@@ -65,6 +66,7 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         holds,
         consent,
         optout,
+        retention,
     ):
         app.include_router(module.router)
     app.add_middleware(RequestLimits, max_body_bytes=rt.settings.max_request_bytes)

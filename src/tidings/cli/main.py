@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from tidings.cli.holds import hold_app
 from tidings.cli.policy import policy_app
 from tidings.cli.privacy import privacy_app
+from tidings.cli.retention import retention_app
 from tidings.cli.smpp import smpp_app
 from tidings.core.config import Settings, load_settings
 from tidings.core.errors import TidingsError
@@ -46,6 +47,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(hold_app, name="hold")
 app.add_typer(smpp_app, name="smpp")
+app.add_typer(retention_app, name="retention")
 
 out = Console()
 err = Console(stderr=True)

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 
 from tidings.domain.classification import INFO_KEY, DataClass, not_personal
+from tidings.domain.retention import LIFECYCLE_KEY, Lifecycle, Ref
 
 metadata = MetaData(
     naming_convention={
@@ -780,3 +781,148 @@ user_consent_events = Table(
     col("occurred_at", UTC_TS, OPS, nullable=False),
     col("recorded_at", UTC_TS, OPS, nullable=False),
 )
+
+
+# --- retention: each data set's anchors, account, subjects and parent ---------------------
+# The sweep (tidings.privacy.retention) reads these with the column classifications above:
+# a rule's period counts from the anchor named here; an anchor not named never happens for
+# that data set. The account is the contract: its closing ends the relationship.
+def _lifecycle(table: Table, lifecycle: Lifecycle) -> None:
+    table.info[LIFECYCLE_KEY] = lifecycle
+
+
+_ACCOUNT_CLOSED = Ref("account_id", "accounts", "closed_at")
+_OF_ACCOUNT: dict[str, str | Ref] = {
+    "collected": "created_at",
+    "account_closed": _ACCOUNT_CLOSED,
+    "relationship_end": _ACCOUNT_CLOSED,
+}
+_lifecycle(
+    accounts,
+    Lifecycle(
+        anchors={
+            "collected": "created_at",
+            "account_closed": "closed_at",
+            "relationship_end": "closed_at",
+        },
+        account="id",
+    ),
+)
+# What belongs to an account goes with it. While any hold of the account is active,
+# these rows stay (no `at`): held records need their account, keys and holds.
+for _table in (users, api_keys, numbers, data_keys, legal_holds):
+    _lifecycle(
+        _table,
+        Lifecycle(anchors=_OF_ACCOUNT, account="account_id", parent=Ref("account_id", "accounts")),
+    )
+_lifecycle(
+    messages,
+    Lifecycle(
+        anchors={**_OF_ACCOUNT, "last_activity": "updated_at"},
+        account="account_id",
+        at="created_at",
+        subjects=("sender_index", "recipient_index"),
+    ),
+)
+_lifecycle(
+    webhook_deliveries,
+    Lifecycle(
+        anchors=_OF_ACCOUNT,
+        account="account_id",
+        at="created_at",
+        parent=Ref("message_id", "messages"),
+    ),
+)
+# What a message leaves behind goes with it: its events, queue entry and idempotency key.
+_lifecycle(
+    message_events,
+    Lifecycle(anchors={"collected": "at"}, account="", parent=Ref("message_id", "messages")),
+)
+_lifecycle(
+    dispatch_queue,
+    Lifecycle(anchors={}, account="", key="message_id", parent=Ref("message_id", "messages")),
+)
+_lifecycle(
+    idempotency_keys,
+    Lifecycle(
+        anchors={"collected": "created_at"},
+        account="account_id",
+        key="key",
+        parent=Ref("message_id", "messages"),
+    ),
+)
+
+# Contacts: the account's phonebook goes with the account; a contact's tags, field values and
+# list memberships go with the contact.
+_lifecycle(
+    contacts,
+    Lifecycle(
+        anchors={**_OF_ACCOUNT, "last_activity": "updated_at"},
+        account="account_id",
+        at="created_at",
+        subjects=("number_index",),
+    ),
+)
+for _table in (contact_fields, contact_lists, contact_imports):
+    _lifecycle(
+        _table,
+        Lifecycle(anchors=_OF_ACCOUNT, account="account_id", at="created_at"),
+    )
+for _table in (contact_tags, contact_field_values):
+    _lifecycle(
+        _table,
+        Lifecycle(
+            anchors={"account_closed": _ACCOUNT_CLOSED, "relationship_end": _ACCOUNT_CLOSED},
+            account="account_id",
+            key="contact_id",
+            parent=Ref("contact_id", "contacts"),
+        ),
+    )
+_lifecycle(
+    contact_import_errors,
+    Lifecycle(anchors={}, account="", parent=Ref("import_id", "contact_imports")),
+)
+# deliver_sm owed to an account's SMPP binds: like webhook deliveries, they go with their
+# message or when their own period ends.
+_lifecycle(
+    smpp_outbox,
+    Lifecycle(
+        anchors=_OF_ACCOUNT,
+        account="account_id",
+        at="created_at",
+        parent=Ref("message_id", "messages"),
+    ),
+)
+# Consent: the ledger and the suppression list are keyed by the number's index, so a subject
+# hold finds them and they outlive the contact.
+_lifecycle(
+    consent_events,
+    Lifecycle(
+        anchors={**_OF_ACCOUNT, "collected": "occurred_at"},
+        account="account_id",
+        at="occurred_at",
+        subjects=("number_index",),
+    ),
+)
+_lifecycle(
+    suppressions,
+    Lifecycle(
+        anchors=_OF_ACCOUNT,
+        account="account_id",
+        key="event_id",
+        at="created_at",
+        subjects=("number_index",),
+    ),
+)
+_lifecycle(
+    user_consent_events,
+    Lifecycle(
+        anchors={**_OF_ACCOUNT, "collected": "occurred_at"},
+        account="account_id",
+        at="occurred_at",
+        parent=Ref("user_id", "users"),
+    ),
+)
+# The register's privacy contacts live as long as the register names them (rule `register`
+# follows the record): no anchor, and no account: they are the operator's own.
+_lifecycle(privacy_contacts, Lifecycle(anchors={}, account=""))
