@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -32,6 +33,10 @@ PG_ADMIN_URL = os.environ.get(
     "TIDINGS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_SERVICES = os.environ.get("TIDINGS_REQUIRE_SERVICES") == "1"
+
+# Property tests prove properties, not speed: a busy CI machine must not fail them on time.
+settings.register_profile("tidings", deadline=None)
+settings.load_profile("tidings")
 
 
 def service_missing(reason: str) -> None:
