@@ -257,6 +257,8 @@ OPERATOR_ROUTES = [
     ("GET", "/v1/admin/privacy/authority"),
     ("PUT", "/v1/admin/privacy/authority"),
     ("DELETE", "/v1/admin/privacy/authority"),
+    ("GET", "/v1/admin/privacy/ropa"),
+    ("GET", "/v1/admin/privacy/data-map"),
 ]
 
 CASES: dict[tuple[str, str], Callable[[World], None]] = {
