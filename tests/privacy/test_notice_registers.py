@@ -105,3 +105,15 @@ def test_notice_without_a_database_creates_none(tmp_path: Path) -> None:
     assert (code, err) == (0, "")
     assert notice.startswith("# ")
     assert not data.exists()
+
+
+def test_every_contact_of_a_kind_is_shown() -> None:
+    two = Registers(
+        region="eu",
+        contacts=(
+            ContactEntry("pct_1", "dpo", "Jane Doe", "jane@acme.example", None, None),
+            ContactEntry("pct_2", "dpo", "John Roe", None, "+359 2 000 0000", None),
+        ),
+    )
+    policy = with_registers(load_preset("baseline"), two)
+    assert policy.controller.dpo == "Jane Doe, jane@acme.example; John Roe, +359 2 000 0000"

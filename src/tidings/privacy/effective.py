@@ -34,8 +34,8 @@ def with_registers(policy: Policy, registers: Registers) -> Policy:
     dpo = registers.contact("dpo")
     controller = replace(
         controller,
-        contact=contact.details if contact else controller.contact,
-        dpo=dpo.details if dpo else controller.dpo,
+        contact=contact or controller.contact,
+        dpo=dpo or controller.dpo,
         storage=controller.storage
         or f"In the region {region_name(registers.region, regions)} ({registers.region}).",
     )

@@ -85,8 +85,9 @@ class Registers:
     contacts: tuple[ContactEntry, ...] = ()
     authority: Authority | None = None
 
-    def contact(self, kind: str) -> ContactEntry | None:
-        return next((c for c in self.contacts if c.kind == kind), None)
+    def contact(self, kind: str) -> str:
+        """The details of every contact of `kind` (`dpo`, ...), `; `-separated; "" if none."""
+        return "; ".join(c.details for c in self.contacts if c.kind == kind)
 
 
 def _invalid(field: str, detail: str, code: str = "invalid_request") -> InvalidInput:

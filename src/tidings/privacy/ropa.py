@@ -98,13 +98,10 @@ class _Builder:
                 "no data protection officer is recorded: add one with "
                 "`tidings privacy contact add --kind dpo` (or dpo in the policy's [controller])"
             )
-        contact = self.registers.contact("privacy_contact")
-        entries.append(
-            {"name": "Privacy contact", "value": contact.details if contact else c.contact}
-        )
+        entries.append({"name": "Privacy contact", "value": c.contact})
         representative = self.registers.contact("representative")
         if representative:
-            entries.append({"name": "Representative", "value": representative.details})
+            entries.append({"name": "Representative", "value": representative})
         if role == "processor":
             for account in self.accounts:
                 label = account.get("name") or "(name erased)"
