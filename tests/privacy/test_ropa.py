@@ -9,6 +9,8 @@ import io
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,12 @@ from tests.support import Tenant
 from tidings.api.app import create_app
 from tidings.cli.main import app as cli
 from tidings.core.clock import ManualClock
+from tidings.domain.policy import SubProcessor
+from tidings.privacy.policy import check, load_preset
+from tidings.privacy.registers import Registers, SubProcessorEntry
+from tidings.privacy.ropa import build_ropa
 from tidings.runtime import Runtime, build_runtime
+from tidings.store.tables import metadata
 
 BASE = "/v1/admin/privacy"
 CONTROLLER_REFS = ["a", "b", "c", "d", "e", "f", "g"]
@@ -120,7 +127,6 @@ def test_an_unknown_format_is_refused(client: TestClient, ops: dict[str, str]) -
 def test_the_data_map_endpoint_lists_every_table(
     client: TestClient, ops: dict[str, str], runtime: Runtime
 ) -> None:
-    from tidings.store.tables import metadata
 
     view = client.get(f"{BASE}/data-map", headers=ops).json()
     assert sorted(d["name"] for d in view["data_sets"]) == sorted(metadata.tables)
@@ -188,3 +194,38 @@ def test_cli_ropa_in_every_format(env: dict[str, str], tmp_path: Path) -> None:
     assert err == "error: 'format' 'xml' is not known; use one of: json, csv, md\n"
     code, out, _ = run(env, "datamap")
     assert code == 0 and json.loads(out)["policy"] == "ics"
+
+
+def test_a_transfer_left_without_safeguard_is_flagged() -> None:
+    """A UK deployment whose register still holds an EU host (the region changed): the
+    record lists the transfer as unsafeguarded and says what to fix."""
+
+    registers = Registers(
+        region="uk",
+        subprocessors=(SubProcessorEntry("spr_1", "EU host", "hosting", "eu", None, "all"),),
+    )
+    ropa = build_ropa(
+        load_preset("icetrak"), registers, metadata, [], datetime(2026, 3, 1, tzinfo=UTC)
+    )
+    transfers = {e["name"]: e for e in element(ropa, "controller", "e")}
+    assert transfers["EU host"]["safeguard"] == "none recorded"
+    assert (
+        "EU host is in European Union / EEA, outside the deployment's region, with no "
+        "recorded safeguard" in ropa["problems"]
+    )
+
+
+def test_policy_check_refuses_an_unknown_region_or_safeguard() -> None:
+
+    policy = load_preset("ics")
+    odd = replace(
+        policy,
+        subprocessors=(SubProcessor("Moon base", "hosting", "moon", "handshake"),),
+    )
+    problems = [str(p) for p in check(odd, metadata)]
+    assert problems == [
+        "[[subprocessors]] #1 (Moon base), region: region 'moon' is not known. Use one of: "
+        "ar, au, br, ca, ch, eu, global, il, in, jp, kr, nz, sg, uk, us, uy, za.",
+        "[[subprocessors]] #1 (Moon base), safeguard: safeguard 'handshake' is not known. "
+        "Use one of: adequacy, bcr, certification, code_of_conduct, scc.",
+    ]
