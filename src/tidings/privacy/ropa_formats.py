@@ -110,14 +110,18 @@ FORMATS: dict[str, tuple[Callable[[dict[str, Any]], str], str]] = {
 }
 
 
-def render(ropa: dict[str, Any], fmt: str) -> tuple[str, str]:
-    """(text, media type) of the record in `fmt`; an unknown format is refused naming it."""
-    found = FORMATS.get(fmt.lower())
-    if found is None:
+def known_format(fmt: str) -> str:
+    """`fmt` in lowercase, or InvalidInput naming the field and the formats there are."""
+    if fmt.lower() not in FORMATS:
         raise InvalidInput(
             f"'format' {fmt!r} is not known; use one of: {', '.join(FORMATS)}",
             code="unknown_format",
             extra={"field": "format"},
         )
-    writer, media_type = found
+    return fmt.lower()
+
+
+def render(ropa: dict[str, Any], fmt: str) -> tuple[str, str]:
+    """(text, media type) of the record in `fmt`; an unknown format is refused naming it."""
+    writer, media_type = FORMATS[known_format(fmt)]
     return writer(ropa), media_type

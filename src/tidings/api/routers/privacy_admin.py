@@ -14,7 +14,7 @@ from tidings.api.schemas import Strict
 from tidings.privacy.datamap import build_data_map, describe
 from tidings.privacy.effective import with_registers
 from tidings.privacy.ropa import build_ropa
-from tidings.privacy.ropa_formats import render
+from tidings.privacy.ropa_formats import known_format, render
 from tidings.privacy.taxonomy import load_taxonomy
 from tidings.runtime import Runtime
 from tidings.store.tables import metadata
@@ -161,10 +161,11 @@ def ropa(
     fmt: str = Query("json", alias="format", max_length=16, description="json, csv or md"),
     rt: Runtime = Depends(runtime),
 ) -> Response:
+    fmt = known_format(fmt)
     record = record_of_processing(rt)
-    text, media_type = render(record, fmt)
-    if media_type == "application/json":
+    if fmt == "json":
         return JsonResponse(record)
+    text, media_type = render(record, fmt)
     return Response(text, media_type=media_type)
 
 
