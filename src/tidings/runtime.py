@@ -195,6 +195,7 @@ def build_runtime(
     clock = clock or SystemClock()
     policy = policy_in_force(settings)
     db = Database(settings.database_url)
+    registers = RegisterService(db, clock, settings.region)  # an unknown region stops here
     if migrate:
         upgrade(db)
     master = load_or_create_master_key(settings.master_key_env, settings.data_dir)
@@ -266,7 +267,7 @@ def build_runtime(
         ),
         connectors=connectors,
         policy=policy,
-        registers=RegisterService(db, clock, settings.region),
+        registers=registers,
         contacts=ContactService(db, crypto, clock),
         lists=ListService(db, clock),
         contact_fields=FieldService(db, clock),

@@ -279,6 +279,8 @@ OPERATOR_ROUTES = [
     ("GET", "/v1/admin/holds/{hold_id}"),
     ("POST", "/v1/admin/holds/{hold_id}/release"),
     ("GET", "/v1/admin/retention/log"),
+    ("GET", "/v1/admin/privacy/ropa"),
+    ("GET", "/v1/admin/privacy/data-map"),
 ]
 
 

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import typer
 
+from tidings.core.clock import SystemClock
 from tidings.core.config import load_settings
 from tidings.core.errors import TidingsError
 from tidings.domain.policy import Policy
+from tidings.privacy.effective import with_registers
 from tidings.privacy.notice import render_notice, rule_words
 from tidings.privacy.policy import (
     DEFAULT_PRESET,
@@ -22,6 +24,7 @@ from tidings.privacy.policy import (
     load_preset,
     preset_names,
 )
+from tidings.privacy.registers import stored_registers
 from tidings.store.tables import metadata
 
 policy_app = typer.Typer(
@@ -63,6 +66,21 @@ def _load(file: Path | None, preset: str | None, config: Path | None) -> Policy:
         raise
 
 
+def _with_stored_registers(policy: Policy, config: Path | None) -> Policy:
+    try:
+        found = stored_registers(load_settings(config), SystemClock())
+    except TidingsError as exc:
+        _fail(exc.detail)
+        raise
+    except Exception as exc:  # a database that is down
+        _fail(
+            f"cannot read the privacy registers from the database ({type(exc).__name__}); "
+            "pass --no-registers to render the policy alone"
+        )
+        raise
+    return policy if found is None else with_registers(policy, found)
+
+
 @policy_app.command("check")
 def check_command(
     file: Path | None = FileArgument,
@@ -97,9 +115,19 @@ def notice_command(
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write the Markdown here instead of printing it."
     ),
+    registers: bool = typer.Option(
+        True,
+        "--registers/--no-registers",
+        help="With the configured policy: complete it from the registers in the database.",
+    ),
 ) -> None:
-    """Render the human-readable privacy notice (Markdown) from the policy and the data map."""
+    """Render the human-readable privacy notice (Markdown) from the policy and the data map.
+
+    For the configured policy, the registers in the configured database complete it (privacy
+    contact, DPO, supervisory authority, sub-processors), as in the record of processing."""
     policy = _load(file, preset, config)
+    if registers and file is None and preset is None:
+        policy = _with_stored_registers(policy, config)
     text = render_notice(policy, metadata)
     if output is None:
         typer.echo(text, nl=False)

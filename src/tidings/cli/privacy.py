@@ -12,7 +12,13 @@ from typing import Any
 import typer
 
 from tidings.core.errors import TidingsError
+from tidings.privacy.datamap import build_data_map, describe
+from tidings.privacy.effective import with_registers
+from tidings.privacy.ropa import build_ropa
+from tidings.privacy.ropa_formats import render
+from tidings.privacy.taxonomy import load_taxonomy
 from tidings.runtime import Runtime
+from tidings.store.tables import metadata
 
 privacy_app = typer.Typer(
     help="Privacy registers and the record of processing (GDPR Art. 30).", no_args_is_help=True
@@ -273,3 +279,43 @@ def authority_clear(config: Path | None = ConfigOption) -> None:
     with _runtime(config) as rt:
         rt.registers.clear_authority()
     typer.echo("cleared the supervisory authority")
+
+
+# --- the data map and the record of processing --------------------------------------------
+
+
+@privacy_app.command("ropa")
+def ropa_command(
+    fmt: str = typer.Option("md", "--format", help="json, csv or md."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the record here instead of printing it."
+    ),
+    config: Path | None = ConfigOption,
+) -> None:
+    """The record of processing activities (GDPR Art. 30(1) and 30(2)), generated."""
+    with _runtime(config) as rt:
+        record = build_ropa(
+            rt.policy,
+            rt.registers.snapshot(),
+            metadata,
+            rt.accounts.list_accounts(),
+            rt.clock.now(),
+        )
+        text, _ = render(record, fmt)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, "utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}")
+    typer.echo(f"wrote {output}")
+
+
+@privacy_app.command("datamap")
+def datamap_command(config: Path | None = ConfigOption) -> None:
+    """The data map as JSON: every table, its columns, their classification and retention."""
+    with _runtime(config) as rt:
+        effective = with_registers(rt.policy, rt.registers.snapshot())
+    view = describe(build_data_map(metadata), effective, load_taxonomy())
+    sys.stdout.write(json.dumps(view, indent=2) + "\n")

@@ -110,8 +110,9 @@ def build_data_map(metadata: MetaData) -> DataMap:
             if not isinstance(data, DataClass):
                 unclassified.append(f"{table.name}.{column.name}")
                 continue
-            items.append(DataItem(table.name, column.name, data, protection_of(column)))
-        data_sets.append(DataSet(table.name, tuple(items)))
+            # str(): SQLAlchemy names are a str subclass that JSON encoders refuse as keys.
+            items.append(DataItem(str(table.name), str(column.name), data, protection_of(column)))
+        data_sets.append(DataSet(str(table.name), tuple(items)))
     return DataMap(tuple(data_sets), tuple(unclassified))
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import MetaData
 from tidings.domain.classification import DataClass
 from tidings.domain.policy import Basis, Period, Policy, Rule
 from tidings.privacy.policy import classified_columns
-from tidings.privacy.taxonomy import load_taxonomy
+from tidings.privacy.taxonomy import load_regions, load_taxonomy
 
 _UNITS = {
     "d": ("day", "days"),
@@ -224,6 +224,18 @@ def _recipients(policy: Policy) -> list[str]:
         detail = "; ".join(x for x in (r.purpose, r.location) if x)
         text = f"- **{r.name}**" + (f": {detail}" if detail else "")
         lines.append(f"{text}. {r.description}" if r.description else f"{text}.")
+    listed = {r.name.casefold() for r in policy.recipients}
+    subprocessors = [s for s in policy.subprocessors if s.name.casefold() not in listed]
+    if subprocessors:
+        lines += ["", "### Sub-processors", ""]
+        regions = load_regions()
+        for s in subprocessors:
+            region = regions.regions.get(s.region)
+            text = f"- **{s.name}**: {s.service}; {region.name if region else s.region}"
+            guard = regions.safeguards.get(s.safeguard)
+            lines.append(
+                f"{text}; transfer under {guard.name} ({guard.article})." if guard else f"{text}."
+            )
     if policy.controller.storage:
         lines += ["", f"Where it is stored: {policy.controller.storage}"]
     lines += ["", "### Transfers to other countries", ""]
@@ -277,7 +289,8 @@ def _contact(policy: Policy) -> list[str]:
 
 
 def render_notice(policy: Policy, metadata: MetaData) -> str:
-    """The privacy notice in Markdown."""
+    """The privacy notice in Markdown. Pass `with_registers(policy, registers)` to show the
+    registers' contacts, authority and sub-processors (as the record of processing does)."""
     columns = dict(classified_columns(metadata))
     sections = [
         _heading(policy),

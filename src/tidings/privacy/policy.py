@@ -21,6 +21,7 @@ from tidings.core.errors import ConfigError
 from tidings.domain.classification import INFO_KEY, DataClass
 from tidings.domain.policy import BASES, NAME, Policy, PolicyInvalid, Problem, validate
 from tidings.privacy.document import parse_policy
+from tidings.privacy.taxonomy import load_regions
 
 DEFAULT_PRESET = "baseline"
 POLICY_ENV = "TIDINGS_POLICY"
@@ -161,6 +162,32 @@ def check(policy: Policy, metadata: MetaData) -> list[Problem]:
     for purpose, used in sorted(by_purpose.items()):
         problems.extend(_basis_problems(policy, purpose, used))
     problems.extend(_field_problems(policy, dict(columns)))
+    problems.extend(_subprocessor_problems(policy))
+    return problems
+
+
+def _subprocessor_problems(policy: Policy) -> list[Problem]:
+    """Regions and safeguards the policy's sub-processors name must be known ones."""
+    regions = load_regions()
+    problems: list[Problem] = []
+    for index, item in enumerate(policy.subprocessors):
+        where = f"[[subprocessors]] #{index + 1} ({item.name})"
+        if item.region not in regions.regions:
+            problems.append(
+                Problem(
+                    f"{where}, region",
+                    f"region {item.region!r} is not known",
+                    f"Use one of: {', '.join(sorted(regions.regions))}.",
+                )
+            )
+        if item.safeguard and item.safeguard not in regions.safeguards:
+            problems.append(
+                Problem(
+                    f"{where}, safeguard",
+                    f"safeguard {item.safeguard!r} is not known",
+                    f"Use one of: {', '.join(sorted(regions.safeguards))}.",
+                )
+            )
     return problems
 
 

@@ -10,9 +10,14 @@ without a recorded safeguard.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+
 from tidings.core.clock import Clock, iso
+from tidings.core.config import Settings
 from tidings.core.errors import ConfigError, InvalidInput, NotFound
 from tidings.core.ids import new_id
 from tidings.domain.policy import Authority, Policy
@@ -80,8 +85,9 @@ class Registers:
     contacts: tuple[ContactEntry, ...] = ()
     authority: Authority | None = None
 
-    def contact(self, kind: str) -> ContactEntry | None:
-        return next((c for c in self.contacts if c.kind == kind), None)
+    def contact(self, kind: str) -> str:
+        """The details of every contact of `kind` (`dpo`, ...), `; `-separated; "" if none."""
+        return "; ".join(c.details for c in self.contacts if c.kind == kind)
 
 
 def _invalid(field: str, detail: str, code: str = "invalid_request") -> InvalidInput:
@@ -314,6 +320,23 @@ class RegisterService:
                 )
             )
         return added
+
+
+def stored_registers(settings: Settings, clock: Clock) -> Registers | None:
+    """The registers in the configured database, or None when it has none yet (no database
+    file, or one not migrated to the registers). Creates nothing."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and not (
+        url.database and url.database != ":memory:" and Path(url.database).is_file()
+    ):
+        return None
+    db = Database(settings.database_url, pool_size=1)
+    try:
+        if not inspect(db.engine).has_table("privacy_contacts"):
+            return None
+        return RegisterService(db, clock, settings.region).snapshot()
+    finally:
+        db.dispose()
 
 
 def _fields(row: dict[str, Any]) -> dict[str, Any]:

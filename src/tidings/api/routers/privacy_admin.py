@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import Field
 
 from tidings.api.deps import operator, runtime
 from tidings.api.responses import JsonResponse
 from tidings.api.schemas import Strict
+from tidings.privacy.datamap import build_data_map, describe
+from tidings.privacy.effective import with_registers
+from tidings.privacy.ropa import build_ropa
+from tidings.privacy.ropa_formats import known_format, render
+from tidings.privacy.taxonomy import load_taxonomy
 from tidings.runtime import Runtime
+from tidings.store.tables import metadata
 
 router = APIRouter(
     prefix="/v1/admin/privacy", tags=["privacy (operator)"], dependencies=[Depends(operator)]
@@ -122,3 +130,46 @@ def set_authority(payload: AuthorityIn, rt: Runtime = Depends(runtime)) -> JsonR
 def clear_authority(rt: Runtime = Depends(runtime)) -> Response:
     rt.registers.clear_authority()
     return Response(status_code=204)
+
+
+def record_of_processing(rt: Runtime) -> dict[str, Any]:
+    """The Art. 30 record of this deployment, now."""
+    return build_ropa(
+        rt.policy,
+        rt.registers.snapshot(),
+        metadata,
+        rt.accounts.list_accounts(),
+        rt.clock.now(),
+    )
+
+
+@router.get(
+    "/ropa",
+    summary="The record of processing activities (GDPR Art. 30(1) and 30(2))",
+    responses={
+        200: {
+            "description": "The record, as JSON, CSV or Markdown",
+            "content": {
+                "application/json": {},
+                "text/csv": {"schema": {"type": "string"}},
+                "text/markdown": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+def ropa(
+    fmt: str = Query("json", alias="format", max_length=16, description="json, csv or md"),
+    rt: Runtime = Depends(runtime),
+) -> Response:
+    fmt = known_format(fmt)
+    record = record_of_processing(rt)
+    if fmt == "json":
+        return JsonResponse(record)
+    text, media_type = render(record, fmt)
+    return Response(text, media_type=media_type)
+
+
+@router.get("/data-map", summary="The data map: every table, its columns and their classes")
+def data_map(rt: Runtime = Depends(runtime)) -> JsonResponse:
+    effective = with_registers(rt.policy, rt.registers.snapshot())
+    return JsonResponse(describe(build_data_map(metadata), effective, load_taxonomy()))
