@@ -2,8 +2,8 @@
 messages asking for receipts (registered_delivery 1, 200 in flight) to Tidings' SMPP
 server and waits for every receipt (deliver_sm) to come back.
 
-    python bench/smpp_throughput.py --db sqlite --messages 5000
-    python bench/smpp_throughput.py --db postgres --messages 5000
+    python bench/smpp_server_throughput.py --db sqlite --messages 5000
+    python bench/smpp_server_throughput.py --db postgres --messages 5000
 """
 
 from __future__ import annotations
