@@ -200,6 +200,7 @@ class SmppServer:
     async def _revalidate(self) -> None:
         while True:
             await asyncio.sleep(self.limits.revalidate_seconds)
+            self.submits.expire()
             bound = {
                 s.credential.id: s.credential
                 for sessions in self._sessions.values()
