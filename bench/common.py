@@ -248,6 +248,7 @@ class ServerConfig:
     pg_database: str = DEFAULT_PG_DATABASE
     keep: bool = False  # keep the data dir / database afterwards (for inspection)
     split: bool = False  # `serve --role api` + `serve --role worker` instead of one process
+    smpp_port: int = 0  # the SMPP server's port; 0: none (no fixed port to collide on)
 
     def toml(self) -> str:
         lines = [
@@ -371,6 +372,8 @@ def run_server(config: ServerConfig, *, startup_timeout: float = 60.0) -> Iterat
                     str(port),
                     "--config",
                     str(config_path),
+                    "--smpp-port",
+                    str(config.smpp_port),
                     *(["--role", "api"] if config.split else []),
                 ],
                 env=env,

@@ -78,7 +78,7 @@ class ServerThread:
 def limits() -> ServerLimits:
     return ServerLimits(
         bind_timeout=5.0,
-        failed_bind_delay=0.4,
+        failed_bind_delay=1.0,
         failed_bind_max_delay=2.0,
         revalidate_seconds=0.2,
         outbox_poll=0.05,

@@ -115,7 +115,7 @@ def test_an_enquire_link_flood_is_cut_off_and_others_are_not_slowed(
             started = time.monotonic()
             assert isinstance(other.request(EnquireLink(sequence_number=1000 + n)), EnquireLinkResp)
             slowest = max(slowest, time.monotonic() - started)
-        assert slowest < 0.5
+        assert slowest < 1.0  # a bind timeout is tens of seconds; this is "not slowed"
     finally:
         stop.set()
     seen_throttled = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -209,3 +210,17 @@ def test_throughput_limit_per_credential(connect: Any, runtime: Runtime) -> None
     statuses = sorted(esme.receive().command_status for _ in pdus)  # type: ignore[attr-defined]
     assert statuses.count(S.ESME_ROK) <= 4
     assert statuses.count(S.ESME_RTHROTTLED) >= 6
+
+
+def test_an_incomplete_long_message_is_dropped_after_the_timeout(
+    esme: Esme, login: Login, runtime: Runtime, smpp: Any
+) -> None:
+    first = split_message(LONG_GSM, ConcatMethod.UDH8, reference=9)[0]
+    resp = submit(esme, esm_class=first.esm_class, short_message=first.short_message)
+    assert resp.command_status == S.ESME_ROK
+    handler = smpp.server.submits
+    assert handler.open_sets == 1
+    runtime.clock.advance(timedelta(seconds=smpp.limits.reassembly_timeout + 1))
+    wait_until(lambda: handler.open_sets == 0, message="the set dropped")
+    query = esme.request(QuerySm(sequence_number=esme.next_sequence(), message_id=resp.message_id))
+    assert query.command_status == S.ESME_RQUERYFAIL

@@ -25,7 +25,6 @@ from tidings.core.clock import iso, to_utc
 from tidings.core.crypto import Crypto, KeyUnavailable
 from tidings.pipeline.transitions import Applied
 from tidings.smpp_server.addresses import to_smpp
-from tidings.store import messages as message_store
 from tidings.store import smpp as smpp_store
 
 log = logging.getLogger("tidings.smpp")
@@ -111,11 +110,19 @@ class Delivery:
     attempts: int = 1
 
 
+def build_deliveries(
+    conn: Connection, crypto: Crypto, rows: Sequence[Any], reference: Callable[[], int]
+) -> list[Delivery]:
+    if not rows:
+        return []
+    found = smpp_store.outbox_messages(conn, rows[0].account_id, [r.message_id for r in rows])
+    return [build_delivery(crypto, row, found.get(row.message_id), reference) for row in rows]
+
+
 def build_delivery(
-    conn: Connection, crypto: Crypto, row: Any, reference: Callable[[], int]
+    crypto: Crypto, row: Any, message: Any, reference: Callable[[], int]
 ) -> Delivery:
     account = row.account_id
-    message = message_store.get_message(conn, account, row.message_id)
     try:
         if message is None:
             raise KeyUnavailable(row.message_id)

@@ -18,7 +18,7 @@ from tidings.pipeline.queries import MessageQueries
 from tidings.smpp_server.credentials import Credential, CredentialService
 from tidings.smpp_server.guard import FailedBinds
 from tidings.smpp_server.limits import ServerLimits
-from tidings.smpp_server.outbox import Delivery, OutboxWriter, build_delivery
+from tidings.smpp_server.outbox import Delivery, OutboxWriter, build_deliveries
 from tidings.smpp_server.session import Session
 from tidings.smpp_server.submit import SubmitHandler
 from tidings.smpp_server.times import format_smpp_time
@@ -200,6 +200,7 @@ class SmppServer:
     async def _revalidate(self) -> None:
         while True:
             await asyncio.sleep(self.limits.revalidate_seconds)
+            self.submits.expire()
             bound = {
                 s.credential.id: s.credential
                 for sessions in self._sessions.values()
@@ -318,10 +319,7 @@ class SmppServer:
                 limit=self.limits.outbox_batch,
                 skip_locked=not self._db.is_sqlite,
             )
-            return [
-                build_delivery(conn, self._crypto, row, lambda: self._reference(account_id))
-                for row in rows
-            ]
+            return build_deliveries(conn, self._crypto, rows, lambda: self._reference(account_id))
 
     def _reference(self, account_id: str) -> int:
         value = (self._references.get(account_id, 0) + 1) % 256

@@ -199,6 +199,13 @@ class SubmitHandler:
             )
         return reassembler
 
+    def expire(self) -> None:
+        """Drop long messages whose parts stopped coming (also for idle accounts)."""
+        now = self._clock.now()
+        for account_id in list(self._reassemblers):
+            if not self._reassembler(account_id, now).pending:
+                del self._reassemblers[account_id]
+
     @property
     def open_sets(self) -> int:
         return len(self._open)

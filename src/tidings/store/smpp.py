@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
 
 from tidings.store.bulk import in_list
-from tidings.store.tables import smpp_credentials, smpp_outbox, smpp_receipt_requests
+from tidings.store.tables import messages, smpp_credentials, smpp_outbox, smpp_receipt_requests
 
 # -- credentials -----------------------------------------------------------------------
 
@@ -147,3 +147,18 @@ def outbox_depth(conn: Connection, account_id: str | None = None) -> int:
     if account_id is not None:
         query = query.where(smpp_outbox.c.account_id == account_id)
     return int(conn.execute(query).scalar_one())
+
+
+def outbox_messages(
+    conn: Connection, account_id: str, message_ids: Sequence[str]
+) -> dict[str, Any]:
+    """The messages that outbox entries name, by id, in one query."""
+    if not message_ids:
+        return {}
+    rows = conn.execute(
+        select(messages).where(
+            messages.c.account_id == account_id,
+            in_list(conn, messages.c.id, sorted(set(message_ids))),
+        )
+    )
+    return {row.id: row for row in rows}
