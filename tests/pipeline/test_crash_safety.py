@@ -119,6 +119,8 @@ class Servers:
                     str(self.config),
                     "--port",
                     str(port),
+                    "--smpp-port",
+                    "0",
                 ],
                 env=self.env,
                 stdout=log,
