@@ -148,8 +148,11 @@ def test_deleting_a_message_takes_what_belongs_to_it(
     keep = message_at(runtime, clock, account, at(2026, 6, 1), key="k-2")
     policy = with_action(load_preset("baseline"), "message_metadata", action="delete", fields=())
     policy = with_action(policy, "webhook_delivery", period=None, until=())
-    report = service(runtime, policy).sweep(at(2027, 1, 2))
+    sweep = service(runtime, policy)
+    dry = sweep.sweep(at(2027, 1, 2), dry_run=True)
+    report = sweep.sweep(at(2027, 1, 2))
     assert message_row(runtime, message_id) is None
+    assert sorted(map(str, dry.entries)) == sorted(map(str, report.entries))
     for table in ("message_events", "dispatch_queue", "idempotency_keys", "webhook_deliveries"):
         assert count(runtime, table, message_id=message_id) == 0, table
         assert count(runtime, table, message_id=keep) == (table != "webhook_deliveries"), table
