@@ -209,7 +209,7 @@ def main() -> None:
             ("messages generated (COPY)", args.messages),
             ("generation s", round(generated, 1)),
             ("dry run s (command wall)", round(dry_wall, 1)),
-            (f"messages {args.scenario}ed", changed),
+            (f"messages {'redacted' if args.scenario == 'redact' else 'deleted'}", changed),
             ("sweep s (audit start→end)", round(sweep_seconds, 2)),
             ("command wall s", round(wall, 2)),
             ("messages/s", round(changed / sweep_seconds)),
