@@ -116,6 +116,8 @@ def held(table: Table, holds: Iterable[Hold]) -> ColumnElement[bool]:
 
 def _due(step: Step, now: datetime, holds: Sequence[Hold]) -> ColumnElement[bool]:
     terms = [expired(step, now)]
+    for column, values in step.lifecycle.busy.items():
+        terms.append(step.table.c[column].not_in(values))
     if holds:
         terms.append(not_(held(step.table, holds)))
     if step.action != "delete":
