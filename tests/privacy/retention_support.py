@@ -33,10 +33,15 @@ def message_at(
     to: str = TO,
     key: str | None = None,
 ) -> str:
-    """Accept a message as if at `when` (its event, queue entry and key come with it)."""
+    """Accept a message as if at `when` (its event, queue entry and key come with it),
+    then mark it delivered, as the pipeline would (the sweep leaves pending messages)."""
     clock.set(when)
     request = MessageRequest(to=to, sender="Acme", body="secret text", reference="order 7")
     resource, _ = rt.accept.accept(account_id, request, idempotency_key=key)
+    with rt.db.write() as conn:
+        conn.execute(
+            update(messages).where(messages.c.id == resource["id"]).values(status="delivered")
+        )
     return str(resource["id"])
 
 

@@ -77,7 +77,7 @@ def test_message_text_goes_at_90_days_and_the_numbers_at_12_months(
     row = message_row(runtime, message_id)
     assert row.body_enc is None
     assert row.sender_enc is not None and row.recipient_enc is not None
-    assert (row.status, row.segments, row.encoding) == ("queued", 1, "gsm7")
+    assert (row.status, row.segments, row.encoding) == ("delivered", 1, "gsm7")
     assert count(runtime, "message_events", message_id=message_id) == 1
     counts = {(e.rule, e.data_set, e.action): e.count for e in report.entries}
     assert counts[("message_content", "messages", "redact")] == 1
@@ -148,8 +148,11 @@ def test_deleting_a_message_takes_what_belongs_to_it(
     keep = message_at(runtime, clock, account, at(2026, 6, 1), key="k-2")
     policy = with_action(load_preset("baseline"), "message_metadata", action="delete", fields=())
     policy = with_action(policy, "webhook_delivery", period=None, until=())
-    report = service(runtime, policy).sweep(at(2027, 1, 2))
+    sweep = service(runtime, policy)
+    dry = sweep.sweep(at(2027, 1, 2), dry_run=True)
+    report = sweep.sweep(at(2027, 1, 2))
     assert message_row(runtime, message_id) is None
+    assert sorted(map(str, dry.entries)) == sorted(map(str, report.entries))
     for table in ("message_events", "dispatch_queue", "idempotency_keys", "webhook_deliveries"):
         assert count(runtime, table, message_id=message_id) == 0, table
         assert count(runtime, table, message_id=keep) == (table != "webhook_deliveries"), table
@@ -263,3 +266,23 @@ def test_every_table_with_personal_data_declares_its_lifecycle() -> None:
         named = {lifecycle.account, lifecycle.at, *lifecycle.subjects} - {"", None}
         named |= {s for s in lifecycle.anchors.values() if isinstance(s, str)}
         assert named <= columns, table.name
+
+
+def test_a_message_not_yet_handed_over_keeps_its_text(
+    runtime: Runtime, clock: ManualClock, account: str
+) -> None:
+    """A message scheduled months ahead is swept only once it has left the queue."""
+    from tidings.pipeline.accept import MessageRequest
+
+    clock.set(at(2026, 1, 1))
+    request = MessageRequest(to=TO, sender="Acme", body="later", send_at=at(2026, 12, 1))
+    message_id = runtime.accept.accept(account, request)[0]["id"]
+    assert message_row(runtime, message_id).status == "scheduled"
+    sweep = service(runtime, "baseline")
+    assert sum(e.count for e in sweep.sweep(at(2026, 6, 1), dry_run=True).entries) == 0
+    sweep.sweep(at(2026, 6, 1))
+    assert message_row(runtime, message_id).body_enc is not None
+    with runtime.db.write() as conn:
+        conn.exec_driver_sql(f"UPDATE messages SET status = 'delivered' WHERE id = '{message_id}'")
+    sweep.sweep(at(2026, 6, 2))
+    assert message_row(runtime, message_id).body_enc is None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tidings.domain.policy import ANCHORS, Period
@@ -48,6 +48,8 @@ class Lifecycle:
         rows where one of them matches. With none, subject holds preserve every row of
         the account in their days (the safe side).
     parent: the row this one belongs to: it goes when that row is deleted.
+    busy: column -> values of rows still being worked on (a message not yet handed to
+        its connector needs its text): the sweep leaves them for a later sweep.
     """
 
     anchors: Mapping[str, str | Ref]
@@ -56,6 +58,7 @@ class Lifecycle:
     at: str | None = None
     subjects: tuple[str, ...] = ()
     parent: Ref | None = None
+    busy: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = set(self.anchors) - set(ANCHORS)

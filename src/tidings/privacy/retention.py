@@ -118,7 +118,7 @@ def build_plan(policy: Policy, metadata: MetaData) -> Plan:
                 )
                 continue
             updates.append(Step(rule, table, rule.action, fields))
-        steps.extend(updates + deletes)
+        steps.extend(deletes + updates)  # what is deleted need not be redacted first
     if problems:
         raise ConfigError(
             f"the privacy policy {policy.name!r} cannot be applied: " + "; ".join(problems)
@@ -226,7 +226,12 @@ class RetentionService:
         with self._db.read() as conn:
             holds = hold_store.active_holds(conn)
             for step in self.plan.steps:
-                count, extra = sweep_store.count_due(conn, step, report.now, holds)
+                deleted_before = [
+                    d
+                    for d in self.plan.steps
+                    if step.action != "delete" and d.table is step.table and d.action == "delete"
+                ]
+                count, extra = sweep_store.count_due(conn, step, report.now, holds, deleted_before)
                 report.entry(step.rule.name, step.table.name, step.action).count += count
                 for data_set, more in extra.items():
                     report.entry(step.rule.name, data_set, "delete").count += more

@@ -116,6 +116,8 @@ def held(table: Table, holds: Iterable[Hold]) -> ColumnElement[bool]:
 
 def _due(step: Step, now: datetime, holds: Sequence[Hold]) -> ColumnElement[bool]:
     terms = [expired(step, now)]
+    for column, values in step.lifecycle.busy.items():
+        terms.append(step.table.c[column].not_in(values))
     if holds:
         terms.append(not_(held(step.table, holds)))
     if step.action != "delete":
@@ -150,10 +152,17 @@ def _walk_dependants(
 
 
 def count_due(
-    conn: Connection, step: Step, now: datetime, holds: Sequence[Hold]
+    conn: Connection,
+    step: Step,
+    now: datetime,
+    holds: Sequence[Hold],
+    deleted_before: Sequence[Step] = (),
 ) -> tuple[int, dict[str, int]]:
-    """How many rows a sweep at `now` would change, and (for delete) their dependants."""
+    """How many rows a sweep at `now` would change, and (for delete) their dependants;
+    rows the `deleted_before` steps take first are not counted again."""
     due = _due(step, now, holds)
+    if deleted_before:
+        due = and_(due, not_(or_(*(_due(d, now, holds) for d in deleted_before))))
     count = conn.execute(select(func.count()).select_from(step.table).where(due)).scalar_one()
     extra: dict[str, int] = {}
     if step.action == "delete" and count:

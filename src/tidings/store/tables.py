@@ -822,6 +822,7 @@ _lifecycle(
         account="account_id",
         at="created_at",
         subjects=("sender_index", "recipient_index"),
+        busy={"status": ("scheduled", "queued", "sending")},  # not yet handed over
     ),
 )
 _lifecycle(
