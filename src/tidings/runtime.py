@@ -27,8 +27,10 @@ from tidings.core.errors import ConfigError
 from tidings.core.ids import new_id
 from tidings.domain.policy import Policy
 from tidings.pipeline.accept import AcceptService
+from tidings.pipeline.connector_metrics import ConnectorCollector
 from tidings.pipeline.dispatcher import ConnectorSlot, Dispatcher
 from tidings.pipeline.events import EventRecorder
+from tidings.pipeline.fleet import Fleet
 from tidings.pipeline.metrics import Metrics
 from tidings.pipeline.queries import MessageQueries
 from tidings.pipeline.routing import Router
@@ -92,12 +94,14 @@ class Runtime:
     webhooks: WebhookSender
     connectors: dict[str, Connector]
     policy: Policy
+    fleet: Fleet
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self) -> None:
         """Connect connectors and run dispatch, event recording and webhook delivery."""
         for connector in self.connectors.values():
             await connector.start(self.events)
+        self.fleet.started(self.events)
         self._tasks = [
             asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
             asyncio.create_task(self.events.run(), name="events"),
@@ -164,10 +168,20 @@ def build_runtime(
     slots = {
         c.name: ConnectorSlot(connectors[c.name], c.tps, c.window) for c in settings.connectors
     }
-    owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('req', clock.now())[-8:]}"
-    dispatcher = Dispatcher(
-        db, crypto, clock, metrics, writer, Router(settings.routes), slots, settings, owner
+    router = Router(settings.routes)
+    fleet = Fleet(
+        db,
+        clock,
+        settings,
+        lambda config: build_connector(config, settings.data_dir, clock),
+        connectors,
+        slots,
+        router,
     )
+    fleet.load()  # connectors and routes created through /v1/admin
+    metrics.registry.register(ConnectorCollector(connectors))
+    owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('req', clock.now())[-8:]}"
+    dispatcher = Dispatcher(db, crypto, clock, metrics, writer, router, slots, settings, owner)
     accept = AcceptService(
         db,
         crypto,
@@ -201,4 +215,5 @@ def build_runtime(
         ),
         connectors=connectors,
         policy=policy,
+        fleet=fleet,
     )

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -113,7 +114,7 @@ class SmppConnector(Connector):
         self._paused_until = 0.0
         self._tokens = 1.0
         self._stamp: float | None = None
-        self._submits: deque[float] = deque(maxlen=200_000)
+        self._submits: deque[float] = deque(maxlen=20_000)
         self.state: State = "stopped"
         self.binds = 0
         self.bind_failures = 0
@@ -282,7 +283,7 @@ class SmppConnector(Connector):
                 ) from None
             status = response.command_status
             if status == S.ESME_ROK:
-                self._submits.append(asyncio.get_running_loop().time())
+                self._submits.append(time.monotonic())
                 if isinstance(response, SubmitSmResp):
                     return response.message_id or None
                 return None
@@ -412,12 +413,9 @@ class SmppConnector(Connector):
 
     # --- state -----------------------------------------------------------------------------
     def status(self) -> dict[str, object]:
-        loop_time = asyncio.get_running_loop().time() if _has_loop() else None
-        recent = 0
-        if loop_time is not None:
-            while self._submits and self._submits[0] < loop_time - 5.0:
-                self._submits.popleft()
-            recent = sum(1 for t in self._submits if t >= loop_time - 1.0)
+        # Submits in the last second (monotonic time measures the interval; any thread).
+        since = time.monotonic() - 1.0
+        recent = sum(1 for t in list(self._submits) if t >= since)
         return {
             "name": self.name,
             "channel": self.channel,
@@ -437,14 +435,6 @@ class SmppConnector(Connector):
             "last_error": self.last_error,
             "inbound_sets_pending": self._reassembler.pending,
         }
-
-
-def _has_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def _sender_address(sender: str) -> tuple[int, int, str]:
