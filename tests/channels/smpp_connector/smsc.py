@@ -13,7 +13,8 @@ Behaviour (the JSON argument, changeable later with {"cmd": "set", ...} on stdin
     throttle        answer the first N submits ESME_RTHROTTLED (counting down)
     reject          {destination: command_status} answered to submits to that number
     receipts        "after" (default): submit_sm_resp, then the receipt;
-                    "before": the receipt first, the response 0.2 s later
+                    "before": the receipt first, the response 0.2 s later;
+                    "none": no receipts at all
     no_receipt      destinations that never get a receipt
     receipt_stat    {destination: stat} (default DELIVRD)
     undeliverable   submit numbers (1-based) whose receipt says UNDELIV
@@ -197,7 +198,7 @@ class Smsc:
             return
         self.counter += 1
         message_id = f"smsc-{self.counter}"
-        if destination in b.get("no_receipt", []):
+        if destination in b.get("no_receipt", []) or b.get("receipts") == "none":
             event.accept(message_id=message_id)
             return
         stat = b.get("receipt_stat", {}).get(destination, "DELIVRD")
