@@ -169,6 +169,7 @@ def main() -> None:
         "submitted_per_s_during_intake": round(submitted_at_intake / intake, 1),
         "seconds_to_all_final": round(end, 2),
         "accept_to_delivered_per_s": round(delivered / end, 1),
+        "counts_at_intake": counts_at_intake,
         "final_counts": final_counts,
         "tidings_cpu_ms_per_message": round(cpu["server_cpu_s"] * 1000 / total, 3),
         "smsc_cpu_ms_per_message": round(smsc_cpu * 1000 / total, 3),
