@@ -38,6 +38,8 @@ log = logging.getLogger("tidings.events")
 class _Waiting:
     receipt: Receipt
     since: float
+    tries: int = 0
+    due: float = 0.0
 
 
 class EventRecorder:
@@ -56,6 +58,9 @@ class EventRecorder:
         self._metrics = metrics
         self._writer = writer
         self._receipts: deque[_Waiting] = deque()
+        # Receipts that matched no message yet (they usually came before the submit's
+        # outcome was committed): looked up again after a growing pause, not every flush.
+        self._later: list[_Waiting] = []
         self._inbound: deque[Inbound] = deque()
         self._wait = receipt_wait_seconds
         self.flush_seconds = 0.01
@@ -69,15 +74,23 @@ class EventRecorder:
         self._inbound.append(message)
 
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            if not self._receipts and not self._inbound:
+            if not self._receipts and not self._inbound and not self._due(loop.time()):
                 await asyncio.sleep(self.flush_seconds)
                 continue
             await self.flush()
             await asyncio.sleep(self.flush_seconds)
 
-    async def flush(self) -> None:
-        receipts = list(self._receipts)
+    def _due(self, now: float) -> bool:
+        return any(item.due <= now for item in self._later)
+
+    async def flush(self, *, everything: bool = False) -> None:
+        now = asyncio.get_running_loop().time()
+        due = [i for i in self._later if everything or i.due <= now]
+        if due:
+            self._later = [i for i in self._later if not (everything or i.due <= now)]
+        receipts = list(self._receipts) + due
         self._receipts.clear()
         inbound = list(self._inbound)
         self._inbound.clear()
@@ -98,7 +111,9 @@ class EventRecorder:
                 _acknowledge(item.receipt)
         for item in unmatched:
             if now - item.since < self._wait:
-                self._receipts.append(item)
+                item.tries += 1
+                item.due = now + min(1.0, 0.01 * 2**item.tries)
+                self._later.append(item)
             else:
                 self.unmatched_receipts += 1
                 log.warning(
@@ -110,8 +125,8 @@ class EventRecorder:
 
     async def drain(self) -> None:
         """Record what is buffered now (used at shutdown and by tests)."""
-        if self._receipts or self._inbound:
-            await self.flush()
+        if self._receipts or self._inbound or self._later:
+            await self.flush(everything=True)
 
     def _record(self, receipts: list[_Waiting], inbound: list[Inbound]) -> list[_Waiting]:
         now = self._clock.now()
