@@ -23,6 +23,7 @@ from typing import Any
 
 from common import (
     BENCH_DIR,
+    Profiler,
     ServerConfig,
     StatusCounter,
     add_common_arguments,
@@ -91,6 +92,7 @@ def main() -> None:
     parser.add_argument("--smpp-tps", type=float, default=5000.0)
     parser.add_argument("--smpp-window", type=int, default=200)
     parser.add_argument("--poll", type=float, default=0.5)
+    parser.add_argument("--profile-seconds", type=float, default=20.0)
     parser.add_argument(
         "--no-receipts", action="store_true", help="the SMSC sends none: ends at `sent`"
     )
@@ -117,6 +119,8 @@ def main() -> None:
                 time.sleep(0.1)
             else:
                 raise SystemExit(f"the connector did not bind: {state}")
+            if args.profile is not None:
+                Profiler(server.pid, args.profile_seconds, args.profile).start()
             smsc_cpu0 = cpu_seconds(smsc.pid)
             before = cpu_snapshot(server.pids, args.db)
             started = before.wall

@@ -137,6 +137,7 @@ class EventRecorder:
                 by_connector.setdefault(item.receipt.connector, []).append(item)
             changes: list[Change] = []
             with_parts: set[str] = set()
+            part_changes: list[dict[str, Any]] = []
             for connector, items in by_connector.items():
                 refs = [i.receipt.connector_message_id for i in items]
                 in_parts = part_store.find_by_connector_ids(conn, connector, refs)
@@ -144,8 +145,14 @@ class EventRecorder:
                     part = in_parts.get(item.receipt.connector_message_id)
                     if part is not None:
                         r = item.receipt
-                        part_store.record_part_status(
-                            conn, part[0], part[1], r.status, r.error_code, r.at
+                        part_changes.append(
+                            {
+                                "message_id": part[0],
+                                "part_number": part[1],
+                                "status": r.status,
+                                "error_code": r.error_code,
+                                "done_at": r.at,
+                            }
                         )
                         with_parts.add(part[0])
                 items = [i for i in items if i.receipt.connector_message_id not in in_parts]
@@ -165,6 +172,7 @@ class EventRecorder:
                         fields["error_code"] = r.error_code or r.status
                         fields["error_message"] = f"receipt from {connector}: {r.status}"
                     changes.append(Change(message_id, r.status, fields))
+            part_store.record_part_statuses(conn, part_changes)
             changes.extend(self._from_parts(conn, with_parts))
             self._writer.apply(conn, changes, now)
             self._record_inbound(conn, inbound, now)
