@@ -35,6 +35,7 @@ from tidings.pipeline.metrics import Metrics
 from tidings.pipeline.queries import MessageQueries
 from tidings.pipeline.routing import Router
 from tidings.pipeline.transitions import StatusWriter
+from tidings.pipeline.validity import ValiditySweeper
 from tidings.pipeline.webhooks import WebhookSender
 from tidings.privacy.policy import check as check_policy
 from tidings.privacy.policy import load_configured_policy
@@ -95,6 +96,7 @@ class Runtime:
     connectors: dict[str, Connector]
     policy: Policy
     fleet: Fleet
+    validity: ValiditySweeper
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self) -> None:
@@ -106,6 +108,7 @@ class Runtime:
             asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
             asyncio.create_task(self.events.run(), name="events"),
             asyncio.create_task(self.webhooks.run(), name="webhooks"),
+            asyncio.create_task(self.validity.run(), name="validity"),
         ]
 
     async def stop_workers(self) -> None:
@@ -216,4 +219,5 @@ def build_runtime(
         connectors=connectors,
         policy=policy,
         fleet=fleet,
+        validity=ValiditySweeper(db, clock, writer),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 
@@ -10,6 +11,7 @@ from tests.channels.smpp.smpp34_process import requires_smpp34
 from tests.channels.smpp_connector.conftest import SmppStack, smpp_connector
 from tests.channels.smpp_connector.smsc_process import SmscProcess
 from tests.support import wait_until
+from tidings.core.clock import ManualClock
 
 pytestmark = requires_smpp34
 
@@ -78,18 +80,32 @@ def test_a_multipart_message_is_delivered_only_when_every_part_is(
     wait_until(lambda: stack.message(message_id)["status"] == "delivered", message="delivered")
 
 
-def test_a_message_whose_receipt_never_comes_stays_sent(
-    smsc_factory: Smsc, stack_factory: Stack
+def test_without_a_receipt_a_message_stays_sent_or_expires_after_its_validity(
+    smsc_factory: Smsc, stack_factory: Stack, clock: ManualClock
 ) -> None:
     smsc = smsc_factory(no_receipt=["31612345678"])
     stack = stack_factory((smpp_connector("op1", smsc.port),))
     silent = stack.send(TO, "no receipt for me")
+    response = stack.tenant.post(
+        "/v1/messages",
+        {"from": "Acme", "to": TO, "body": "valid for a minute", "validity_seconds": 60},
+    )
+    assert response.status_code == 202, response.text
+    short_lived = response.json()["id"]
     answered = stack.send("+31612345670", "a receipt for me")
     wait_until(lambda: stack.message(answered)["status"] == "delivered", message="delivered")
+    wait_until(lambda: stack.message(short_lived)["status"] == "sent", message="sent")
     message = stack.message(silent)
     assert message["status"] == "sent"
     assert [p["status"] for p in message["parts"]] == ["sent"]
     assert message["parts"][0]["done_at"] is None
+
+    assert stack.runtime.validity.sweep() == 0  # within the validity and its grace
+    clock.advance(timedelta(minutes=12))
+    assert stack.runtime.validity.sweep() == 1
+    expired = stack.message(short_lived)
+    assert (expired["status"], expired["error_code"]) == ("expired", "no_receipt")
+    assert stack.message(silent)["status"] == "sent"  # no validity: it waits for a receipt
 
 
 def test_a_receipt_after_a_restart_finds_its_message(

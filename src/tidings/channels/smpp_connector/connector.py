@@ -17,7 +17,7 @@ import random
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from tidings.channels.base import (
@@ -263,6 +263,7 @@ class SmppConnector(Connector):
             destination_addr=message.to.removeprefix("+"),
             esm_class=part.esm_class,
             registered_delivery=self.options.registered_delivery,
+            validity_period=_absolute_time(message.expires_at),
             data_coding=data_coding,
             short_message=part.short_message,
             tlvs=part.tlvs,
@@ -435,6 +436,13 @@ class SmppConnector(Connector):
             "last_error": self.last_error,
             "inbound_sets_pending": self._reassembler.pending,
         }
+
+
+def _absolute_time(when: datetime | None) -> str:
+    """SMPP absolute time (YYMMDDhhmmsstnnp) in UTC, or "" for the SMSC's default."""
+    if when is None:
+        return ""
+    return f"{when.astimezone(UTC):%y%m%d%H%M%S}000+"
 
 
 def _sender_address(sender: str) -> tuple[int, int, str]:
