@@ -21,6 +21,7 @@ Behaviour (the JSON argument, changeable later with {"cmd": "set", ...} on stdin
     receipt_form    "tlv" (TLVs and text, default) or "text" (text only)
     drop_at         on that submit (1-based), answer nothing and drop every connection
     quiet           report no per-submit events (for the benchmark)
+    tls             {"cert": PEM file, "key": PEM file}: the gate speaks TLS
 
 Commands on stdin, one JSON object a line:
     {"cmd": "set", ...behaviour...}
@@ -43,6 +44,7 @@ import contextlib
 import json
 import os
 import socket
+import ssl
 import sys
 import time
 from typing import Any
@@ -322,7 +324,11 @@ class Smsc:
 
     async def run(self) -> None:
         await self.server.start()
-        gate = await asyncio.start_server(self.gate, "127.0.0.1", 0)
+        context = None
+        if self.behaviour.get("tls"):
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(self.behaviour["tls"]["cert"], self.behaviour["tls"]["key"])
+        gate = await asyncio.start_server(self.gate, "127.0.0.1", 0, ssl=context)
         port = gate.sockets[0].getsockname()[1]
         say(event="listening", port=port, pid=os.getpid())
         serving = asyncio.create_task(self.serve())
