@@ -109,6 +109,7 @@ class Runtime:
             asyncio.create_task(self.events.run(), name="events"),
             asyncio.create_task(self.webhooks.run(), name="webhooks"),
             asyncio.create_task(self.validity.run(), name="validity"),
+            asyncio.create_task(self.fleet.follow(), name="fleet"),
         ]
 
     async def stop_workers(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import Callable, MutableMapping
 from datetime import datetime
@@ -27,6 +28,7 @@ from tidings.pipeline.routing import Router
 from tidings.store.database import Database
 from tidings.store.tables import connector_configs, route_configs
 
+log = logging.getLogger("tidings.fleet")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _PREFIX = re.compile(r"^\+[0-9]{0,15}$")
 SECRET_KEYS = frozenset({"password"})
@@ -83,6 +85,49 @@ class Fleet:
     def started(self, events: ConnectorEvents) -> None:
         """The workers run: connectors created from now on are started at once."""
         self._events = events
+
+    async def follow(self, interval: float = 5.0) -> None:
+        """Apply changes stored by another process (an API-only node) every `interval`."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.sync()
+            except Exception:
+                log.exception("reloading connectors and routes failed; will retry")
+
+    async def sync(self) -> None:
+        """Bring the API-made connectors and routes in line with the database."""
+        async with self._lock:  # read under the lock: a change under way is not undone
+            stored, routes = await asyncio.to_thread(self._read_stored)
+            wanted = {
+                row.name: _config_from_json(row.name, row.type, row.settings_json)
+                for row in stored
+                if self._configs.get(row.name, (None, "api"))[1] == "api"
+            }
+            for name, (config, source) in list(self._configs.items()):
+                if source != "api":
+                    continue
+                if name not in wanted:
+                    connector = self._connectors.pop(name)
+                    self._slots.pop(name, None)
+                    del self._configs[name]
+                    await connector.stop()
+                elif wanted[name] != config:
+                    await self._connectors[name].stop()
+                    self._install(wanted[name], self._build(wanted[name]), "api")
+                    await self._start(self._connectors[name])
+            for name, config in wanted.items():
+                if name not in self._configs:
+                    self._install(config, self._build(config), "api")
+                    await self._start(self._connectors[name])
+            self._api_routes = [_route_item(row) for row in routes]
+            self._rebuild_routes()
+
+    def _read_stored(self) -> tuple[list[Any], list[Any]]:
+        with self._db.read() as conn:
+            stored = list(conn.execute(select(connector_configs)))
+            routes = list(conn.execute(select(route_configs).order_by(route_configs.c.id)))
+        return stored, routes
 
     # --- connectors ------------------------------------------------------------------------
     def list_connectors(self) -> list[dict[str, Any]]:

@@ -156,3 +156,25 @@ def test_bad_connectors_and_routes_are_refused_with_the_field_to_fix(
     forbidden = http.get("/v1/admin/connectors", headers=stack.tenant.headers)
     assert forbidden.status_code == 403
     assert http.get("/v1/admin/connectors", headers=ops).json()["data"][0]["name"] == "sim"
+
+
+def test_a_worker_follows_changes_stored_by_an_api_only_process(
+    smsc_factory: Callable[..., SmscProcess], stack_factory: Stack
+) -> None:
+    smsc = smsc_factory()
+    worker = stack_factory((SIM,))
+    api_only = stack_factory((SIM,))  # the same database: stands for `serve --role api`
+    ops = _operator(api_only)
+    created = api_only.client.post("/v1/admin/connectors", json=_smpp_body(smsc.port), headers=ops)
+    assert created.status_code == 201, created.text
+    route = {"prefix": "+31", "connector": "op2", "priority": 5}
+    assert api_only.client.post("/v1/admin/routes", json=route, headers=ops).status_code == 201
+
+    async def sync() -> None:
+        await worker.runtime.fleet.sync()
+
+    worker.client.portal.call(sync)  # what its follow() loop does every few seconds
+    wait_until(lambda: worker.status_of("op2")["bound"], message="the worker bound op2")
+    message_id = worker.send("+31612345678", "routed by the worker's copy of the table")
+    wait_until(lambda: worker.message(message_id)["status"] == "delivered", message="delivered")
+    assert worker.message(message_id)["parts"][0]["connector"] == "op2"
