@@ -430,6 +430,7 @@ class SmppConnector(Connector):
             "binds": self.binds,
             "bind_failures": self.bind_failures,
             "in_flight": sum(s.in_flight for s in self._sessions.values() if s is not None),
+            "enquire_links": sum(s.enquire_links for s in self._sessions.values() if s is not None),
             "tps_now": float(recent),
             "tps_limit": self.options.tps,
             "errors": dict(self.errors),
