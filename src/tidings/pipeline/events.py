@@ -140,11 +140,14 @@ class EventRecorder:
             part_changes: list[dict[str, Any]] = []
             for connector, items in by_connector.items():
                 refs = [i.receipt.connector_message_id for i in items]
+                # Messages first, parts second: the `sent` commit writes both, so a message
+                # found here has its parts visible to the later query (read committed).
+                found = message_store.find_by_connector_ids(conn, connector, refs)
                 in_parts = part_store.find_by_connector_ids(conn, connector, refs)
                 for item in items:
-                    part = in_parts.get(item.receipt.connector_message_id)
+                    r = item.receipt
+                    part = in_parts.get(r.connector_message_id)
                     if part is not None:
-                        r = item.receipt
                         part_changes.append(
                             {
                                 "message_id": part[0],
@@ -155,16 +158,11 @@ class EventRecorder:
                             }
                         )
                         with_parts.add(part[0])
-                items = [i for i in items if i.receipt.connector_message_id not in in_parts]
-                found = message_store.find_by_connector_ids(
-                    conn, connector, [i.receipt.connector_message_id for i in items]
-                )
-                for item in items:
-                    message_id = found.get(item.receipt.connector_message_id)
+                        continue
+                    message_id = found.get(r.connector_message_id)
                     if message_id is None:
                         unmatched.append(item)
                         continue
-                    r = item.receipt
                     fields: dict[str, Any] = {}
                     if r.status == "delivered":
                         fields["delivered_at"] = r.at
