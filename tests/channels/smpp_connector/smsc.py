@@ -335,6 +335,10 @@ class Smsc:
         await self.control()  # until stdin closes
         serving.cancel()
         gate.close()
+        # Leave at once: no waiting for TLS handshakes or relays still open (and smpp34 can
+        # crash the interpreter at exit).
+        sys.stdout.flush()
+        os._exit(0)
 
 
 def main() -> None:
