@@ -31,15 +31,18 @@ from tidings.core.errors import ConfigError
 from tidings.core.ids import new_id
 from tidings.domain.policy import Policy
 from tidings.pipeline.accept import AcceptService
+from tidings.pipeline.connector_metrics import ConnectorCollector
 from tidings.pipeline.consent_gate import ConsentGate
 from tidings.pipeline.dispatcher import ConnectorSlot, Dispatcher
 from tidings.pipeline.events import EventRecorder
+from tidings.pipeline.fleet import Fleet
 from tidings.pipeline.keywords import KeywordHandler
 from tidings.pipeline.metrics import Metrics
 from tidings.pipeline.opt_out import OptOuts
 from tidings.pipeline.queries import MessageQueries
 from tidings.pipeline.routing import Router
 from tidings.pipeline.transitions import StatusWriter
+from tidings.pipeline.validity import ValiditySweeper
 from tidings.pipeline.webhooks import WebhookSender
 from tidings.privacy.holds import HoldService
 from tidings.privacy.policy import check as check_policy
@@ -115,6 +118,8 @@ class Runtime:
     smpp_outbox: OutboxWriter
     consent: ConsentService
     retention: RetentionService
+    fleet: Fleet
+    validity: ValiditySweeper
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _sweeper: RetentionWorker | None = None
 
@@ -122,10 +127,13 @@ class Runtime:
         """Connect connectors and run dispatch, event recording and webhook delivery."""
         for connector in self.connectors.values():
             await connector.start(self.events)
+        self.fleet.started(self.events)
         self._tasks = [
             asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
             asyncio.create_task(self.events.run(), name="events"),
             asyncio.create_task(self.webhooks.run(), name="webhooks"),
+            asyncio.create_task(self.validity.run(), name="validity"),
+            asyncio.create_task(self.fleet.follow(), name="fleet"),
         ]
         if self.settings.retention_interval_seconds > 0:
             self._sweeper = RetentionWorker(
@@ -216,12 +224,22 @@ def build_runtime(
     slots = {
         c.name: ConnectorSlot(connectors[c.name], c.tps, c.window) for c in settings.connectors
     }
-    owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('req', clock.now())[-8:]}"
-    dispatcher = Dispatcher(
-        db, crypto, clock, metrics, writer, Router(settings.routes), slots, settings, owner
+    router = Router(settings.routes)
+    fleet = Fleet(
+        db,
+        clock,
+        settings,
+        lambda config: build_connector(config, settings.data_dir, clock),
+        connectors,
+        slots,
+        router,
     )
     gate = ConsentGate(db)
     opt_outs = OptOuts(crypto, writer, f"{policy.name}@{policy.version}")
+    fleet.load()  # connectors and routes created through /v1/admin
+    metrics.registry.register(ConnectorCollector(connectors))
+    owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('req', clock.now())[-8:]}"
+    dispatcher = Dispatcher(db, crypto, clock, metrics, writer, router, slots, settings, owner)
     accept = AcceptService(
         db,
         crypto,
@@ -277,4 +295,6 @@ def build_runtime(
         retention=RetentionService(
             db, clock, policy, metadata, batch_size=settings.retention_batch
         ),
+        fleet=fleet,
+        validity=ValiditySweeper(db, clock, writer),
     )

@@ -345,6 +345,45 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
 }
 
 
+def connectors_operator_only(method: str, path: str) -> Callable[[World], None]:
+    """Connectors and routes belong to the deployment: an account's key (even its admin) is
+    refused before anything is read or changed."""
+
+    def case(w: World) -> None:
+        concrete = path.replace("{name}", "op1").replace("{route_id}", "rte_0000000000000")
+        body: dict[str, Any] | None = None
+        if method in ("POST", "PUT"):
+            body = (
+                {"prefix": "+31", "connector": "sim"}
+                if "/routes" in path
+                else {"name": "op1", "type": "simulator"}
+            )
+            if method == "PUT" and "/connectors" in path:
+                del body["name"]
+        response = w.client.request(method, concrete, headers=w.a.headers, json=body)
+        assert_problem(response, 403, "insufficient_scope")
+
+    return case
+
+
+CASES.update(
+    {
+        (method, path): connectors_operator_only(method, path)
+        for method, path in [
+            ("GET", "/v1/admin/connectors"),
+            ("POST", "/v1/admin/connectors"),
+            ("GET", "/v1/admin/connectors/{name}"),
+            ("PUT", "/v1/admin/connectors/{name}"),
+            ("DELETE", "/v1/admin/connectors/{name}"),
+            ("GET", "/v1/admin/routes"),
+            ("POST", "/v1/admin/routes"),
+            ("PUT", "/v1/admin/routes/{route_id}"),
+            ("DELETE", "/v1/admin/routes/{route_id}"),
+        ]
+    }
+)
+
+
 def _v1_routes(client: TestClient) -> list[tuple[str, str]]:
     return [(m, p) for m, p in api_routes(client.app) if p.startswith("/v1")]
 

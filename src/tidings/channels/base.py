@@ -21,6 +21,8 @@ class OutboundMessage:
     body: str
     encoding: str
     segments: int
+    # The end of the validity period, for peers that take one (SMPP validity_period).
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

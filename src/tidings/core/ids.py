@@ -31,6 +31,7 @@ PREFIXES = frozenset(
         "ret",
         "smc",
         "cev",
+        "rte",
     }
 )
 

@@ -221,6 +221,7 @@ class Dispatcher:
             body=dec(account, "messages.body", row.body_enc) if row.body_enc else "",
             encoding=row.encoding,
             segments=row.segments,
+            expires_at=to_utc(row.expires_at) if row.expires_at is not None else None,
         )
 
     # --- send ------------------------------------------------------------------

@@ -41,6 +41,8 @@ log = logging.getLogger("tidings.events")
 class _Waiting:
     receipt: Receipt
     since: float
+    tries: int = 0
+    due: float = 0.0
 
 
 class EventRecorder:
@@ -61,6 +63,9 @@ class EventRecorder:
         self._metrics = metrics
         self._writer = writer
         self._receipts: deque[_Waiting] = deque()
+        # Receipts that matched no message yet (they usually came before the submit's
+        # outcome was committed): looked up again after a growing pause, not every flush.
+        self._later: list[_Waiting] = []
         self._inbound: deque[Inbound] = deque()
         self._wait = receipt_wait_seconds
         self.flush_seconds = 0.01
@@ -76,15 +81,23 @@ class EventRecorder:
         self._inbound.append(message)
 
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            if not self._receipts and not self._inbound:
+            if not self._receipts and not self._inbound and not self._due(loop.time()):
                 await asyncio.sleep(self.flush_seconds)
                 continue
             await self.flush()
             await asyncio.sleep(self.flush_seconds)
 
-    async def flush(self) -> None:
-        receipts = list(self._receipts)
+    def _due(self, now: float) -> bool:
+        return any(item.due <= now for item in self._later)
+
+    async def flush(self, *, everything: bool = False) -> None:
+        now = asyncio.get_running_loop().time()
+        due = [i for i in self._later if everything or i.due <= now]
+        if due:
+            self._later = [i for i in self._later if not (everything or i.due <= now)]
+        receipts = list(self._receipts) + due
         self._receipts.clear()
         inbound = list(self._inbound)
         self._inbound.clear()
@@ -105,7 +118,9 @@ class EventRecorder:
                 _acknowledge(item.receipt)
         for item in unmatched:
             if now - item.since < self._wait:
-                self._receipts.append(item)
+                item.tries += 1
+                item.due = now + min(1.0, 0.01 * 2**item.tries)
+                self._later.append(item)
             else:
                 self.unmatched_receipts += 1
                 log.warning(
@@ -117,8 +132,8 @@ class EventRecorder:
 
     async def drain(self) -> None:
         """Record what is buffered now (used at shutdown and by tests)."""
-        if self._receipts or self._inbound:
-            await self.flush()
+        if self._receipts or self._inbound or self._later:
+            await self.flush(everything=True)
 
     def _record(self, receipts: list[_Waiting], inbound: list[Inbound]) -> list[_Waiting]:
         now = self._clock.now()
@@ -129,27 +144,32 @@ class EventRecorder:
                 by_connector.setdefault(item.receipt.connector, []).append(item)
             changes: list[Change] = []
             with_parts: set[str] = set()
+            part_changes: list[dict[str, Any]] = []
             for connector, items in by_connector.items():
                 refs = [i.receipt.connector_message_id for i in items]
+                # Messages first, parts second: the `sent` commit writes both, so a message
+                # found here has its parts visible to the later query (read committed).
+                found = message_store.find_by_connector_ids(conn, connector, refs)
                 in_parts = part_store.find_by_connector_ids(conn, connector, refs)
                 for item in items:
-                    part = in_parts.get(item.receipt.connector_message_id)
+                    r = item.receipt
+                    part = in_parts.get(r.connector_message_id)
                     if part is not None:
-                        r = item.receipt
-                        part_store.record_part_status(
-                            conn, part[0], part[1], r.status, r.error_code, r.at
+                        part_changes.append(
+                            {
+                                "message_id": part[0],
+                                "part_number": part[1],
+                                "status": r.status,
+                                "error_code": r.error_code,
+                                "done_at": r.at,
+                            }
                         )
                         with_parts.add(part[0])
-                items = [i for i in items if i.receipt.connector_message_id not in in_parts]
-                found = message_store.find_by_connector_ids(
-                    conn, connector, [i.receipt.connector_message_id for i in items]
-                )
-                for item in items:
-                    message_id = found.get(item.receipt.connector_message_id)
+                        continue
+                    message_id = found.get(r.connector_message_id)
                     if message_id is None:
                         unmatched.append(item)
                         continue
-                    r = item.receipt
                     fields: dict[str, Any] = {}
                     if r.status == "delivered":
                         fields["delivered_at"] = r.at
@@ -157,6 +177,7 @@ class EventRecorder:
                         fields["error_code"] = r.error_code or r.status
                         fields["error_message"] = f"receipt from {connector}: {r.status}"
                     changes.append(Change(message_id, r.status, fields))
+            part_store.record_part_statuses(conn, part_changes)
             changes.extend(self._from_parts(conn, with_parts))
             self._writer.apply(conn, changes, now)
             replied = self._record_inbound(conn, inbound, now)

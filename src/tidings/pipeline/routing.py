@@ -9,6 +9,10 @@ from tidings.core.config import RouteConfig
 
 class Router:
     def __init__(self, routes: Sequence[RouteConfig]) -> None:
+        self.replace(routes)
+
+    def replace(self, routes: Sequence[RouteConfig]) -> None:
+        """Swap the whole table at once (routes changed at runtime)."""
         self._routes = sorted(routes, key=lambda r: (-len(r.prefix), -r.priority))
 
     def candidates(self, to: str) -> list[str]:

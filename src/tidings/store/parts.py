@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, select, update
 
 from tidings.store.bulk import in_list, insert_rows
 from tidings.store.tables import message_parts
@@ -43,23 +42,29 @@ def find_by_connector_ids(
     return {row.connector_message_id: (row.message_id, row.part_number) for row in rows}
 
 
-def record_part_status(
-    conn: Connection,
-    message_id: str,
-    part_number: int,
-    status: str,
-    error_code: str | None,
-    at: datetime,
-) -> None:
+def record_part_statuses(conn: Connection, changes: Sequence[dict[str, Any]]) -> None:
+    """Each change: {message_id, part_number, status, error_code, done_at}; one statement."""
+    if not changes:
+        return
     conn.execute(
         update(message_parts)
         .where(
             and_(
-                message_parts.c.message_id == message_id,
-                message_parts.c.part_number == part_number,
+                message_parts.c.message_id == bindparam("m"),
+                message_parts.c.part_number == bindparam("p"),
             )
         )
-        .values(status=status, error_code=error_code, done_at=at)
+        .values(status=bindparam("s"), error_code=bindparam("e"), done_at=bindparam("d")),
+        [
+            {
+                "m": c["message_id"],
+                "p": c["part_number"],
+                "s": c["status"],
+                "e": c["error_code"],
+                "d": c["done_at"],
+            }
+            for c in changes
+        ],
     )
 
 

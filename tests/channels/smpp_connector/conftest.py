@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,7 @@ def stack_factory(
     database_url: str, tmp_path: Path, clock: ManualClock
 ) -> Iterator[Callable[..., SmppStack]]:
     opened: list[tuple[Runtime, TestClient]] = []
+    master_key = base64.b64encode(os.urandom(32)).decode()  # one key: a restart reads its data
 
     def build(
         connectors: tuple[ConnectorConfig, ...], routes: tuple[RouteConfig, ...] | None = None
@@ -85,6 +88,7 @@ def stack_factory(
             tmp_path / f"data{len(opened)}",
             connectors=connectors,
             routes=routes or (RouteConfig("+", connectors[0].name, 0),),
+            master_key_env=master_key,
         )
         runtime = build_runtime(settings, clock)
         client = TestClient(create_app(runtime), raise_server_exceptions=False)

@@ -13,16 +13,21 @@ Behaviour (the JSON argument, changeable later with {"cmd": "set", ...} on stdin
     throttle        answer the first N submits ESME_RTHROTTLED (counting down)
     reject          {destination: command_status} answered to submits to that number
     receipts        "after" (default): submit_sm_resp, then the receipt;
-                    "before": the receipt first, the response 0.2 s later
+                    "before": the receipt first, the response 0.2 s later;
+                    "none": no receipts at all
     no_receipt      destinations that never get a receipt
     receipt_stat    {destination: stat} (default DELIVRD)
+    undeliverable   submit numbers (1-based) whose receipt says UNDELIV
     receipt_form    "tlv" (TLVs and text, default) or "text" (text only)
     drop_at         on that submit (1-based), answer nothing and drop every connection
     quiet           report no per-submit events (for the benchmark)
+    tls             {"cert": PEM file, "key": PEM file}: the gate speaks TLS
 
 Commands on stdin, one JSON object a line:
     {"cmd": "set", ...behaviour...}
     {"cmd": "drop"}                              close every client connection
+    {"cmd": "receipt", "message_id": "...", "source": "...", "destination": "...",
+     "stat": "DELIVRD"}                          a receipt now, for an earlier submit
     {"cmd": "mo", "source": "...", "destination": "...", "text": "...",
      "form": "udh" | "sar", "reference": 7, "order": [2, 0, 1]}
                                                  a UCS-2 inbound message, its parts in that order
@@ -39,6 +44,7 @@ import contextlib
 import json
 import os
 import socket
+import ssl
 import sys
 import time
 from typing import Any
@@ -82,6 +88,9 @@ class Smsc:
         self.receipts_sent = 0
         self.counter = 0
         self.tasks: set[asyncio.Task[Any]] = set()
+        # Receipts whose deliver_sm failed (the client went away): sent again at the next
+        # bind that can receive, as an SMSC keeps receipts for an absent client.
+        self.owed: list[tuple[str, str, str, str]] = []
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -146,6 +155,10 @@ class Smsc:
             event = await self.server.next()
             if isinstance(event, smpp34.Esme):
                 self.sessions[event.session_id] = event
+                if event.can_receive and self.owed:
+                    owed, self.owed = self.owed, []
+                    for receipt in owed:
+                        self.spawn(self.send_receipt(*receipt))
             elif isinstance(event, smpp34.Unbound):
                 self.sessions.pop(event.session_id, None)
                 say(event="unbound")
@@ -187,22 +200,25 @@ class Smsc:
             return
         self.counter += 1
         message_id = f"smsc-{self.counter}"
-        if destination in b.get("no_receipt", []):
+        if destination in b.get("no_receipt", []) or b.get("receipts") == "none":
             event.accept(message_id=message_id)
             return
         stat = b.get("receipt_stat", {}).get(destination, "DELIVRD")
+        if number in b.get("undeliverable", []):
+            stat = "UNDELIV"
+        receipt = self.send_receipt(message_id, event.destination_addr, event.source_addr, stat)
         if b.get("receipts") == "before":
-            self.spawn(self.send_receipt(event, message_id, stat))
+            self.spawn(receipt)
             await asyncio.sleep(0.2)
             event.accept(message_id=message_id)
         else:
             event.accept(message_id=message_id)
-            await self.send_receipt(event, message_id, stat)
+            await receipt
 
-    async def send_receipt(self, event: Any, message_id: str, stat: str) -> None:
+    async def send_receipt(self, message_id: str, source: str, destination: str, stat: str) -> None:
         session = self.receiver()
         if session is None:
-            say(event="error", error="no session to send a receipt on")
+            self.owed.append((message_id, source, destination, stat))
             return
         states = {"DELIVRD": 2, "EXPIRED": 3, "DELETED": 4, "UNDELIV": 5, "REJECTD": 8}
         error = "000" if stat == "DELIVRD" else "001"
@@ -219,16 +235,17 @@ class Smsc:
         try:
             response = await asyncio.wait_for(
                 session.deliver_sm(
-                    event.source_addr,
+                    destination,
                     text.encode(),
-                    source_addr=event.destination_addr,
+                    source_addr=source,
                     esm_class=0x04,
                     tlvs=tlvs,
                 ),
                 DELIVER_TIMEOUT,
             )
         except Exception as error:
-            say(event="error", error=f"receipt {message_id}: {type(error).__name__}: {error}")
+            say(event="receipt_owed", message_id=message_id, error=f"{type(error).__name__}")
+            self.owed.append((message_id, source, destination, stat))
             return
         self.receipts_sent += 1
         if not self.behaviour.get("quiet"):
@@ -286,6 +303,15 @@ class Smsc:
                 say(event="set")
             elif kind == "drop":
                 self.drop()
+            elif kind == "receipt":
+                self.spawn(
+                    self.send_receipt(
+                        command["message_id"],
+                        command["source"],
+                        command["destination"],
+                        command.get("stat", "DELIVRD"),
+                    )
+                )
             elif kind == "mo":
                 self.spawn(self.mobile_originated(command))
             elif kind == "stats":
@@ -298,13 +324,21 @@ class Smsc:
 
     async def run(self) -> None:
         await self.server.start()
-        gate = await asyncio.start_server(self.gate, "127.0.0.1", 0)
+        context = None
+        if self.behaviour.get("tls"):
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(self.behaviour["tls"]["cert"], self.behaviour["tls"]["key"])
+        gate = await asyncio.start_server(self.gate, "127.0.0.1", 0, ssl=context)
         port = gate.sockets[0].getsockname()[1]
         say(event="listening", port=port, pid=os.getpid())
         serving = asyncio.create_task(self.serve())
         await self.control()  # until stdin closes
         serving.cancel()
         gate.close()
+        # Leave at once: no waiting for TLS handshakes or relays still open (and smpp34 can
+        # crash the interpreter at exit).
+        sys.stdout.flush()
+        os._exit(0)
 
 
 def main() -> None:

@@ -69,3 +69,13 @@ def test_a_wrong_password_is_refused_and_retried_with_growing_delays(
         lambda: stack.message(message_id)["error_code"] == "not_bound", timeout=15, message="retry"
     )
     assert stack.message(message_id)["status"] in ("queued", "sending")
+
+
+def test_an_idle_session_is_kept_alive_with_enquire_link(
+    smsc_factory: Smsc, stack_factory: Stack
+) -> None:
+    smsc = smsc_factory()
+    stack = stack_factory((smpp_connector("op1", smsc.port, enquire_link_seconds=0.1),))
+    wait_until(lambda: stack.status_of("op1")["enquire_links"] >= 3, message="enquire_links")
+    status = stack.status_of("op1")
+    assert status["bound"] is True and status["binds"] == 1

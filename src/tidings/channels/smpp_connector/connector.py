@@ -14,9 +14,10 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections import Counter, deque
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from tidings.channels.base import (
@@ -113,7 +114,7 @@ class SmppConnector(Connector):
         self._paused_until = 0.0
         self._tokens = 1.0
         self._stamp: float | None = None
-        self._submits: deque[float] = deque(maxlen=200_000)
+        self._submits: deque[float] = deque(maxlen=20_000)
         self.state: State = "stopped"
         self.binds = 0
         self.bind_failures = 0
@@ -262,6 +263,7 @@ class SmppConnector(Connector):
             destination_addr=message.to.removeprefix("+"),
             esm_class=part.esm_class,
             registered_delivery=self.options.registered_delivery,
+            validity_period=_absolute_time(message.expires_at),
             data_coding=data_coding,
             short_message=part.short_message,
             tlvs=part.tlvs,
@@ -282,7 +284,7 @@ class SmppConnector(Connector):
                 ) from None
             status = response.command_status
             if status == S.ESME_ROK:
-                self._submits.append(asyncio.get_running_loop().time())
+                self._submits.append(time.monotonic())
                 if isinstance(response, SubmitSmResp):
                     return response.message_id or None
                 return None
@@ -412,12 +414,9 @@ class SmppConnector(Connector):
 
     # --- state -----------------------------------------------------------------------------
     def status(self) -> dict[str, object]:
-        loop_time = asyncio.get_running_loop().time() if _has_loop() else None
-        recent = 0
-        if loop_time is not None:
-            while self._submits and self._submits[0] < loop_time - 5.0:
-                self._submits.popleft()
-            recent = sum(1 for t in self._submits if t >= loop_time - 1.0)
+        # Submits in the last second (monotonic time measures the interval; any thread).
+        since = time.monotonic() - 1.0
+        recent = sum(1 for t in list(self._submits) if t >= since)
         return {
             "name": self.name,
             "channel": self.channel,
@@ -431,6 +430,7 @@ class SmppConnector(Connector):
             "binds": self.binds,
             "bind_failures": self.bind_failures,
             "in_flight": sum(s.in_flight for s in self._sessions.values() if s is not None),
+            "enquire_links": sum(s.enquire_links for s in self._sessions.values() if s is not None),
             "tps_now": float(recent),
             "tps_limit": self.options.tps,
             "errors": dict(self.errors),
@@ -439,12 +439,11 @@ class SmppConnector(Connector):
         }
 
 
-def _has_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+def _absolute_time(when: datetime | None) -> str:
+    """SMPP absolute time (YYMMDDhhmmsstnnp) in UTC, or "" for the SMSC's default."""
+    if when is None:
+        return ""
+    return f"{when.astimezone(UTC):%y%m%d%H%M%S}000+"
 
 
 def _sender_address(sender: str) -> tuple[int, int, str]:

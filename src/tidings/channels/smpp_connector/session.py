@@ -79,6 +79,7 @@ class SmppSession:
         self.closed = asyncio.Event()
         self.bound = False
         self.peer_system_id = ""
+        self.enquire_links = 0  # answered enquire_link of ours
 
     @property
     def in_flight(self) -> int:
@@ -240,6 +241,7 @@ class SmppSession:
                 await self.request(EnquireLink(sequence_number=0))
             except (SessionClosed, TimeoutError):
                 return
+            self.enquire_links += 1
 
     # --- closing -----------------------------------------------------------------------
     async def unbind(self) -> None:

@@ -1,0 +1,200 @@
+"""Accept -> SMPP submit -> receipt -> delivered, against an SMSC in another process.
+
+Starts the scriptable SMSC (smpp34's Server behind a small gate,
+tests/channels/smpp_connector/smsc.py, quiet: no per-message output) and `tidings serve`
+with one `type = "smpp"` connector bound to it as a transceiver. Submits `--messages`
+through POST /v1/messages/batch and waits until every one is final. Reports the intake
+rate, the submit rate during intake, accept -> delivered messages/s, and the CPU time per
+message of Tidings and of the SMSC.
+
+    python bench/smpp_throughput.py --db sqlite --messages 20000
+    python bench/smpp_throughput.py --db postgres --messages 20000 --smpp-tps 5000 --smpp-window 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from common import (
+    BENCH_DIR,
+    Profiler,
+    ServerConfig,
+    StatusCounter,
+    add_common_arguments,
+    batch_body,
+    cpu_seconds,
+    cpu_snapshot,
+    cpu_used,
+    report,
+    run_server,
+    server_config,
+)
+
+SMSC = BENCH_DIR.parent / "tests" / "channels" / "smpp_connector" / "smsc.py"
+
+
+@dataclass
+class SmppServerConfig(ServerConfig):
+    smsc_port: int = 0
+    smpp_tps: float = 5000.0
+    smpp_window: int = 200
+    long_messages: str = "udh8"
+
+    def toml(self) -> str:
+        lines = [
+            "[[connectors]]",
+            'name = "op1"',
+            'type = "smpp"',
+            'host = "127.0.0.1"',
+            f"port = {self.smsc_port}",
+            'system_id = "bench"',
+            'password = "secret"',
+            f"tps = {float(self.smpp_tps)}",
+            f"window = {int(self.smpp_window)}",
+            f'long_messages = "{self.long_messages}"',
+            "",
+            "[[routes]]",
+            'prefix = "+"',
+            'connector = "op1"',
+            "",
+        ]
+        if self.dispatch_batch is not None:
+            lines += ["[pipeline]", f"dispatch_batch = {int(self.dispatch_batch)}", ""]
+        return "\n".join(lines)
+
+
+def start_smsc(receipts: str) -> tuple[subprocess.Popen[str], int]:
+    behaviour = {"password": "secret", "quiet": True, "receipts": receipts}
+    process = subprocess.Popen(
+        [sys.executable, str(SMSC), json.dumps(behaviour)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    listening = json.loads(process.stdout.readline())
+    if listening.get("event") != "listening":
+        raise SystemExit(f"the SMSC did not start: {listening}")
+    return process, int(listening["port"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common_arguments(parser)
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--batch-size", type=int, default=5_000)
+    parser.add_argument("--smpp-tps", type=float, default=5000.0)
+    parser.add_argument("--smpp-window", type=int, default=200)
+    parser.add_argument("--poll", type=float, default=0.5)
+    parser.add_argument("--profile-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--no-receipts", action="store_true", help="the SMSC sends none: ends at `sent`"
+    )
+    parser.add_argument("--stall-timeout", type=float, default=60.0)
+    args = parser.parse_args()
+    total, size = args.messages, args.batch_size
+
+    smsc, port = start_smsc("none" if args.no_receipts else "after")
+    base = server_config(args)
+    config = SmppServerConfig(
+        **{k: getattr(base, k) for k in base.__dataclass_fields__},
+        smsc_port=port,
+        smpp_tps=args.smpp_tps,
+        smpp_window=args.smpp_window,
+    )
+    try:
+        with run_server(config) as server, server.client(timeout=600) as http:
+            counter = StatusCounter(server.sqlalchemy_url, server.account_id)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # wait for the bind
+                state = http.get("/healthz").json()["connectors"][0]
+                if state.get("bound"):
+                    break
+                time.sleep(0.1)
+            else:
+                raise SystemExit(f"the connector did not bind: {state}")
+            if args.profile is not None:
+                Profiler(server.pid, args.profile_seconds, args.profile).start()
+            smsc_cpu0 = cpu_seconds(smsc.pid)
+            before = cpu_snapshot(server.pids, args.db)
+            started = before.wall
+            for start in range(0, total, size):
+                count = min(size, total - start)
+                response = http.post("/v1/messages/batch", content=batch_body(start, count))
+                if response.status_code != 202 or response.json()["accepted"] != count:
+                    raise RuntimeError(f"batch answered {response.status_code}: {response.text}")
+            at_intake = cpu_snapshot(server.pids, args.db)
+            intake = at_intake.wall - started
+            counts_at_intake = counter.counts()
+            last, last_change = -1, time.perf_counter()
+            while True:
+                time.sleep(args.poll)
+                waiting = counter.pending()
+                if args.no_receipts:
+                    waiting.pop("sent", None)
+                pending = sum(waiting.values())
+                if pending == 0:
+                    break
+                if pending != last:
+                    last, last_change = pending, time.perf_counter()
+                elif time.perf_counter() - last_change > args.stall_timeout:
+                    print(f"no progress for {args.stall_timeout:.0f}s: {counter.counts()}")
+                    break
+            after = cpu_snapshot(server.pids, args.db)
+            smsc_cpu = cpu_seconds(smsc.pid) - smsc_cpu0
+            final_counts = counter.counts()
+            connector_state = http.get("/healthz").json()["connectors"][0]
+            counter.close()
+    finally:
+        assert smsc.stdin is not None
+        smsc.stdin.close()
+        smsc.wait(timeout=10)
+
+    end = after.wall - started
+    cpu = cpu_used(before, after)
+    submitted_at_intake = sum(
+        counts_at_intake.get(s, 0) for s in ("sent", "delivered", "undelivered", "failed")
+    )
+    delivered = final_counts.get("sent" if args.no_receipts else "delivered", 0)
+    result: dict[str, Any] = {
+        "db": args.db,
+        "messages": total,
+        "receipts": not args.no_receipts,
+        "smpp_tps_limit": args.smpp_tps,
+        "smpp_window": args.smpp_window,
+        "intake_seconds": round(intake, 2),
+        "intake_per_s": round(total / intake, 1),
+        "submitted_per_s_during_intake": round(submitted_at_intake / intake, 1),
+        "seconds_to_all_final": round(end, 2),
+        "accept_to_delivered_per_s": round(delivered / end, 1),
+        "counts_at_intake": counts_at_intake,
+        "final_counts": final_counts,
+        "tidings_cpu_ms_per_message": round(cpu["server_cpu_s"] * 1000 / total, 3),
+        "smsc_cpu_ms_per_message": round(smsc_cpu * 1000 / total, 3),
+        "smsc_cpu_s": round(smsc_cpu, 2),
+        "connector_errors": connector_state.get("errors"),
+        **cpu,
+    }
+    report(
+        "smpp_throughput",
+        [
+            ("messages", total),
+            ("intake msg/s", result["intake_per_s"]),
+            ("submitted msg/s during intake", result["submitted_per_s_during_intake"]),
+            ("accept -> delivered msg/s", result["accept_to_delivered_per_s"]),
+            ("Tidings CPU ms/message", result["tidings_cpu_ms_per_message"]),
+            ("SMSC CPU ms/message", result["smsc_cpu_ms_per_message"]),
+            ("other cores", cpu["other_cores"]),
+        ],
+        result,
+    )
+
+
+if __name__ == "__main__":
+    main()
