@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from tidings.pipeline.webhooks import WebhookSender
 from tidings.privacy.policy import check as check_policy
 from tidings.privacy.policy import load_configured_policy
 from tidings.store import accounts as account_store
+from tidings.store import keys as key_store
 from tidings.store import messages as message_store
 from tidings.store.database import Database
 from tidings.store.migrate import upgrade
@@ -146,7 +148,23 @@ def build_runtime(
         with db.read() as conn:
             return account_store.active_account_key_id(conn, account_id)
 
-    crypto = Crypto(master, load_wrapped, active_key)
+    def load_many(key_ids: Sequence[str]) -> dict[str, bytes]:
+        with db.read() as conn:
+            return key_store.live_wrapped_keys(conn, key_ids)
+
+    def find_subject_keys(
+        account_id: str, subject_indexes: Sequence[bytes]
+    ) -> dict[bytes, tuple[str, bytes]]:
+        with db.read() as conn:
+            return key_store.live_subject_keys(conn, account_id, subject_indexes)
+
+    crypto = Crypto(
+        master,
+        load_wrapped,
+        active_key,
+        load_wrapped_many=load_many,
+        find_subject_keys=find_subject_keys,
+    )
     metrics = Metrics()
     writer = StatusWriter(crypto, metrics, skip_locked=not db.is_sqlite)
     queries = MessageQueries(db, crypto, clock, writer)

@@ -18,12 +18,14 @@ from typing import Any
 
 from tidings.channels.base import Inbound, Receipt
 from tidings.core.clock import Clock, iso
-from tidings.core.crypto import Crypto
+from tidings.core.crypto import Crypto, SubjectKey
 from tidings.core.ids import new_id
 from tidings.domain.addresses import AddressError, normalise_number, normalise_sender
 from tidings.domain.encoding import analyse
+from tidings.domain.regions import number_region
 from tidings.pipeline.metrics import Metrics
 from tidings.pipeline.transitions import Change, StatusWriter, account_webhook_urls, webhook_row
+from tidings.store import keys as key_store
 from tidings.store import messages as message_store
 from tidings.store import numbers as number_store
 from tidings.store import webhooks as webhook_store
@@ -112,6 +114,18 @@ class EventRecorder:
             await self.flush()
 
     def _record(self, receipts: list[_Waiting], inbound: list[Inbound]) -> list[_Waiting]:
+        minted: list[str] = []
+        try:
+            unmatched = self._record_in_transaction(receipts, inbound, minted)
+        except BaseException:
+            self._crypto.discard(minted)
+            raise
+        self._crypto.confirm(minted)
+        return unmatched
+
+    def _record_in_transaction(
+        self, receipts: list[_Waiting], inbound: list[Inbound], minted: list[str]
+    ) -> list[_Waiting]:
         now = self._clock.now()
         unmatched: list[_Waiting] = []
         with self._db.write() as conn:
@@ -137,13 +151,18 @@ class EventRecorder:
                         fields["error_message"] = f"receipt from {connector}: {r.status}"
                     changes.append(Change(message_id, r.status, fields))
             self._writer.apply(conn, changes, now)
-            self._record_inbound(conn, inbound, now)
+            self._record_inbound(conn, inbound, now, minted)
         return unmatched
 
-    def _record_inbound(self, conn: Any, inbound: list[Inbound], now: Any) -> None:
+    def _record_inbound(
+        self, conn: Any, inbound: list[Inbound], now: Any, minted: list[str]
+    ) -> None:
+        """The sender is the data subject: their number, the body and the webhook payload
+        go under their key; the destination is the account's number, under the account key."""
         rows: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
-        hooks: list[tuple[str, str, dict[str, Any]]] = []
+        hooks: list[tuple[str, str, dict[str, Any], SubjectKey]] = []
+        new_keys: dict[str, dict[str, Any]] = {}
         for message in inbound:
             try:
                 to = normalise_number(message.to, "to")
@@ -163,17 +182,23 @@ class EventRecorder:
             info = analyse(message.body)
             message_id = new_id("msg", now)
             enc = self._crypto.encrypt
+            subject_index = self._crypto.blind_index(account, sender)
+            key = self._crypto.subject_key(account, subject_index, now)
+            if key.row is not None:
+                new_keys[key.key_id] = key.row
+                minted.append(key.key_id)
             rows.append(
                 {
                     "id": message_id,
                     "account_id": account,
                     "direction": "inbound",
                     "channel": message.channel,
-                    "sender_enc": enc(account, "messages.sender", sender),
-                    "sender_index": self._crypto.blind_index(account, sender),
+                    "sender_enc": enc(account, "messages.sender", sender, key),
+                    "sender_index": subject_index,
                     "recipient_enc": enc(account, "messages.recipient", to),
                     "recipient_index": self._crypto.blind_index(account, to),
-                    "body_enc": enc(account, "messages.body", message.body),
+                    "body_enc": enc(account, "messages.body", message.body, key),
+                    "region": number_region(sender),
                     "encoding": info.encoding,
                     "segments": info.segments,
                     "status": "received",
@@ -200,11 +225,13 @@ class EventRecorder:
                         "body": message.body,
                         "received_at": iso(message.at),
                     },
+                    key,
                 )
             )
             self._metrics.inbound.labels("stored").inc()
+        key_store.insert_minted_keys(conn, list(new_keys.values()))
         message_store.insert_messages(conn, rows, events, [])
-        urls = account_webhook_urls(conn, {account for account, _, _ in hooks})
+        urls = account_webhook_urls(conn, {account for account, _, _, _ in hooks})
         webhook_store.insert_deliveries(
             conn,
             [
@@ -216,8 +243,9 @@ class EventRecorder:
                     urls[account],
                     payload,
                     now,
+                    key,
                 )
-                for account, message_id, payload in hooks
+                for account, message_id, payload, key in hooks
                 if account in urls
             ],
         )
