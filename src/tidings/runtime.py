@@ -7,7 +7,6 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,14 +32,15 @@ from tidings.pipeline.queries import MessageQueries
 from tidings.pipeline.routing import Router
 from tidings.pipeline.transitions import StatusWriter
 from tidings.pipeline.webhooks import WebhookSender
+from tidings.privacy.erasure import ErasureService
 from tidings.privacy.policy import check as check_policy
 from tidings.privacy.policy import load_configured_policy
-from tidings.store import accounts as account_store
-from tidings.store import keys as key_store
 from tidings.store import messages as message_store
 from tidings.store.database import Database
+from tidings.store.keys import KeyRing
 from tidings.store.migrate import upgrade
 from tidings.store.tables import metadata
+from tidings.store.vault import KeyVault
 
 log = logging.getLogger("tidings")
 
@@ -84,6 +84,7 @@ class Runtime:
     webhooks: WebhookSender
     connectors: dict[str, Connector]
     policy: Policy
+    erasure: ErasureService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self) -> None:
@@ -116,6 +117,7 @@ class Runtime:
 
     def close(self) -> None:
         self.db.dispose()
+        self.erasure.vault.dispose()
 
 
 def policy_in_force(settings: Settings) -> Policy:
@@ -140,30 +142,15 @@ def build_runtime(
         upgrade(db)
     master = load_or_create_master_key(settings.master_key_env, settings.data_dir)
 
-    def load_wrapped(key_id: str) -> bytes | None:
-        with db.read() as conn:
-            return account_store.wrapped_key(conn, key_id)
-
-    def active_key(account_id: str) -> str | None:
-        with db.read() as conn:
-            return account_store.active_account_key_id(conn, account_id)
-
-    def load_many(key_ids: Sequence[str]) -> dict[str, bytes]:
-        with db.read() as conn:
-            return key_store.live_wrapped_keys(conn, key_ids)
-
-    def find_subject_keys(
-        account_id: str, subject_indexes: Sequence[bytes]
-    ) -> dict[bytes, tuple[str, bytes]]:
-        with db.read() as conn:
-            return key_store.live_subject_keys(conn, account_id, subject_indexes)
-
+    vault = KeyVault(settings.key_vault_url or f"sqlite:///{settings.data_dir / 'keys.db'}")
+    ring = KeyRing(db, vault)
     crypto = Crypto(
         master,
-        load_wrapped,
-        active_key,
-        load_wrapped_many=load_many,
-        find_subject_keys=find_subject_keys,
+        ring.load,
+        ring.active_account_key,
+        load_wrapped_many=ring.load_many,
+        find_subject_keys=ring.find_subjects,
+        keep_wrapped=vault.put,
     )
     metrics = Metrics()
     writer = StatusWriter(crypto, metrics, skip_locked=not db.is_sqlite)
@@ -186,13 +173,14 @@ def build_runtime(
         load=queries.get,
         on_accepted=dispatcher.wake,
     )
+    account_service = AccountService(db, crypto, clock)
     return Runtime(
         settings=settings,
         clock=clock,
         db=db,
         crypto=crypto,
         metrics=metrics,
-        accounts=AccountService(db, crypto, clock),
+        accounts=account_service,
         numbers=NumberService(db, crypto, clock),
         accept=accept,
         queries=queries,
@@ -209,4 +197,13 @@ def build_runtime(
         ),
         connectors=connectors,
         policy=policy,
+        erasure=ErasureService(
+            db,
+            crypto,
+            clock,
+            writer,
+            policy,
+            vault,
+            on_account_closed=lambda _: account_service.forget_cached_principals(),
+        ),
     )

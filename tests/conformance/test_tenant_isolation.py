@@ -231,6 +231,18 @@ def simulate_inbound(w: World) -> None:
     assert_problem(w.a.post("/v1/simulator/inbound", inbound), 404, "number_not_found")
 
 
+def erase_subject(w: World) -> None:
+    body = {"account_id": w.b.account_id, "subject": B_RECIPIENT}
+    assert_problem(w.a.post("/v1/admin/privacy/erasures", body), 403, "insufficient_scope")
+    whole = {"account_id": w.b.account_id, "whole_account": True}
+    assert_problem(w.a.post("/v1/admin/privacy/erasures", whole), 403, "insufficient_scope")
+
+
+def list_erasures(w: World) -> None:
+    response = w.a.get("/v1/admin/privacy/erasures", params={"account_id": w.b.account_id})
+    assert_problem(response, 403, "insufficient_scope")
+
+
 CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("POST", "/v1/messages"): send_with_bs_idempotency_key,
     ("POST", "/v1/messages/batch"): send_batch,
@@ -249,6 +261,8 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("GET", "/v1/webhooks/failures"): list_webhook_failures,
     ("POST", "/v1/webhooks/failures/{delivery_id}/replay"): replay_webhook,
     ("POST", "/v1/simulator/inbound"): simulate_inbound,
+    ("POST", "/v1/admin/privacy/erasures"): erase_subject,
+    ("GET", "/v1/admin/privacy/erasures"): list_erasures,
 }
 
 

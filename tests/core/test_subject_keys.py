@@ -39,11 +39,14 @@ class FakeKeyStore:
                 found[index] = (key_id, wrapped)
         return found
 
+    def keep(self, keys: Sequence[tuple[str, bytes]]) -> None:
+        """The vault: material stored as soon as a key is minted."""
+        self.wrapped.update(keys)
+
     def store(self, rows: Sequence[dict[str, object]]) -> None:
+        """The bookkeeping rows, stored with the data."""
         for row in rows:
-            key_id = str(row["id"])
-            self.wrapped[key_id] = row["wrapped"]  # type: ignore[assignment]
-            self.subject[key_id] = (str(row["account_id"]), row["subject_index"])  # type: ignore[assignment]
+            self.subject[str(row["id"])] = (str(row["account_id"]), row["subject_index"])  # type: ignore[assignment]
 
     def destroy(self, account: str, index: bytes) -> list[str]:
         ids = [k for k, (a, i) in self.subject.items() if a == account and i == index]
@@ -61,6 +64,7 @@ def make(master: bytes | None = None, **kw: object) -> tuple[Crypto, FakeKeyStor
         lambda account: "dk_account",
         load_wrapped_many=store.load_many,
         find_subject_keys=store.find,
+        keep_wrapped=store.keep,
         **kw,  # type: ignore[arg-type]
     )
     store.wrapped["dk_account"] = crypto.new_wrapped_key("dk_account")
@@ -74,6 +78,8 @@ def test_each_subject_gets_its_own_key_and_the_account_keeps_its_own() -> None:
     assert set(keys) == {alice, bob}
     assert keys[alice].key_id != keys[bob].key_id
     assert keys[alice].row is not None and keys[alice].row["subject_index"] == alice
+    assert "wrapped" not in keys[alice].row  # the material is in the vault, not the row
+    assert keys[alice].key_id in store.wrapped and keys[bob].key_id in store.wrapped
     to_alice = crypto.encrypt("acc_1", "messages.body", "hi Alice", keys[alice])
     from_account = crypto.encrypt("acc_1", "messages.sender", "Acme")
     assert key_id_of(to_alice) == keys[alice].key_id
@@ -104,7 +110,7 @@ def test_a_new_process_finds_the_stored_key() -> None:
     blob = crypto.encrypt("acc_1", "messages.body", "hello", key)
     other = Crypto(
         master, store.load, lambda a: None, load_wrapped_many=store.load_many,
-        find_subject_keys=store.find,
+        find_subject_keys=store.find, keep_wrapped=store.keep,
     )  # fmt: skip
     assert other.subject_key("acc_1", alice, NOW).key_id == key.key_id
     assert other.decrypt("acc_1", "messages.body", blob) == "hello"

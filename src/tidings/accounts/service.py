@@ -89,8 +89,9 @@ class AccountService:
         key_id = new_id("dk", now)
         with self._db.write() as conn:
             wrapped = self._crypto.new_wrapped_key(key_id)
+            self._crypto.keep([(key_id, wrapped)])  # the material goes to the key vault
             account_store.insert_data_key(
-                conn, key_id=key_id, account_id=account_id, wrapped=wrapped, created_at=now
+                conn, key_id=key_id, account_id=account_id, wrapped=None, created_at=now
             )
             # The key row is not committed yet, so hand the key to the cipher directly.
             self._crypto.remember(account_id, key_id, wrapped)
@@ -265,6 +266,11 @@ class AccountService:
                 raise NotFound(
                     f"no active API key {key_id!r} in this account", code="api_key_not_found"
                 )
+        with self._cache_lock:
+            self._cache.clear()
+
+    def forget_cached_principals(self) -> None:
+        """Drop every cached key check (after keys were revoked outside this service)."""
         with self._cache_lock:
             self._cache.clear()
 

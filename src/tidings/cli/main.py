@@ -19,6 +19,7 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 
 from tidings.cli.policy import policy_app
+from tidings.cli.privacy import privacy_app
 from tidings.core.config import Settings, load_settings
 from tidings.core.errors import TidingsError
 from tidings.runtime import Runtime, build_runtime
@@ -39,6 +40,7 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(number_app, name="number")
 app.add_typer(policy_app, name="policy")
+app.add_typer(privacy_app, name="privacy")
 
 out = Console()
 err = Console(stderr=True)

@@ -89,12 +89,14 @@ DEFAULT_KEY_CACHE_SECONDS = 60.0
 WrappedLoader = Callable[[str], bytes | None]
 ManyLoader = Callable[[Sequence[str]], dict[str, bytes]]
 SubjectFinder = Callable[[str, Sequence[bytes]], dict[bytes, tuple[str, bytes]]]
+KeyKeeper = Callable[[Sequence[tuple[str, bytes]]], None]
 
 
 @dataclass(frozen=True, slots=True)
 class SubjectKey:
-    """The key a subject's fields are encrypted with. `row` is its `data_keys` row while
-    the key may not be stored yet: the transaction that uses the key inserts it too."""
+    """The key a subject's fields are encrypted with. `row` is its `data_keys` row (the
+    bookkeeping; the material is in the vault already) while the row may not be stored
+    yet: every transaction that writes data under the key inserts the row too."""
 
     key_id: str
     cipher: AESGCM
@@ -114,7 +116,9 @@ class Crypto:
     `load_wrapped(key_id)` returns a wrapped data key, or None once destroyed;
     `active_key_id(account_id)` names the account key new account data is written with;
     `load_wrapped_many(ids)` loads several live keys at once; `find_subject_keys(account,
-    subject_indexes)` maps each subject that has a live key to (key id, wrapped key).
+    subject_indexes)` maps each subject that has a live key to (key id, wrapped key);
+    `keep_wrapped(keys)` stores new wrapped keys durably (the key vault) before any data
+    is written under them.
     Unwrapped keys are kept in bounded LRU caches whose entries expire after
     `cache_seconds`, so a key destroyed by another process stops working here soon after
     (an erasure in this process forgets its keys at once).
@@ -128,6 +132,7 @@ class Crypto:
         *,
         load_wrapped_many: ManyLoader | None = None,
         find_subject_keys: SubjectFinder | None = None,
+        keep_wrapped: KeyKeeper | None = None,
         cache_size: int = DEFAULT_KEY_CACHE_SIZE,
         cache_seconds: float = DEFAULT_KEY_CACHE_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
@@ -137,6 +142,7 @@ class Crypto:
         self._load_wrapped = load_wrapped
         self._load_many = load_wrapped_many
         self._find_subject_keys = find_subject_keys
+        self._keep_wrapped = keep_wrapped
         self._active_key_id = active_key_id
         self._raw: LruCache[str, bytes] = LruCache(cache_size, cache_seconds, monotonic)
         self._hot: LruCache[str, AESGCM] = LruCache(
@@ -155,6 +161,11 @@ class Crypto:
     # --- data keys -------------------------------------------------------
     def new_wrapped_key(self, key_id: str) -> bytes:
         return self._mint(key_id)[0]
+
+    def keep(self, keys: Sequence[tuple[str, bytes]]) -> None:
+        """Store wrapped keys in the key vault (no-op without one)."""
+        if self._keep_wrapped is not None and keys:
+            self._keep_wrapped(keys)
 
     def _mint(self, key_id: str) -> tuple[bytes, bytes]:
         """(wrapped, raw) for a new key."""
@@ -260,10 +271,19 @@ class Crypto:
                 found[index] = SubjectKey(key_id, AESGCM(raw), None)
         unknown = [index for index in misses if index not in found]
         if unknown:
+            minted: list[tuple[str, bytes]] = []
             with self._mint_lock:  # two requests for one new subject get one key
                 for index in unknown:
                     key = self._cached_subject(account_id, index)
-                    found[index] = key or self._mint_subject(account_id, index, now)
+                    if key is None:
+                        key, wrapped = self._mint_subject(account_id, index, now)
+                        minted.append((key.key_id, wrapped))
+                    found[index] = key
+                try:
+                    self.keep(minted)
+                except BaseException:
+                    self.discard([key_id for key_id, _ in minted])
+                    raise
         return found
 
     def _cached_subject(self, account_id: str, index: bytes) -> SubjectKey | None:
@@ -276,7 +296,9 @@ class Crypto:
         raw = self._raw.get(key_id)
         return None if raw is None else SubjectKey(key_id, AESGCM(raw), None)
 
-    def _mint_subject(self, account_id: str, index: bytes, now: datetime) -> SubjectKey:
+    def _mint_subject(
+        self, account_id: str, index: bytes, now: datetime
+    ) -> tuple[SubjectKey, bytes]:
         key_id = new_id("dk", now)
         wrapped, raw = self._mint(key_id)
         row: dict[str, Any] = {
@@ -284,13 +306,12 @@ class Crypto:
             "account_id": account_id,
             "scope": SUBJECT_SCOPE,
             "subject_index": index,
-            "wrapped": wrapped,
             "created_at": now,
         }
         with self._lock:
             self._pending[key_id] = (row, raw)
         self._subjects.put((account_id, index), key_id)
-        return SubjectKey(key_id, AESGCM(raw), row)
+        return SubjectKey(key_id, AESGCM(raw), row), wrapped
 
     def confirm(self, key_ids: Iterable[str]) -> None:
         """The rows of these minted keys are committed: cache them like any stored key."""

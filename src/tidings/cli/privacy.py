@@ -1,0 +1,111 @@
+"""`tidings privacy ...`: erase a data subject or a closed account, the erasure log."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from tidings.core.errors import TidingsError
+
+privacy_app = typer.Typer(
+    help="Data subjects: erasure by crypto-shredding, redaction of personal data in text.",
+    no_args_is_help=True,
+)
+ConfigOption = typer.Option(
+    None, "--config", help="TOML file with connectors and routes.", dir_okay=False
+)
+HELD_EXIT = 3
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _operator() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except (KeyError, OSError):  # no user name for this uid (containers)
+        return "cli"
+
+
+def _print(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    for key, value in data.items():
+        typer.echo(f"{key}: {value}")
+
+
+@privacy_app.command("erase")
+def erase(
+    account: str = typer.Option(..., "--account", help="Account id (acc_...)."),
+    subject: str | None = typer.Option(
+        None, "--subject", help="The data subject's phone number (E.164, like +31612345678)."
+    ),
+    whole_account: bool = typer.Option(
+        False,
+        "--whole-account",
+        help="Close the account and destroy all its keys (its own and every subject's).",
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count what would go; change nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Erase a data subject by destroying their key: their numbers and message texts become
+    unreadable here and in every backup. Exit 3 when a legal hold covers them."""
+    from tidings.cli.main import open_runtime
+    from tidings.privacy.erasure import SubjectHeld
+
+    if (subject is None) == (not whole_account):
+        _fail("give --subject NUMBER or --whole-account (one of them)")
+    rt = open_runtime(config)
+    try:
+        if subject is not None:
+            result = rt.erasure.erase_subject(
+                account, subject, requested_by=_operator(), dry_run=dry_run
+            )
+        else:
+            result = rt.erasure.erase_account(account, requested_by=_operator(), dry_run=dry_run)
+    except SubjectHeld as exc:
+        _fail(exc.detail, HELD_EXIT)
+        raise
+    except TidingsError as exc:
+        _fail(exc.detail)
+        raise
+    finally:
+        rt.close()
+    _print(result.as_dict(), as_json)
+
+
+@privacy_app.command("erasures")
+def erasures(
+    account: str | None = typer.Option(None, "--account", help="Only this account's."),
+    limit: int = typer.Option(100, help="How many, newest first (1-500)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """The erasure log: who erased what kind of subject when, and how many rows."""
+    from tidings.cli.main import open_runtime
+
+    rt = open_runtime(config)
+    try:
+        entries = rt.erasure.list(account, limit)
+    except TidingsError as exc:
+        _fail(exc.detail)
+        raise
+    finally:
+        rt.close()
+    if as_json:
+        sys.stdout.write(json.dumps(entries, indent=2) + "\n")
+        return
+    for e in entries:
+        typer.echo(
+            f"{e['id']}  {e['created_at']}  {e['account_id']}  {e['scope']:<7} {e['outcome']:<6}"
+            f"  keys={e['keys_destroyed']} messages={e['messages']} by {e['requested_by']}"
+        )

@@ -1,0 +1,291 @@
+"""Erasure by crypto-shredding: destroy a data subject's key (or a closed account's keys).
+
+Destroying the key makes every copy of the subject's encrypted numbers and bodies
+unreadable at once, in this database and in every backup taken before. Then the rows that
+link to the subject are dealt with as the policy says: the blind indexes are replaced (so
+nothing leads back to the person), unsent work is canceled, webhook payloads with the
+subject's data are deleted, and when the policy's rule for message metadata is `delete`,
+the messages go too. An audit record says who asked, when and how many rows were touched;
+it holds no number, body or index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+
+from tidings.core.clock import Clock, iso
+from tidings.core.crypto import Crypto
+from tidings.core.errors import Conflict, InvalidInput, NotFound
+from tidings.core.ids import new_id
+from tidings.domain.addresses import AddressError, normalise_number
+from tidings.domain.policy import Policy
+from tidings.domain.status import CANCELABLE
+from tidings.pipeline.transitions import Change, StatusWriter
+from tidings.store import accounts as account_store
+from tidings.store import erasures as erasure_store
+from tidings.store import keys as key_store
+from tidings.store.database import Database
+from tidings.store.tables import accounts, api_keys, messages, numbers
+from tidings.store.vault import KeyVault
+
+# is_held(account_id, subject_index or None for the whole account, at) -> under a legal hold?
+HoldCheck = Callable[[str, bytes | None, datetime], bool]
+ERASED = {"error_code": "data_erased", "error_message": "the subject's data was erased"}
+
+
+def never_held(account_id: str, subject_index: bytes | None, at: datetime) -> bool:
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    id: str | None  # None for a dry run (nothing is recorded)
+    account_id: str
+    scope: str  # subject, account
+    outcome: str  # erased, held, dry_run
+    requested_by: str
+    keys_destroyed: int
+    messages: int  # messages whose subject data is now unreadable
+    messages_deleted: int
+    work_canceled: int
+    webhooks_deleted: int
+    created_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SubjectHeld(Conflict):
+    code = "subject_on_hold"
+
+
+class ErasureService:
+    def __init__(
+        self,
+        db: Database,
+        crypto: Crypto,
+        clock: Clock,
+        writer: StatusWriter,
+        policy: Policy,
+        vault: KeyVault,
+        is_held: HoldCheck = never_held,
+        on_account_closed: Callable[[str], None] = lambda account_id: None,
+    ) -> None:
+        self._db = db
+        self._crypto = crypto
+        self._clock = clock
+        self._writer = writer
+        self._policy = policy
+        self.vault = vault
+        self._is_held = is_held
+        self._on_account_closed = on_account_closed
+
+    @property
+    def deletes_messages(self) -> bool:
+        """The policy's rule for message metadata says `delete`: erased messages go too."""
+        rule_name = messages.c.recipient_index.info["data_class"].retention
+        rule = self._policy.rule(rule_name)
+        return rule is not None and rule.action == "delete"
+
+    def subject_index(self, account_id: str, subject: str) -> bytes:
+        try:
+            number = normalise_number(subject, "subject")
+        except AddressError as exc:
+            raise InvalidInput(
+                str(exc), code="invalid_subject", extra={"field": "subject"}
+            ) from exc
+        return self._crypto.blind_index(account_id, number)
+
+    def _require_account(self, conn: Any, account_id: str) -> Any:
+        row = account_store.get_account(conn, account_id)
+        if row is None:
+            raise NotFound(
+                f"no account {account_id[:64]!r}; list them with: tidings account list",
+                code="account_not_found",
+                extra={"field": "account_id"},
+            )
+        return row
+
+    # --- one subject ---------------------------------------------------------------
+    def erase_subject(
+        self, account_id: str, subject: str, *, requested_by: str, dry_run: bool = False
+    ) -> Erasure:
+        """Erase one subject (a phone number) of an account. Raises SubjectHeld (409) when a
+        legal hold covers the subject; that refusal is recorded too."""
+        index = self.subject_index(account_id, subject)
+        now = self._clock.now()
+        held = self._is_held(account_id, index, now)
+        with self._db.write() as conn:
+            self._require_account(conn, account_id)
+            found = erasure_store.subject_messages(conn, account_id, index)
+            ids = [row.id for row in found]
+            keys = key_store.subject_key_ids(conn, account_id, index)
+            work = erasure_store.cancelable_work(conn, ids, now)
+            delete = self.deletes_messages
+            hooks = (erasure_store.all_webhooks if delete else erasure_store.personal_webhooks)(
+                conn, ids
+            )
+            result = Erasure(
+                id=None if dry_run else new_id("era", now),
+                account_id=account_id,
+                scope="subject",
+                outcome="dry_run" if dry_run else ("held" if held else "erased"),
+                requested_by=requested_by,
+                keys_destroyed=len(keys),
+                messages=len(ids),
+                messages_deleted=len(ids) if delete else 0,
+                work_canceled=len(work),
+                webhooks_deleted=len(hooks),
+                created_at=iso(now) or "",
+            )
+            if dry_run:
+                return result
+            if held:
+                result = _nothing_done(result)
+                erasure_store.record(conn, _audit_row(result, now))
+            else:
+                # The material first: should the rest fail, the data is unreadable anyway.
+                self.vault.destroy(keys)
+                key_store.destroy_subject_keys(conn, account_id, index, now)
+                erasure_store.delete_webhooks(conn, hooks)
+                erasure_store.delete_work(conn, work)
+                if delete:
+                    erasure_store.delete_messages(conn, ids)
+                else:
+                    erasure_store.unlink_subject(conn, account_id, index)
+                    statuses = {row.id: row.status for row in found}
+                    # Unsent work goes; a message left "sending" by a crash fails.
+                    changes = [
+                        Change(
+                            m, "canceled" if statuses[m] in CANCELABLE else "failed", dict(ERASED)
+                        )
+                        for m in work
+                    ]
+                    self._writer.apply(conn, changes, now)
+                erasure_store.record(conn, _audit_row(result, now))
+        if held:
+            raise SubjectHeld(
+                "a legal hold covers this subject: nothing was erased (the refusal is in "
+                "the erasure log); erase it once the hold is released",
+                extra={"erasure": result.as_dict()},
+            )
+        for key_id in keys:
+            self._crypto.forget(key_id)
+        return result
+
+    # --- a whole account -------------------------------------------------------------
+    def erase_account(
+        self, account_id: str, *, requested_by: str, dry_run: bool = False
+    ) -> Erasure:
+        """Close an account and destroy all its keys (its own and every subject's): its
+        data, here and in every backup, can no longer be read (BSMS-17)."""
+        now = self._clock.now()
+        held = self._is_held(account_id, None, now)
+        with self._db.write() as conn:
+            self._require_account(conn, account_id)
+            keys = key_store.live_key_count(conn, account_id)
+            work = erasure_store.account_pending_work(conn, account_id, now)
+            hooks = erasure_store.account_undelivered_webhooks(conn, account_id)
+            result = Erasure(
+                id=None if dry_run else new_id("era", now),
+                account_id=account_id,
+                scope="account",
+                outcome="dry_run" if dry_run else ("held" if held else "erased"),
+                requested_by=requested_by,
+                keys_destroyed=keys,
+                messages=erasure_store.account_message_count(conn, account_id),
+                messages_deleted=0,
+                work_canceled=len(work),
+                webhooks_deleted=len(hooks),
+                created_at=iso(now) or "",
+            )
+            if dry_run:
+                return result
+            destroyed: list[str] = []
+            if held:
+                result = _nothing_done(result)
+            else:
+                destroyed = key_store.account_key_ids(conn, account_id)
+                self.vault.destroy(destroyed)
+                key_store.destroy_account_keys(conn, account_id, now)
+                erasure_store.delete_work(conn, work)
+                erasure_store.delete_webhooks(conn, hooks)
+                # Without its key the account can no longer take traffic: close it.
+                conn.execute(
+                    update(accounts)
+                    .where(accounts.c.id == account_id)
+                    .values(status="closed", closed_at=now, webhook_url=None)
+                )
+                conn.execute(
+                    update(api_keys)
+                    .where(api_keys.c.account_id == account_id, api_keys.c.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                )
+                conn.execute(numbers.delete().where(numbers.c.account_id == account_id))
+            erasure_store.record(conn, _audit_row(result, now))
+        if held:
+            raise SubjectHeld(
+                "a legal hold covers this account: nothing was erased (the refusal is in the "
+                "erasure log)",
+                extra={"erasure": result.as_dict()},
+            )
+        for key_id in destroyed:
+            self._crypto.forget(key_id)
+        self._on_account_closed(account_id)
+        return result
+
+    def list(self, account_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        if not 1 <= limit <= 500:
+            raise InvalidInput(
+                "'limit' must be from 1 to 500", code="invalid_limit", extra={"field": "limit"}
+            )
+        with self._db.read() as conn:
+            rows = erasure_store.list_erasures(conn, account_id, limit)
+        return [
+            {
+                **{c: getattr(row, c) for c in _AUDIT_COUNTS},
+                "id": row.id,
+                "account_id": row.account_id,
+                "scope": row.scope,
+                "outcome": row.outcome,
+                "requested_by": row.requested_by,
+                "created_at": iso(row.created_at),
+            }
+            for row in rows
+        ]
+
+
+_AUDIT_COUNTS = (
+    "keys_destroyed",
+    "messages",
+    "messages_deleted",
+    "work_canceled",
+    "webhooks_deleted",
+)
+
+
+def _nothing_done(result: Erasure) -> Erasure:
+    return Erasure(
+        id=result.id,
+        account_id=result.account_id,
+        scope=result.scope,
+        outcome="held",
+        requested_by=result.requested_by,
+        keys_destroyed=0,
+        messages=0,
+        messages_deleted=0,
+        work_canceled=0,
+        webhooks_deleted=0,
+        created_at=result.created_at,
+    )
+
+
+def _audit_row(result: Erasure, now: datetime) -> dict[str, Any]:
+    row = result.as_dict()
+    row["created_at"] = now
+    return row
