@@ -243,6 +243,11 @@ def list_erasures(w: World) -> None:
     assert_problem(response, 403, "insufficient_scope")
 
 
+def redact_text(w: World) -> None:
+    result = _ok(w.a.post("/v1/privacy/redact", {"text": f"to {B_RECIPIENT}"}))
+    assert result["text"] == "to [phone]"  # works on the text given, reads no stored data
+
+
 CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("POST", "/v1/messages"): send_with_bs_idempotency_key,
     ("POST", "/v1/messages/batch"): send_batch,
@@ -263,6 +268,7 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("POST", "/v1/simulator/inbound"): simulate_inbound,
     ("POST", "/v1/admin/privacy/erasures"): erase_subject,
     ("GET", "/v1/admin/privacy/erasures"): list_erasures,
+    ("POST", "/v1/privacy/redact"): redact_text,
 }
 
 

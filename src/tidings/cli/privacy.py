@@ -109,3 +109,27 @@ def erasures(
             f"{e['id']}  {e['created_at']}  {e['account_id']}  {e['scope']:<7} {e['outcome']:<6}"
             f"  keys={e['keys_destroyed']} messages={e['messages']} by {e['requested_by']}"
         )
+
+
+@privacy_app.command("redact")
+def redact_command(
+    text: str | None = typer.Argument(None, help="The text; without it (or '-'), stdin."),
+    region: str | None = typer.Option(
+        None, "--region", help="ISO 3166 region (NL, GB...): also national phone numbers."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON with the findings."),
+) -> None:
+    """Replace phone numbers, emails, IBANs (mod-97 checked) and card numbers (Luhn checked)
+    in text by [phone], [email], [iban], [card]. Works offline."""
+    from tidings.domain.pii import is_region, redact
+
+    if region is not None and not is_region(region):
+        _fail(f"--region {region!r} is not an ISO 3166 region code like NL or GB")
+    source = sys.stdin.read() if text in (None, "-") else text
+    assert source is not None
+    redacted, findings = redact(source, region)
+    if as_json:
+        findings_out = [f.as_dict() for f in findings]
+        sys.stdout.write(json.dumps({"text": redacted, "findings": findings_out}) + "\n")
+        return
+    sys.stdout.write(redacted if redacted.endswith("\n") else redacted + "\n")

@@ -1,15 +1,17 @@
-"""Erasure of data subjects (operator: /v1/admin/privacy/*)."""
+"""Erasure of data subjects (operator: /v1/admin/privacy/*); redaction of personal data."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from tidings.accounts.service import Principal
-from tidings.api.deps import operator, runtime
+from tidings.api.deps import operator, principal, runtime
 from tidings.api.responses import JsonResponse
 from tidings.api.schemas import Strict
+from tidings.core.errors import InvalidInput
+from tidings.domain.pii import MAX_SCAN, is_region, redact
 from tidings.runtime import Runtime
 
 router = APIRouter(tags=["privacy"])
@@ -76,3 +78,42 @@ async def list_erasures(
 ) -> JsonResponse:
     entries = await run_in_threadpool(rt.erasure.list, account_id, limit)
     return JsonResponse({"data": entries})
+
+
+class RedactRequest(Strict):
+    text: str = Field(max_length=MAX_SCAN, examples=["Call me on +31 6 12345678"])
+    region: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=2,
+        description="ISO 3166 region: also find national numbers written without +",
+        examples=["NL"],
+    )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: object, info: ValidationInfo) -> object:
+        """Free text may hold line breaks and tabs; only lone surrogates are refused."""
+        if isinstance(value, str) and not _is_unicode(value):
+            raise ValueError("must be valid Unicode text (a lone surrogate is not)")
+        return value
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@router.post("/v1/privacy/redact", summary="Redact phone numbers, emails, IBANs and cards")
+async def redact_text(payload: RedactRequest, _: Principal = Depends(principal)) -> JsonResponse:
+    if payload.region is not None and not is_region(payload.region):
+        raise InvalidInput(
+            f"'region' {payload.region!r} is not an ISO 3166 region code like NL or GB",
+            code="invalid_region",
+            extra={"field": "region"},
+        )
+    text, findings = await run_in_threadpool(redact, payload.text, payload.region)
+    return JsonResponse({"text": text, "findings": [f.as_dict() for f in findings]})
