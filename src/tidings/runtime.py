@@ -32,6 +32,7 @@ from tidings.pipeline.queries import MessageQueries
 from tidings.pipeline.routing import Router
 from tidings.pipeline.transitions import StatusWriter
 from tidings.pipeline.webhooks import WebhookSender
+from tidings.privacy.anonymise import Anonymiser
 from tidings.privacy.erasure import ErasureService
 from tidings.privacy.policy import check as check_policy
 from tidings.privacy.policy import load_configured_policy
@@ -85,6 +86,7 @@ class Runtime:
     connectors: dict[str, Connector]
     policy: Policy
     erasure: ErasureService
+    anonymiser: Anonymiser
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self) -> None:
@@ -206,4 +208,5 @@ def build_runtime(
             vault,
             on_account_closed=lambda _: account_service.forget_cached_principals(),
         ),
+        anonymiser=Anonymiser(db, crypto, clock, vault),
     )

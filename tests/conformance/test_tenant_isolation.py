@@ -248,6 +248,13 @@ def redact_text(w: World) -> None:
     assert result["text"] == "to [phone]"  # works on the text given, reads no stored data
 
 
+def message_statistics(w: World) -> None:
+    response = w.a.get("/v1/stats/messages", params={"group_by": "channel"})
+    counted = sum(g["messages"] for g in _ok(response)["groups"])
+    assert counted <= len(message_ids(w.a))  # A's own messages at most, never B's
+    assert w.b.account_id not in response.text and B_RECIPIENT not in response.text
+
+
 CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("POST", "/v1/messages"): send_with_bs_idempotency_key,
     ("POST", "/v1/messages/batch"): send_batch,
@@ -269,6 +276,7 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("POST", "/v1/admin/privacy/erasures"): erase_subject,
     ("GET", "/v1/admin/privacy/erasures"): list_erasures,
     ("POST", "/v1/privacy/redact"): redact_text,
+    ("GET", "/v1/stats/messages"): message_statistics,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +134,63 @@ def redact_command(
         sys.stdout.write(json.dumps({"text": redacted, "findings": findings_out}) + "\n")
         return
     sys.stdout.write(redacted if redacted.endswith("\n") else redacted + "\n")
+
+
+def _day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _fail(f"{option} {value!r} is not a date; write it as YYYY-MM-DD")
+        raise
+
+
+@privacy_app.command("anonymise")
+def anonymise(
+    before: str = typer.Option(
+        ..., "--before", help="Anonymise messages created before this UTC day (YYYY-MM-DD)."
+    ),
+    account: str | None = typer.Option(None, "--account", help="Only this account's."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count them; change nothing."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Anonymise messages for good: numbers, text, references and indexes go; the region,
+    channel, status and times stay for statistics. The retention sweep does the same."""
+    from tidings.cli.main import open_runtime
+
+    day = _day(before, "--before")
+    rt = open_runtime(config)
+    try:
+        cutoff = datetime.combine(day, time(), UTC)
+        count = rt.anonymiser.anonymise_before(cutoff, account, dry_run=dry_run)
+    finally:
+        rt.close()
+    typer.echo(f"{'would anonymise' if dry_run else 'anonymised'}: {count} messages")
+
+
+@privacy_app.command("stats")
+def stats(
+    account: str = typer.Option(..., "--account", help="Account id."),
+    since: str | None = typer.Option(None, help="First UTC day (default: 29 days ago)."),
+    until: str | None = typer.Option(None, help="The day after the last (default: tomorrow)."),
+    group_by: str = typer.Option("day,channel,status,country", "--group-by"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Message counts from anonymous aggregates: groups of fewer than 5 are left out."""
+    from tidings.cli.main import open_runtime
+    from tidings.privacy.anonymise import default_period
+
+    rt = open_runtime(config)
+    try:
+        first, end = default_period(rt.clock.now().date())
+        result = rt.anonymiser.statistics(
+            account,
+            _day(since, "--since") if since else first,
+            _day(until, "--until") if until else end,
+            [g.strip() for g in group_by.split(",") if g.strip()],
+        )
+    except TidingsError as exc:
+        _fail(exc.detail)
+        raise
+    finally:
+        rt.close()
+    sys.stdout.write(json.dumps(result, indent=2) + "\n")

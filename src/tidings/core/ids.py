@@ -30,6 +30,13 @@ def new_id(prefix: str, at: datetime) -> str:
     return f"{prefix}_{_encode(value)}"
 
 
+def lowest_id(prefix: str, at: datetime) -> str:
+    """The smallest id `new_id(prefix, t)` can give for any t >= at: a bound for ranges."""
+    millis = max(0, int(at.timestamp() * 1000)) & ((1 << 48) - 1)
+    value = (millis << 80) | (0x7 << 76) | (0x2 << 62)
+    return f"{prefix}_{_encode(value)}"
+
+
 def is_valid_id(value: str, prefix: str) -> bool:
     head, sep, tail = value.partition("_")
     return sep == "_" and head == prefix and len(tail) == 26 and all(c in _DECODE for c in tail)

@@ -1,17 +1,21 @@
-"""Erasure of data subjects (operator: /v1/admin/privacy/*); redaction of personal data."""
+"""Erasure of data subjects (operator: /v1/admin/privacy/*), redaction of personal data,
+and message statistics from anonymous aggregates."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from tidings.accounts.service import Principal
-from tidings.api.deps import operator, principal, runtime
+from tidings.api.deps import operator, principal, reader, runtime
 from tidings.api.responses import JsonResponse
 from tidings.api.schemas import Strict
 from tidings.core.errors import InvalidInput
 from tidings.domain.pii import MAX_SCAN, is_region, redact
+from tidings.privacy.anonymise import GROUPS, default_period
 from tidings.runtime import Runtime
 
 router = APIRouter(tags=["privacy"])
@@ -117,3 +121,24 @@ async def redact_text(payload: RedactRequest, _: Principal = Depends(principal))
         )
     text, findings = await run_in_threadpool(redact, payload.text, payload.region)
     return JsonResponse({"text": text, "findings": [f.as_dict() for f in findings]})
+
+
+@router.get(
+    "/v1/stats/messages",
+    summary="Message counts per day, channel, direction, status and country (groups of 5+)",
+)
+async def message_statistics(
+    since: date | None = Query(None, description="First UTC day (default: 29 days ago)"),
+    until: date | None = Query(None, description="Day after the last (default: tomorrow)"),
+    group_by: str = Query(
+        "day,channel,status,country", description=f"Comma-separated: {', '.join(GROUPS)}"
+    ),
+    rt: Runtime = Depends(runtime),
+    caller: Principal = Depends(reader),
+) -> JsonResponse:
+    first, end = default_period(rt.clock.now().date())
+    groups = [g.strip() for g in group_by.split(",") if g.strip()]
+    result = await run_in_threadpool(
+        rt.anonymiser.statistics, caller.account_id, since or first, until or end, groups
+    )
+    return JsonResponse(result)
