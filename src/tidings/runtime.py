@@ -34,8 +34,10 @@ from tidings.pipeline.transitions import StatusWriter
 from tidings.pipeline.webhooks import WebhookSender
 from tidings.privacy.anonymise import Anonymiser
 from tidings.privacy.erasure import ErasureService
+from tidings.privacy.holds import HoldService
 from tidings.privacy.policy import check as check_policy
 from tidings.privacy.policy import load_configured_policy
+from tidings.privacy.retention import RetentionService, RetentionWorker
 from tidings.store import messages as message_store
 from tidings.store.database import Database
 from tidings.store.keys import KeyRing
@@ -85,9 +87,12 @@ class Runtime:
     webhooks: WebhookSender
     connectors: dict[str, Connector]
     policy: Policy
+    holds: HoldService
+    retention: RetentionService
     erasure: ErasureService
     anonymiser: Anonymiser
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _sweeper: RetentionWorker | None = None
 
     async def start_workers(self) -> None:
         """Connect connectors and run dispatch, event recording and webhook delivery."""
@@ -98,11 +103,19 @@ class Runtime:
             asyncio.create_task(self.events.run(), name="events"),
             asyncio.create_task(self.webhooks.run(), name="webhooks"),
         ]
+        if self.settings.retention_interval_seconds > 0:
+            self._sweeper = RetentionWorker(
+                self.retention, self.settings.retention_interval_seconds
+            )
+            self._sweeper.start()
 
     async def stop_workers(self) -> None:
         await self.accept.close()
         await self.dispatcher.stop()
         await self.events.drain()
+        if self._sweeper is not None:
+            await self._sweeper.stop()  # a sweep under way stops after its current batch
+            self._sweeper = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -176,6 +189,7 @@ def build_runtime(
         on_accepted=dispatcher.wake,
     )
     account_service = AccountService(db, crypto, clock)
+    holds = HoldService(db, crypto, clock)
     return Runtime(
         settings=settings,
         clock=clock,
@@ -199,6 +213,10 @@ def build_runtime(
         ),
         connectors=connectors,
         policy=policy,
+        holds=holds,
+        retention=RetentionService(
+            db, clock, policy, metadata, batch_size=settings.retention_batch
+        ),
         erasure=ErasureService(
             db,
             crypto,
@@ -206,6 +224,7 @@ def build_runtime(
             writer,
             policy,
             vault,
+            holds=holds,
             on_account_closed=lambda _: account_service.forget_cached_principals(),
         ),
         anonymiser=Anonymiser(db, crypto, clock, vault),

@@ -255,7 +255,29 @@ def message_statistics(w: World) -> None:
     assert w.b.account_id not in response.text and B_RECIPIENT not in response.text
 
 
+def operator_only(method: str, path: str) -> Callable[[World], None]:
+    """Deployment-wide operator routes: an account's key (even its admin) is refused, the
+    same for B's ids as for none, so nothing of B is revealed or changed."""
+
+    def case(w: World) -> None:
+        filled = path.replace("{hold_id}", "hld_00000000000000000000000000")
+        body = {"account_id": w.b.account_id, "reason": "r", "authority": "a"}
+        response = w.a.client.request(
+            method, filled, headers=w.a.headers, json=body if method == "POST" else None
+        )
+        assert_problem(response, 403, "insufficient_scope")
+
+    return case
+
+
 CASES: dict[tuple[str, str], Callable[[World], None]] = {
+    ("POST", "/v1/admin/holds"): operator_only("POST", "/v1/admin/holds"),
+    ("GET", "/v1/admin/holds"): operator_only("GET", "/v1/admin/holds"),
+    ("GET", "/v1/admin/holds/{hold_id}"): operator_only("GET", "/v1/admin/holds/{hold_id}"),
+    ("POST", "/v1/admin/holds/{hold_id}/release"): operator_only(
+        "POST", "/v1/admin/holds/{hold_id}/release"
+    ),
+    ("GET", "/v1/admin/retention/log"): operator_only("GET", "/v1/admin/retention/log"),
     ("POST", "/v1/messages"): send_with_bs_idempotency_key,
     ("POST", "/v1/messages/batch"): send_batch,
     ("GET", "/v1/messages/{message_id}"): get_message,

@@ -183,3 +183,46 @@ def test_cli_erase_and_log(database_url: str, tmp_path: Path) -> None:
     assert neither.exit_code == 2 and "--subject" in neither.stderr
     missing = run("privacy", "erase", "--account", "acc_missing", "--subject", ALICE)
     assert missing.exit_code == 2 and "no account" in missing.stderr
+
+
+def test_a_subject_under_legal_hold_is_not_erased_until_the_hold_is_released(
+    client: TestClient, tenant: Tenant, runtime: Runtime
+) -> None:
+    ops = operator_headers(runtime, tenant)
+    kept = tenant.post("/v1/messages", {"to": ALICE, "from": "Acme", "body": "evidence"}).json()
+    other = tenant.post("/v1/messages", {"to": BOB, "from": "Acme", "body": "B"}).json()
+    hold = runtime.holds.create(
+        tenant.account_id, reason="court order 12/2026", authority="District court", subject=ALICE
+    )
+    refused = erase(client, ops, account_id=tenant.account_id, subject=ALICE)
+    assert_problem(refused, 409, "subject_on_hold")
+    assert refused.json()["erasure"]["outcome"] == "held"
+    assert tenant.get(f"/v1/messages/{kept['id']}").json()["body"] == "evidence"
+    # The hold names Alice only: Bob may still be erased; a whole-account erasure may not.
+    assert erase(client, ops, account_id=tenant.account_id, subject=BOB).status_code == 201
+    assert tenant.get(f"/v1/messages/{other['id']}").json()["data_erased"] is True
+    whole = erase(client, ops, account_id=tenant.account_id, whole_account=True)
+    assert_problem(whole, 409, "subject_on_hold")
+    runtime.holds.release(hold["id"])
+    assert erase(client, ops, account_id=tenant.account_id, subject=ALICE).status_code == 201
+    assert tenant.get(f"/v1/messages/{kept['id']}").json()["data_erased"] is True
+    outcomes = sorted(e["outcome"] for e in runtime.erasure.list(tenant.account_id))
+    assert outcomes == ["erased", "erased", "held", "held"]  # refusals are logged too
+
+
+def test_a_hold_of_past_records_only_covers_those(
+    client: TestClient, tenant: Tenant, runtime: Runtime, clock: ManualClock
+) -> None:
+    ops = operator_headers(runtime, tenant)
+    tenant.post("/v1/messages", {"to": ALICE, "from": "Acme", "body": "old"})
+    start = clock.now().date()
+    runtime.holds.create(
+        tenant.account_id, reason="audit", authority="Tax office", held_from=start, held_to=start
+    )
+    assert_problem(
+        erase(client, ops, account_id=tenant.account_id, subject=ALICE), 409, "subject_on_hold"
+    )
+    # Bob's only record is from after the held days: nothing of his is preserved.
+    clock.advance(timedelta(days=3))
+    tenant.post("/v1/messages", {"to": BOB, "from": "Acme", "body": "new"})
+    assert erase(client, ops, account_id=tenant.account_id, subject=BOB).status_code == 201

@@ -11,7 +11,17 @@ from fastapi import FastAPI
 import tidings
 from tidings.api import problems
 from tidings.api.middleware import RequestLimits
-from tidings.api.routers import account, health, messages, numbers, privacy, simulator, webhooks
+from tidings.api.routers import (
+    account,
+    health,
+    holds,
+    messages,
+    numbers,
+    privacy,
+    retention,
+    simulator,
+    webhooks,
+)
 from tidings.runtime import Runtime
 
 
@@ -43,7 +53,17 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    for module in (messages, numbers, account, webhooks, simulator, health, privacy):
+    for module in (
+        messages,
+        numbers,
+        account,
+        webhooks,
+        simulator,
+        health,
+        holds,
+        retention,
+        privacy,
+    ):
         app.include_router(module.router)
     app.add_middleware(RequestLimits, max_body_bytes=rt.settings.max_request_bytes)
     return app

@@ -18,8 +18,10 @@ import uvicorn
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
+from tidings.cli.holds import hold_app
 from tidings.cli.policy import policy_app
 from tidings.cli.privacy import privacy_app
+from tidings.cli.retention import retention_app
 from tidings.core.config import Settings, load_settings
 from tidings.core.errors import TidingsError
 from tidings.runtime import Runtime, build_runtime
@@ -41,6 +43,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(number_app, name="number")
 app.add_typer(policy_app, name="policy")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(hold_app, name="hold")
+app.add_typer(retention_app, name="retention")
 
 out = Console()
 err = Console(stderr=True)

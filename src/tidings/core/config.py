@@ -50,6 +50,8 @@ class Settings:
     webhook_max_age_seconds: float = 24 * 3600.0
     public_url: str = "http://127.0.0.1:8000"
     policy: str = "baseline"
+    retention_interval_seconds: float = 3600.0  # 0: no sweep inside serve
+    retention_batch: int = 10_000
 
     @property
     def is_sqlite(self) -> bool:
@@ -191,12 +193,32 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
     privacy = data.get("privacy", {})
     if not isinstance(privacy, dict):
         raise ConfigError("[privacy] must be a table")
-    unknown = set(privacy) - {"policy"}
+    known_privacy = ("policy", "retention_interval_seconds", "retention_batch")
+    unknown = set(privacy) - set(known_privacy)
     if unknown:
-        raise ConfigError(f"[privacy]: unknown key(s) {', '.join(sorted(unknown))}; known: policy")
+        raise ConfigError(
+            f"[privacy]: unknown key(s) {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(known_privacy)}"
+        )
     policy = _take(privacy, "policy", str, "[privacy]", default=Settings.policy)
     if not policy.strip():
         raise ConfigError("[privacy]: 'policy' must be a preset name or the path of a TOML file")
+    interval = float(
+        _take(
+            privacy,
+            "retention_interval_seconds",
+            (int, float),
+            "[privacy]",
+            default=Settings.retention_interval_seconds,
+        )
+    )
+    if interval < 0:
+        raise ConfigError("[privacy]: 'retention_interval_seconds' must be 0 (off) or more")
+    retention_batch = _take(
+        privacy, "retention_batch", int, "[privacy]", default=Settings.retention_batch
+    )
+    if not 1 <= retention_batch <= 1_000_000:
+        raise ConfigError("[privacy]: 'retention_batch' must be between 1 and 1000000")
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -219,4 +241,6 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
             _take(pipeline, "webhook_timeout_seconds", (int, float), "[pipeline]", default=10.0)
         ),
         policy=policy,
+        retention_interval_seconds=interval,
+        retention_batch=retention_batch,
     )

@@ -14,15 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import update
 
-from tidings.core.clock import Clock, iso
+from tidings.core.clock import Clock, iso, to_utc
 from tidings.core.crypto import Crypto
 from tidings.core.errors import Conflict, InvalidInput, NotFound
 from tidings.core.ids import new_id
 from tidings.domain.addresses import AddressError, normalise_number
+from tidings.domain.holds import Hold
+from tidings.domain.holds import held as is_held
 from tidings.domain.policy import Policy
 from tidings.domain.status import CANCELABLE
 from tidings.pipeline.transitions import Change, StatusWriter
@@ -33,13 +35,13 @@ from tidings.store.database import Database
 from tidings.store.tables import accounts, api_keys, messages, numbers
 from tidings.store.vault import KeyVault
 
-# is_held(account_id, subject_index or None for the whole account, at) -> under a legal hold?
-HoldCheck = Callable[[str, bytes | None, datetime], bool]
 ERASED = {"error_code": "data_erased", "error_message": "the subject's data was erased"}
 
 
-def never_held(account_id: str, subject_index: bytes | None, at: datetime) -> bool:
-    return False
+class Holds(Protocol):
+    """The legal holds in force (tidings.privacy.holds.HoldService)."""
+
+    def active(self) -> list[Hold]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,7 @@ class ErasureService:
         writer: StatusWriter,
         policy: Policy,
         vault: KeyVault,
-        is_held: HoldCheck = never_held,
+        holds: Holds | None = None,
         on_account_closed: Callable[[str], None] = lambda account_id: None,
     ) -> None:
         self._db = db
@@ -82,7 +84,7 @@ class ErasureService:
         self._writer = writer
         self._policy = policy
         self.vault = vault
-        self._is_held = is_held
+        self._holds = holds
         self._on_account_closed = on_account_closed
 
     @property
@@ -116,13 +118,16 @@ class ErasureService:
         self, account_id: str, subject: str, *, requested_by: str, dry_run: bool = False
     ) -> Erasure:
         """Erase one subject (a phone number) of an account. Raises SubjectHeld (409) when a
-        legal hold covers the subject; that refusal is recorded too."""
+        legal hold covers any of the subject's records (or their records made now); that
+        refusal is recorded too."""
         index = self.subject_index(account_id, subject)
         now = self._clock.now()
-        held = self._is_held(account_id, index, now)
+        holds = self._holds.active() if self._holds is not None else []
         with self._db.write() as conn:
             self._require_account(conn, account_id)
             found = erasure_store.subject_messages(conn, account_id, index)
+            times = {to_utc(row.created_at) for row in found} | {now}
+            held = any(is_held(holds, account_id, index, at) for at in times)
             ids = [row.id for row in found]
             keys = key_store.subject_key_ids(conn, account_id, index)
             work = erasure_store.cancelable_work(conn, ids, now)
@@ -185,7 +190,8 @@ class ErasureService:
         """Close an account and destroy all its keys (its own and every subject's): its
         data, here and in every backup, can no longer be read (BSMS-17)."""
         now = self._clock.now()
-        held = self._is_held(account_id, None, now)
+        holds = self._holds.active() if self._holds is not None else []
+        held = any(h.active and h.account_id == account_id for h in holds)
         with self._db.write() as conn:
             self._require_account(conn, account_id)
             keys = key_store.live_key_count(conn, account_id)

@@ -29,9 +29,9 @@ _CHUNK = 1000
 
 
 def subject_messages(conn: Connection, account_id: str, subject_index: bytes) -> list[Row[Any]]:
-    """(id, status, direction) of the messages whose subject this is: outbound to, or
-    inbound from, the subject."""
-    columns = (messages.c.id, messages.c.status, messages.c.direction)
+    """(id, status, direction, created_at) of the messages whose subject this is:
+    outbound to, or inbound from, the subject."""
+    columns = (messages.c.id, messages.c.status, messages.c.direction, messages.c.created_at)
     outbound = select(*columns).where(
         messages.c.account_id == account_id,
         messages.c.recipient_index == subject_index,

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 
 from tidings.domain.classification import INFO_KEY, DataClass, not_personal
+from tidings.domain.retention import LIFECYCLE_KEY, Lifecycle, Ref
 
 metadata = MetaData(
     naming_convention={
@@ -208,11 +209,9 @@ messages = Table(
     col("account_id", String(32), OPS, nullable=False),
     col("direction", String(8), OPS, nullable=False),
     col("channel", String(16), OPS, nullable=False),
-    # NULL once anonymised; the subject's number is under its subject key, the account's
-    # (an outbound sender id, an inbound destination) under the account key.
-    col("sender_enc", LargeBinary, PARTY_NUMBER, nullable=True),
+    col("sender_enc", LargeBinary, PARTY_NUMBER, nullable=True),  # NULL once pseudonymised
     col("sender_index", LargeBinary, PARTY_INDEX, nullable=False),
-    col("recipient_enc", LargeBinary, PARTY_NUMBER, nullable=True),
+    col("recipient_enc", LargeBinary, PARTY_NUMBER, nullable=True),  # NULL once pseudonymised
     col("recipient_index", LargeBinary, PARTY_INDEX, nullable=False),
     col("body_enc", LargeBinary, MESSAGE_BODY, nullable=True),  # NULL once redacted
     col("encoding", String(8), OPS, nullable=False),
@@ -296,6 +295,132 @@ webhook_deliveries = Table(
     col("created_at", UTC_TS, OPS, nullable=False),
     col("delivered_at", UTC_TS, OPS, nullable=True),
     Index("ix_webhook_deliveries_state_next", "state", "next_attempt_at"),
+)
+
+# --- legal holds and the retention sweep ------------------------------------------------
+# A hold is the operator's own record (controller), kept on a legal obligation; its subject
+# is a keyed blind index of the phone number, never the number.
+HOLD_SUBJECT = DataClass(
+    "user.unique_id.pseudonymous",
+    "message_party",
+    "legal_holds",
+    "legal_obligation",
+    "controller",
+    "account_data",
+)
+HOLD_TEXT = DataClass(
+    "user.content.legal_hold",
+    "message_party",
+    "legal_holds",
+    "legal_obligation",
+    "controller",
+    "account_data",
+)
+
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("account_id", String(32), OPS, nullable=False, index=True),
+    col("subject_index", LargeBinary, HOLD_SUBJECT, nullable=True),  # NULL: the whole account
+    col("held_from", UTC_TS, OPS, nullable=True),  # records from this moment (NULL: any)
+    col("held_until", UTC_TS, OPS, nullable=True),  # records before this moment (NULL: any)
+    col("reason_enc", LargeBinary, HOLD_TEXT, nullable=False),
+    col("authority_enc", LargeBinary, HOLD_TEXT, nullable=False),
+    col("created_at", UTC_TS, OPS, nullable=False),
+    col("released_at", UTC_TS, OPS, nullable=True),
+)
+
+retention_runs = Table(
+    "retention_runs",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("now", UTC_TS, OPS, nullable=False),  # the moment the sweep judged expiry at
+    col("policy_name", String(64), OPS, nullable=False),
+    col("policy_version", String(32), OPS, nullable=False),
+    col("started_at", UTC_TS, OPS, nullable=False),
+    col("finished_at", UTC_TS, OPS, nullable=True),  # NULL: running, or interrupted
+)
+
+retention_audit = Table(
+    "retention_audit",
+    metadata,
+    col("run_id", String(32), OPS, primary_key=True),
+    col("rule", String(64), OPS, primary_key=True),
+    col("data_set", String(64), OPS, primary_key=True),
+    col("action", String(16), OPS, primary_key=True),
+    col("count", BigInteger, OPS, nullable=False, default=0),
+    col("updated_at", UTC_TS, OPS, nullable=False),
+)
+
+
+# --- retention: each data set's anchors, account, subjects and parent ---------------------
+# The sweep (tidings.privacy.retention) reads these with the column classifications above:
+# a rule's period counts from the anchor named here; an anchor not named never happens for
+# that data set. The account is the contract: its closing ends the relationship.
+def _lifecycle(table: Table, lifecycle: Lifecycle) -> None:
+    table.info[LIFECYCLE_KEY] = lifecycle
+
+
+_ACCOUNT_CLOSED = Ref("account_id", "accounts", "closed_at")
+_OF_ACCOUNT: dict[str, str | Ref] = {
+    "collected": "created_at",
+    "account_closed": _ACCOUNT_CLOSED,
+    "relationship_end": _ACCOUNT_CLOSED,
+}
+_lifecycle(
+    accounts,
+    Lifecycle(
+        anchors={
+            "collected": "created_at",
+            "account_closed": "closed_at",
+            "relationship_end": "closed_at",
+        },
+        account="id",
+    ),
+)
+# What belongs to an account goes with it. While any hold of the account is active,
+# these rows stay (no `at`): held records need their account, keys and holds.
+for _table in (users, api_keys, numbers, data_keys, legal_holds):
+    _lifecycle(
+        _table,
+        Lifecycle(anchors=_OF_ACCOUNT, account="account_id", parent=Ref("account_id", "accounts")),
+    )
+_lifecycle(
+    messages,
+    Lifecycle(
+        anchors={**_OF_ACCOUNT, "last_activity": "updated_at"},
+        account="account_id",
+        at="created_at",
+        subjects=("sender_index", "recipient_index"),
+    ),
+)
+_lifecycle(
+    webhook_deliveries,
+    Lifecycle(
+        anchors=_OF_ACCOUNT,
+        account="account_id",
+        at="created_at",
+        parent=Ref("message_id", "messages"),
+    ),
+)
+# What a message leaves behind goes with it: its events, queue entry and idempotency key.
+_lifecycle(
+    message_events,
+    Lifecycle(anchors={"collected": "at"}, account="", parent=Ref("message_id", "messages")),
+)
+_lifecycle(
+    dispatch_queue,
+    Lifecycle(anchors={}, account="", key="message_id", parent=Ref("message_id", "messages")),
+)
+_lifecycle(
+    idempotency_keys,
+    Lifecycle(
+        anchors={"collected": "created_at"},
+        account="account_id",
+        key="key",
+        parent=Ref("message_id", "messages"),
+    ),
 )
 
 # Audit of erasures: who asked, when, what was counted; never a number, a body or an index.

@@ -1,7 +1,7 @@
-"""per-subject keys, erasure audit, anonymised messages
+"""per-subject keys, erasure audit, anonymised messages (numbers nullable since 0004)
 
 Revision ID: 0005_subject_keys
-Revises: 0001
+Revises: 0004_retention_holds
 Create Date: 2026-11-22 17:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_subject_keys"
-down_revision = "0001"
+down_revision = "0004_retention_holds"
 branch_labels = None
 depends_on = None
 
@@ -24,8 +24,6 @@ def upgrade() -> None:
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("region", sa.String(length=8), nullable=True))
         batch_op.add_column(sa.Column("anonymised_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.alter_column("sender_enc", existing_type=sa.LargeBinary(), nullable=True)
-        batch_op.alter_column("recipient_enc", existing_type=sa.LargeBinary(), nullable=True)
         batch_op.create_index(
             "ix_messages_account_id_sender_index", ["account_id", "sender_index"], unique=False
         )
@@ -54,8 +52,6 @@ def downgrade() -> None:
     op.drop_table("erasures")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index("ix_messages_account_id_sender_index")
-        batch_op.alter_column("recipient_enc", existing_type=sa.LargeBinary(), nullable=False)
-        batch_op.alter_column("sender_enc", existing_type=sa.LargeBinary(), nullable=False)
         batch_op.drop_column("anonymised_at")
         batch_op.drop_column("region")
     with op.batch_alter_table("data_keys", schema=None) as batch_op:

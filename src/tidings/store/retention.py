@@ -1,0 +1,307 @@
+"""The retention sweep's SQL: expired and held rows as predicates, batches, runs and audit.
+
+Everything is set-based: a batch is chosen by one statement walking the data set's key
+(`key > last ORDER BY key LIMIT n`), then its dependants and the batch itself are
+deleted or its fields nulled by range statements. No row travels to Python, so the cost
+does not grow with per-row round trips, and each batch is its own short transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    MetaData,
+    Row,
+    Select,
+    Table,
+    and_,
+    delete,
+    false,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    update,
+)
+
+from tidings.domain.holds import Hold
+from tidings.domain.policy import Action, Rule
+from tidings.domain.retention import LIFECYCLE_KEY, Lifecycle, Ref, anchor_ranges
+from tidings.store.tables import retention_audit, retention_runs
+
+
+@dataclass(frozen=True)
+class Step:
+    """One rule applied to one data set: which rows expire and what happens to them."""
+
+    rule: Rule
+    table: Table
+    action: Action
+    fields: tuple[str, ...] = ()  # the columns nulled (not for delete)
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        return lifecycle_of(self.table)
+
+    @property
+    def key(self) -> Any:
+        return self.table.c[self.lifecycle.key]
+
+
+@dataclass(frozen=True)
+class Batch:
+    count: int
+    last_key: Any
+    dependants: dict[str, int]
+
+
+def lifecycle_of(table: Table) -> Lifecycle:
+    value = table.info.get(LIFECYCLE_KEY)
+    if not isinstance(value, Lifecycle):
+        raise LookupError(f"table {table.name} declares no retention lifecycle")
+    return value
+
+
+def _value(table: Table, source: str | Ref) -> Any:
+    if isinstance(source, str):
+        return table.c[source]
+    other = table.metadata.tables[source.table]
+    other_key = next(iter(other.primary_key.columns))
+    return (
+        select(other.c[source.column]).where(other_key == table.c[source.local]).scalar_subquery()
+    )
+
+
+def expired(step: Step, now: datetime) -> ColumnElement[bool]:
+    """Rows whose time under the rule is up at `now` (exactly as `expires_at` says)."""
+    rule, lifecycle, table = step.rule, step.lifecycle, step.table
+    parts: list[ColumnElement[bool]] = []
+    if rule.period is not None and rule.anchor is not None and rule.anchor in lifecycle.anchors:
+        value = _value(table, lifecycle.anchors[rule.anchor])
+        for low, high in anchor_ranges(rule.period, now):
+            parts.append(value <= high if low is None else and_(value >= low, value <= high))
+    for event in rule.until:
+        if event in lifecycle.anchors:
+            parts.append(_value(table, lifecycle.anchors[event]) <= now)
+    return or_(*parts) if parts else false()
+
+
+def held(table: Table, holds: Iterable[Hold]) -> ColumnElement[bool]:
+    """Rows an active hold preserves (see `Lifecycle` for what a hold covers)."""
+    lifecycle = lifecycle_of(table)
+    cases: list[ColumnElement[bool]] = []
+    for hold in holds:
+        if not hold.active:
+            continue
+        terms: list[ColumnElement[bool]] = [table.c[lifecycle.account] == hold.account_id]
+        if lifecycle.at is not None:
+            if hold.subject_index is not None and lifecycle.subjects:
+                terms.append(or_(*(table.c[s] == hold.subject_index for s in lifecycle.subjects)))
+            if hold.held_from is not None:
+                terms.append(table.c[lifecycle.at] >= hold.held_from)
+            if hold.held_until is not None:
+                terms.append(table.c[lifecycle.at] < hold.held_until)
+        cases.append(and_(*terms))
+    return or_(*cases) if cases else false()
+
+
+def _due(step: Step, now: datetime, holds: Sequence[Hold]) -> ColumnElement[bool]:
+    terms = [expired(step, now)]
+    if holds:
+        terms.append(not_(held(step.table, holds)))
+    if step.action != "delete":
+        terms.append(or_(*(step.table.c[f].is_not(None) for f in step.fields)))
+    return and_(*terms)
+
+
+def dependants(metadata: MetaData, table: Table) -> list[tuple[Table, Ref]]:
+    """Tables whose rows belong to a row of `table` (they go when it is deleted)."""
+    found = []
+    for other in metadata.sorted_tables:
+        lifecycle = other.info.get(LIFECYCLE_KEY)
+        parent = lifecycle.parent if isinstance(lifecycle, Lifecycle) else None
+        if parent is not None and parent.table == table.name:
+            found.append((other, parent))
+    return found
+
+
+def _walk_dependants(
+    table: Table, keys: Select[Any]
+) -> Iterator[tuple[Table, ColumnElement[bool]]]:
+    """(table, rows of it belonging to `keys`), deepest first."""
+    for child, ref in dependants(table.metadata, table):
+        belongs = child.c[ref.local].in_(keys)
+        if dependants(child.metadata, child):
+            child_key = child.c[lifecycle_of(child).key]
+            yield from _walk_dependants(child, select(child_key).where(belongs))
+        yield child, belongs
+
+
+# --- counting and applying ------------------------------------------------------------
+
+
+def count_due(
+    conn: Connection, step: Step, now: datetime, holds: Sequence[Hold]
+) -> tuple[int, dict[str, int]]:
+    """How many rows a sweep at `now` would change, and (for delete) their dependants."""
+    due = _due(step, now, holds)
+    count = conn.execute(select(func.count()).select_from(step.table).where(due)).scalar_one()
+    extra: dict[str, int] = {}
+    if step.action == "delete" and count:
+        for child, belongs in _walk_dependants(step.table, select(step.key).where(due)):
+            found = conn.execute(select(func.count()).select_from(child).where(belongs))
+            extra[child.name] = extra.get(child.name, 0) + found.scalar_one()
+    return count, extra
+
+
+def apply_batch(
+    conn: Connection,
+    step: Step,
+    now: datetime,
+    holds: Sequence[Hold],
+    after: Any,
+    size: int,
+) -> Batch | None:
+    """Change the next at most `size` due rows with a key above `after`; None when done."""
+    if conn.dialect.name == "postgresql":
+        return _apply_batch_in_one_statement(conn, step, now, holds, after, size)
+    key = step.key
+    due = _due(step, now, holds)
+    start = key > after if after is not None else true()
+    chosen = select(key).where(due, start).order_by(key).limit(size).subquery()
+    found, last = conn.execute(select(func.count(), func.max(chosen.c[key.name]))).one()
+    if not found:
+        return None
+    batch = and_(due, start, key <= last)
+    removed: dict[str, int] = {}
+    if step.action == "delete":
+        for child, belongs in _walk_dependants(step.table, select(key).where(batch)):
+            gone = conn.execute(delete(child).where(belongs)).rowcount
+            removed[child.name] = removed.get(child.name, 0) + gone
+        changed = conn.execute(delete(step.table).where(batch)).rowcount
+    else:
+        nulls = dict.fromkeys(step.fields)
+        changed = conn.execute(update(step.table).where(batch).values(nulls)).rowcount
+    return Batch(changed, last, removed)
+
+
+def _apply_batch_in_one_statement(
+    conn: Connection,
+    step: Step,
+    now: datetime,
+    holds: Sequence[Hold],
+    after: Any,
+    size: int,
+) -> Batch | None:
+    """PostgreSQL: choose the batch, remove its dependants and apply the action in one
+    statement of data-modifying CTEs (one pass over the batch, one round trip). The
+    action re-checks `due`, so a row another sweep changed meanwhile is not counted twice."""
+    key = step.key
+    due = _due(step, now, holds)
+    start = key > after if after is not None else true()
+    chosen = select(key).where(due, start).order_by(key).limit(size).cte("chosen")
+    keys = select(chosen.c[key.name])
+    children: list[tuple[str, Any]] = []
+    if step.action == "delete":
+        for number, (child, belongs) in enumerate(_walk_dependants(step.table, keys)):
+            gone = delete(child).where(belongs).returning(literal(1)).cte(f"gone_{number}")
+            children.append((child.name, select(func.count()).select_from(gone)))
+        action: Any = delete(step.table)
+    else:
+        action = update(step.table).values(dict.fromkeys(step.fields))
+    done = action.where(key.in_(keys), due).returning(key).cte("done")
+    row = conn.execute(
+        select(
+            select(func.count()).select_from(chosen).scalar_subquery(),
+            select(func.max(chosen.c[key.name])).scalar_subquery(),
+            select(func.count()).select_from(done).scalar_subquery(),
+            *(query.scalar_subquery() for _, query in children),
+        )
+    ).one()
+    if not row[0]:
+        return None
+    removed: dict[str, int] = {}
+    for (name, _), value in zip(children, row[3:], strict=True):
+        removed[name] = removed.get(name, 0) + int(value)
+    return Batch(int(row[2]), row[1], removed)
+
+
+# --- runs and audit ------------------------------------------------------------------
+
+
+def latest_run_now(conn: Connection) -> datetime | None:
+    value: datetime | None = conn.execute(select(func.max(retention_runs.c.now))).scalar()
+    return value
+
+
+def insert_run(
+    conn: Connection, *, run_id: str, now: datetime, policy: str, version: str, started: datetime
+) -> None:
+    conn.execute(
+        insert(retention_runs).values(
+            id=run_id, now=now, policy_name=policy, policy_version=version, started_at=started
+        )
+    )
+
+
+def finish_run(conn: Connection, run_id: str, at: datetime) -> None:
+    conn.execute(update(retention_runs).where(retention_runs.c.id == run_id).values(finished_at=at))
+
+
+def add_to_audit(
+    conn: Connection,
+    *,
+    run_id: str,
+    rule: str,
+    data_set: str,
+    action: str,
+    count: int,
+    at: datetime,
+) -> None:
+    """Add `count` to the run's entry for (rule, data set, action), creating it."""
+    audit = retention_audit
+    match = and_(
+        audit.c.run_id == run_id,
+        audit.c.rule == rule,
+        audit.c.data_set == data_set,
+        audit.c.action == action,
+    )
+    result = conn.execute(
+        update(audit).where(match).values(count=audit.c.count + count, updated_at=at)
+    )
+    if result.rowcount == 0:
+        conn.execute(
+            insert(audit).values(
+                run_id=run_id,
+                rule=rule,
+                data_set=data_set,
+                action=action,
+                count=count,
+                updated_at=at,
+            )
+        )
+
+
+def list_runs(conn: Connection, limit: int) -> list[Row[Any]]:
+    query = select(retention_runs).order_by(retention_runs.c.id.desc()).limit(limit)
+    return list(conn.execute(query))
+
+
+def audit_of(conn: Connection, run_ids: Sequence[str]) -> list[Row[Any]]:
+    if not run_ids:
+        return []
+    query = (
+        select(retention_audit)
+        .where(retention_audit.c.run_id.in_(list(run_ids)))
+        .order_by(retention_audit.c.rule, retention_audit.c.data_set, retention_audit.c.action)
+    )
+    return list(conn.execute(query))

@@ -1,0 +1,189 @@
+"""Retention promises, proven on stored data with the preset that states each one.
+
+Each case moves the clock (the sweep's `now`) around the promised boundary: one day
+before it the record is kept, one day after it is removed, and a legal hold keeps it
+until released. Promises about data sets Tidings does not have yet (ICS-07 pre-contract,
+ICS-08 legitimate interest, BG-03 users of the notice's own service, BG-08 accounting and
+court information, BG-09 consent) have no table to prove them on: their rules govern no
+data set, which `test_rules_without_a_data_set_are_reported` pins down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+import pytest
+
+from tests.privacy.retention_support import (
+    TO,
+    at,
+    close_account,
+    count,
+    message_at,
+    message_row,
+    service,
+    with_action,
+)
+from tidings.core.clock import ManualClock
+from tidings.domain.policy import add_period, parse_period
+from tidings.privacy.policy import load_preset
+from tidings.privacy.retention import build_plan
+from tidings.runtime import Runtime
+from tidings.store.tables import metadata
+
+DAY = timedelta(days=1)
+CLOSED = at(2026, 6, 30, 12)
+ACCOUNT_TABLES = ("users", "api_keys", "numbers", "data_keys")
+NUMBERS = {"Free": "+14155550101", "Held": "+14155550102"}
+
+
+def account_with_data(rt: Runtime, name: str) -> str:
+    account = str(rt.accounts.create_account(name)["account_id"])
+    rt.accounts.create_api_key(account, "ci", ["messages:send"])
+    rt.accounts.create_user(account, f"ops@{name.lower()}.example", "a long passphrase 1")
+    rt.numbers.add(account, NUMBERS[name])
+    return account
+
+
+def present(rt: Runtime, account: str) -> bool:
+    found = count(rt, "accounts", id=account)
+    if found:
+        assert all(count(rt, t, account_id=account) for t in ACCOUNT_TABLES)
+    else:
+        assert not any(count(rt, t, account_id=account) for t in ACCOUNT_TABLES)
+    return bool(found)
+
+
+def prove_account_data_kept_for(rt: Runtime, preset: str, period: str) -> None:
+    """The account (users, keys, numbers, data keys) is kept `period` after it closed."""
+    free = account_with_data(rt, "Free")
+    held = account_with_data(rt, "Held")
+    for account in (free, held):
+        close_account(rt, account, CLOSED)
+    sweep = service(rt, preset)
+    boundary = add_period(CLOSED, period)
+    sweep.sweep(boundary - DAY)
+    assert present(rt, free) and present(rt, held)
+    hold = rt.holds.create(held, reason="litigation", authority="court")
+    report = sweep.sweep(boundary + DAY)
+    assert not present(rt, free)
+    assert present(rt, held)
+    counts = {(e.data_set, e.action): e.count for e in report.entries if e.rule == "account_data"}
+    assert counts[("accounts", "delete")] == 1
+    rt.holds.release(hold["id"])
+    sweep.sweep(boundary + DAY)
+    assert not present(rt, held)
+    assert [r["policy"]["name"] for r in sweep.log()] == [preset] * 3
+
+
+@pytest.mark.promise("ICS-06")
+def test_ics_06_contract_data_ten_years_after_the_relationship_ends(runtime: Runtime) -> None:
+    """The account is the contract: its data goes 10 years after the account closes."""
+    prove_account_data_kept_for(runtime, "ics", "10y")
+
+
+@pytest.mark.promise("ICE-06")
+def test_ice_06_account_data_seven_years_after_closing(runtime: Runtime) -> None:
+    prove_account_data_kept_for(runtime, "icetrak", "7y")
+
+
+@pytest.mark.promise("BG-07")
+def test_bg_07_contract_data_two_years_after_the_contract_ends(runtime: Runtime) -> None:
+    prove_account_data_kept_for(runtime, "bg", "2y")
+
+
+@pytest.mark.promise("BSMS-17")
+def test_bsms_17_after_termination_kept_only_for_the_compliance_period(
+    runtime: Runtime,
+) -> None:
+    """Data and its keys (which make backups unreadable once gone) end with the
+    compliance period the preset reads as 5 years after the account closes."""
+    prove_account_data_kept_for(runtime, "bulksms", "5y")
+
+
+@pytest.mark.promise("ICE-13")
+def test_ice_13_a_hold_preserves_records_past_their_period_until_it_ends(
+    runtime: Runtime, clock: ManualClock
+) -> None:
+    account = str(runtime.accounts.create_account("Acme")["account_id"])
+    sent = at(2026, 1, 10, 9)
+    held = message_at(runtime, clock, account, sent, to=TO)
+    free = message_at(runtime, clock, account, sent, to="+31612345679")
+    hold = runtime.holds.create(
+        account,
+        subject=TO,
+        held_from=date(2026, 1, 1),
+        held_to=date(2026, 1, 31),
+        reason="law enforcement request 2026/3",
+        authority="Metropolitan Police",
+    )
+    sweep = service(runtime, "icetrak")
+    text_expires = add_period(sent, "90d")
+    sweep.sweep(text_expires - DAY)
+    assert message_row(runtime, held).body_enc is not None
+    assert message_row(runtime, free).body_enc is not None
+    numbers_expire = add_period(sent, "12m")
+    sweep.sweep(numbers_expire + DAY)
+    assert message_row(runtime, free).body_enc is None
+    assert message_row(runtime, free).recipient_enc is None
+    kept = message_row(runtime, held)
+    assert kept.body_enc is not None and kept.recipient_enc is not None  # past both periods
+    assert runtime.queries.get(account, held)["body"] == "secret text"
+    runtime.holds.release(hold["id"])
+    report = sweep.sweep(numbers_expire + DAY)
+    gone = message_row(runtime, held)
+    assert (gone.body_enc, gone.recipient_enc, gone.sender_enc) == (None, None, None)
+    counts = {(e.rule, e.action): e.count for e in report.entries if e.data_set == "messages"}
+    assert counts == {("message_content", "redact"): 1, ("message_metadata", "pseudonymise"): 1}
+
+
+@pytest.mark.promise("BSMS-18")
+def test_bsms_18_each_sweep_records_the_policy_version_in_force(
+    runtime: Runtime, clock: ManualClock
+) -> None:
+    """A revision takes effect from the sweep after it is in force, and the audit says
+    which version each sweep applied."""
+    account = str(runtime.accounts.create_account("Acme")["account_id"])
+    sent = at(2026, 1, 1)
+    message_id = message_at(runtime, clock, account, sent)
+    first = load_preset("bulksms")
+    clock.advance(DAY)
+    service(runtime, first).sweep(sent + 40 * DAY)
+    assert message_row(runtime, message_id).body_enc is not None  # 90 days under version 1
+    revised = replace(
+        with_action(first, "message_content", period=parse_period("30d")),
+        version="2",
+    )
+    clock.advance(DAY)
+    service(runtime, revised).sweep(sent + 40 * DAY)
+    assert message_row(runtime, message_id).body_enc is None  # 30 days under version 2
+    log = service(runtime, revised).log()
+    assert [(r["policy"]["name"], r["policy"]["version"]) for r in log] == [
+        ("bulksms", "2"),
+        ("bulksms", "1"),
+    ]
+    redacted = {
+        r["policy"]["version"]: next(e["count"] for e in r["entries"] if e["action"] == "redact")
+        for r in log
+    }
+    assert redacted == {"1": 0, "2": 1}
+
+
+def test_rules_without_a_data_set_are_reported() -> None:
+    """What cannot be proven on stored data yet, because no data set is kept under it."""
+    idle = {
+        name: set(build_plan(load_preset(name), metadata).idle_rules)
+        for name in ("ics", "bg", "bulksms")
+    }
+    assert idle == {
+        "ics": {"contract_data", "pre_contract", "legitimate_interest", "inquiry"},
+        "bg": {
+            "user_data",
+            "contract_data",
+            "accounting",
+            "court_information",
+            "marketing_consent",
+        },
+        "bulksms": {"compliance_archive"},
+    }

@@ -1,0 +1,51 @@
+"""`serve` sweeps on its own, every [privacy] retention_interval_seconds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from tests.conftest import make_settings
+from tests.privacy.retention_support import message_at, message_row
+from tests.support import wait_until
+from tidings.api.app import create_app
+from tidings.core.clock import ManualClock
+from tidings.runtime import build_runtime
+
+
+def test_serve_runs_the_sweep_periodically(database_url: str, tmp_path: Path) -> None:
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    settings = make_settings(database_url, tmp_path / "data", retention_interval_seconds=0.05)
+    rt = build_runtime(settings, clock)
+    try:
+        account = rt.accounts.create_account("Acme")["account_id"]
+        message_id = message_at(rt, clock, account, datetime(2026, 1, 1, tzinfo=UTC))
+        clock.set(datetime(2027, 1, 1, tzinfo=UTC))  # a year on: the text has expired
+        with TestClient(create_app(rt)):
+            wait_until(lambda: rt.retention.log(), message="a scheduled sweep")
+            wait_until(lambda: rt.retention.log()[-1]["status"] == "finished", message="its end")
+        assert message_row(rt, message_id).body_enc is None
+        first = rt.retention.log()[-1]
+        assert first["now"] == "2027-01-01T00:00:00Z"
+        assert any(e["count"] == 1 and e["action"] == "redact" for e in first["entries"])
+    finally:
+        rt.close()
+
+
+def test_the_interval_is_a_privacy_setting(tmp_path: Path) -> None:
+    from tidings.core.config import load_settings
+    from tidings.core.errors import ConfigError
+
+    config = tmp_path / "tidings.toml"
+    config.write_text("[privacy]\nretention_interval_seconds = 900\nretention_batch = 5000\n")
+    settings = load_settings(config, env={})
+    assert (settings.retention_interval_seconds, settings.retention_batch) == (900.0, 5000)
+    config.write_text("[privacy]\nretention_interval_seconds = -1\n")
+    try:
+        load_settings(config, env={})
+    except ConfigError as exc:
+        assert "retention_interval_seconds" in exc.detail
+    else:
+        raise AssertionError("a negative interval was accepted")
