@@ -28,6 +28,7 @@ from tests.conftest import fresh_postgres_database, service_missing
 from tests.support import Tenant
 from tidings.core.clock import ManualClock
 from tidings.core.crypto import KeyUnavailable
+from tidings.core.errors import Conflict
 from tidings.runtime import Runtime, build_runtime
 from tidings.store.tables import data_keys, messages
 
@@ -172,6 +173,8 @@ def test_a_closed_and_erased_account_is_unreadable_in_its_backup(
         assert erased.status_code == 201, erased.text
         assert erased.json()["scope"] == "account" and erased.json()["keys_destroyed"] == 2
         assert tenant.get("/v1/account").status_code == 401  # its keys are revoked
+        with pytest.raises(Conflict):  # and it takes no new ones
+            runtime.accounts.create_api_key(tenant.account_id, "again", ["messages:read"])
         with runtime_on(runtime, restore(), clock) as restored:
             gone = restored.queries.get(tenant.account_id, closing)
             assert gone["data_erased"] is True

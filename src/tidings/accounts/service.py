@@ -220,8 +220,15 @@ class AccountService:
         secret = secrets.token_urlsafe(32)
         api_key = f"{KEY_PREFIX}_{prefix}_{secret}"
         with self._db.write() as conn:
-            if account_store.get_account(conn, account_id) is None:
+            account = account_store.get_account(conn, account_id)
+            if account is None:
                 raise NotFound(f"no account {account_id!r}", code="account_not_found")
+            if account.status == "closed":
+                raise Conflict(
+                    f"account {account_id} is closed (its keys are destroyed); it takes no "
+                    "new API keys",
+                    code="account_closed",
+                )
             account_store.insert_api_key(
                 conn,
                 key_id=key_id,

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from tidings.core.cache import LruCache
-from tidings.core.errors import ConfigError
+from tidings.core.errors import ConfigError, TidingsError
 from tidings.core.ids import new_id
 
 _FORMAT_VERSION = 1
@@ -40,8 +40,21 @@ _NONCE_BYTES = 12
 MASTER_KEY_FILE = "master.key"
 
 
-class KeyUnavailable(Exception):
-    """The data key of a ciphertext is destroyed or unknown: the data is shredded."""
+class KeyUnavailable(TidingsError):
+    """The data key of a ciphertext is destroyed or unknown: the data is shredded.
+
+    Read paths catch it and show the data as erased; anywhere else it still reaches a
+    user as a clean 410 problem (or CLI error), never as a crash."""
+
+    status = 410
+    code = "data_erased"
+    title = "Gone"
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__(
+            "this data was erased: its key is destroyed, so it can no longer be read or added to"
+        )
+        self.key_id = key_id
 
 
 def parse_master_key(text: str) -> bytes:

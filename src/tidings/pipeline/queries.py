@@ -116,6 +116,8 @@ class MessageQueries:
             )
             page = rows[:limit]
             history = message_store.history(conn, [r.id for r in page])
+        # One key lookup for the page, not one per subject.
+        self._crypto.preload(blob for r in page for blob in (r.sender_enc, r.recipient_enc))
         items = [message_resource(r, history[r.id], self._crypto) for r in page]
         next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
         return {"data": items, "next_cursor": next_cursor}

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 
 from tidings.core.clock import Clock, iso, to_utc
 from tidings.core.crypto import Crypto
@@ -121,16 +122,21 @@ class ErasureService:
         legal hold covers any of the subject's records (or their records made now); that
         refusal is recorded too."""
         index = self.subject_index(account_id, subject)
+        return _retrying(lambda: self._erase_subject(account_id, index, requested_by, dry_run))
+
+    def _erase_subject(
+        self, account_id: str, index: bytes, requested_by: str, dry_run: bool
+    ) -> Erasure:
         now = self._clock.now()
         holds = self._holds.active() if self._holds is not None else []
         with self._db.write() as conn:
             self._require_account(conn, account_id)
-            found = erasure_store.subject_messages(conn, account_id, index)
+            found = erasure_store.subject_messages(conn, account_id, index, lock=not dry_run)
             times = {to_utc(row.created_at) for row in found} | {now}
             held = any(is_held(holds, account_id, index, at) for at in times)
             ids = [row.id for row in found]
             keys = key_store.subject_key_ids(conn, account_id, index)
-            work = erasure_store.cancelable_work(conn, ids, now)
+            work = erasure_store.cancelable_work(conn, ids, now, lock=not dry_run)
             delete = self.deletes_messages
             hooks = (erasure_store.all_webhooks if delete else erasure_store.personal_webhooks)(
                 conn, ids
@@ -189,6 +195,9 @@ class ErasureService:
     ) -> Erasure:
         """Close an account and destroy all its keys (its own and every subject's): its
         data, here and in every backup, can no longer be read (BSMS-17)."""
+        return _retrying(lambda: self._erase_account(account_id, requested_by, dry_run))
+
+    def _erase_account(self, account_id: str, requested_by: str, dry_run: bool) -> Erasure:
         now = self._clock.now()
         holds = self._holds.active() if self._holds is not None else []
         held = any(h.active and h.account_id == account_id for h in holds)
@@ -273,6 +282,19 @@ _AUDIT_COUNTS = (
     "work_canceled",
     "webhooks_deleted",
 )
+
+
+def _retrying(attempt: Callable[[], Erasure], tries: int = 3) -> Erasure:
+    """Run an erasure transaction again when PostgreSQL picked it as a deadlock's victim
+    (it competes for the same rows as the pipeline); it is all or nothing each time."""
+    for remaining in range(tries - 1, -1, -1):
+        try:
+            return attempt()
+        except OperationalError as exc:
+            code = getattr(exc.orig, "sqlstate", None)
+            if remaining == 0 or code not in ("40P01", "40001"):
+                raise
+    raise AssertionError("unreachable")
 
 
 def _nothing_done(result: Erasure) -> Erasure:

@@ -28,9 +28,12 @@ UNLINKED_INDEX = bytes(16)
 _CHUNK = 1000
 
 
-def subject_messages(conn: Connection, account_id: str, subject_index: bytes) -> list[Row[Any]]:
+def subject_messages(
+    conn: Connection, account_id: str, subject_index: bytes, *, lock: bool = False
+) -> list[Row[Any]]:
     """(id, status, direction, created_at) of the messages whose subject this is:
-    outbound to, or inbound from, the subject."""
+    outbound to, or inbound from, the subject; with `lock`, locked (PostgreSQL) in the order
+    the pipeline's outcome commits take them: messages before their queue rows."""
     columns = (messages.c.id, messages.c.status, messages.c.direction, messages.c.created_at)
     outbound = select(*columns).where(
         messages.c.account_id == account_id,
@@ -42,6 +45,8 @@ def subject_messages(conn: Connection, account_id: str, subject_index: bytes) ->
         messages.c.sender_index == subject_index,
         messages.c.direction == "inbound",
     )
+    if lock and conn.dialect.name == "postgresql":
+        outbound, inbound = outbound.with_for_update(), inbound.with_for_update()
     return [*conn.execute(outbound), *conn.execute(inbound)]
 
 
@@ -55,17 +60,21 @@ def unlink_subject(conn: Connection, account_id: str, subject_index: bytes) -> N
         )
 
 
-def cancelable_work(conn: Connection, message_ids: Sequence[str], now: datetime) -> list[str]:
-    """The queued work of these messages that no worker holds right now."""
+def cancelable_work(
+    conn: Connection, message_ids: Sequence[str], now: datetime, *, lock: bool = False
+) -> list[str]:
+    """The queued work of these messages that no worker holds right now; with `lock`,
+    locked without waiting (PostgreSQL: SKIP LOCKED, as a dispatcher claims)."""
     found: list[str] = []
     for start in range(0, len(message_ids), _CHUNK):
         chunk = message_ids[start : start + _CHUNK]
-        found += conn.execute(
-            select(dispatch_queue.c.message_id).where(
-                in_list(conn, dispatch_queue.c.message_id, chunk),
-                or_(dispatch_queue.c.lease_until.is_(None), dispatch_queue.c.lease_until < now),
-            )
-        ).scalars()
+        query = select(dispatch_queue.c.message_id).where(
+            in_list(conn, dispatch_queue.c.message_id, chunk),
+            or_(dispatch_queue.c.lease_until.is_(None), dispatch_queue.c.lease_until < now),
+        )
+        if lock and conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        found += conn.execute(query).scalars()
     return found
 
 

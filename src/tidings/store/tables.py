@@ -295,6 +295,8 @@ webhook_deliveries = Table(
     col("created_at", UTC_TS, OPS, nullable=False),
     col("delivered_at", UTC_TS, OPS, nullable=True),
     Index("ix_webhook_deliveries_state_next", "state", "next_attempt_at"),
+    # Erasure and anonymisation find a message's deliveries by it.
+    Index("ix_webhook_deliveries_message_id", "message_id"),
 )
 
 # --- legal holds and the retention sweep ------------------------------------------------

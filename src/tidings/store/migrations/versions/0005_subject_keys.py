@@ -27,6 +27,8 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_messages_account_id_sender_index", ["account_id", "sender_index"], unique=False
         )
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.create_index("ix_webhook_deliveries_message_id", ["message_id"], unique=False)
     op.create_table(
         "erasures",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -50,6 +52,8 @@ def downgrade() -> None:
     with op.batch_alter_table("erasures", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_erasures_account_id"))
     op.drop_table("erasures")
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_webhook_deliveries_message_id")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index("ix_messages_account_id_sender_index")
         batch_op.drop_column("anonymised_at")
