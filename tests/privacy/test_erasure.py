@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -18,9 +19,10 @@ from tests.api.receiver import Receiver
 from tests.support import Tenant, wait_until
 from tidings.cli.main import app as cli
 from tidings.core.clock import ManualClock
+from tidings.core.crypto import KeyUnavailable, key_id_of
 from tidings.runtime import Runtime
 from tidings.store.erasures import UNLINKED_INDEX
-from tidings.store.tables import data_keys, erasures, messages, webhook_deliveries
+from tidings.store.tables import data_keys, erasures, messages, users, webhook_deliveries
 
 ALICE = "+31612345678"
 BOB = "+31687654321"
@@ -226,3 +228,36 @@ def test_a_hold_of_past_records_only_covers_those(
     clock.advance(timedelta(days=3))
     tenant.post("/v1/messages", {"to": BOB, "from": "Acme", "body": "new"})
     assert erase(client, ops, account_id=tenant.account_id, subject=BOB).status_code == 201
+
+
+def test_erasing_an_account_user_shreds_their_email_and_removes_their_sign_in(
+    client: TestClient, tenant: Tenant, runtime: Runtime
+) -> None:
+    ops = operator_headers(runtime, tenant)
+    user = runtime.accounts.create_user(tenant.account_id, "Ann@Example.org", "a long passphrase")
+    other = runtime.accounts.create_user(tenant.account_id, "bo@example.org", "another passphrase")
+    with runtime.db.read() as conn:
+        rows = {r.id: r for r in conn.execute(select(users))}
+        scopes = {r.id: r.scope for r in conn.execute(select(data_keys))}
+    ann_email = bytes(rows[user["id"]].email_enc)
+    assert scopes[key_id_of(ann_email)] == "subject"  # her own key, not the account's
+    assert key_id_of(ann_email) != key_id_of(rows[other["id"]].email_enc)
+    assert runtime.accounts.verify_user("ann@example.org", "a long passphrase") == tenant.account_id
+
+    dry = erase(client, ops, account_id=tenant.account_id, subject=user["id"], dry_run=True)
+    assert dry.status_code == 200 and dry.json()["scope"] == "user"
+    done = erase(client, ops, account_id=tenant.account_id, subject=user["id"])
+    assert done.status_code == 201, done.text
+    assert done.json()["scope"] == "user" and done.json()["keys_destroyed"] == 1
+    with pytest.raises(KeyUnavailable):  # a copy of her row from a backup is unreadable
+        runtime.crypto.decrypt(tenant.account_id, "users.email", ann_email)
+    assert runtime.accounts.verify_user("ann@example.org", "a long passphrase") is None
+    assert runtime.accounts.verify_user("bo@example.org", "another passphrase") == tenant.account_id
+    again = erase(client, ops, account_id=tenant.account_id, subject=user["id"])
+    assert_problem(again, 404, "user_not_found")
+    assert_problem(
+        erase(client, ops, account_id=tenant.account_id, subject="usr_bad"), 404, "user_not_found"
+    )
+    runtime.holds.create(tenant.account_id, reason="audit", authority="Tax office")
+    held = erase(client, ops, account_id=tenant.account_id, subject=other["id"])
+    assert_problem(held, 409, "subject_on_hold")

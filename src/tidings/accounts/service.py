@@ -17,6 +17,7 @@ from tidings.core.crypto import Crypto
 from tidings.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from tidings.core.ids import is_valid_id, new_id
 from tidings.store import accounts as account_store
+from tidings.store import keys as key_store
 from tidings.store.database import Database
 
 SCOPES = ("messages:send", "messages:read", "admin", "operator")
@@ -169,21 +170,32 @@ class AccountService:
         now = self._clock.now()
         user_id = new_id("usr", now)
         index = self._crypto.blind_index("global", "email:" + email)
-        with self._db.write() as conn:
-            if account_store.get_account(conn, account_id) is None:
-                raise NotFound(f"no account {account_id!r}", code="account_not_found")
-            if account_store.user_by_email_index(conn, index) is not None:
-                raise Conflict("a user with this email exists", code="user_exists")
-            account_store.insert_user(
-                conn,
-                user_id=user_id,
-                account_id=account_id,
-                email_enc=self._crypto.encrypt(account_id, "users.email", email),
-                email_index=index,
-                password_hash=self._hasher.hash(password),
-                role=role,
-                created_at=now,
-            )
+        # A user is a data subject of their own: their email goes under their subject key.
+        key = self._crypto.subject_key(
+            account_id, user_subject_index(self._crypto, account_id, user_id), now
+        )
+        minted = [key.key_id] if key.row is not None else []
+        try:
+            with self._db.write() as conn:
+                if account_store.get_account(conn, account_id) is None:
+                    raise NotFound(f"no account {account_id!r}", code="account_not_found")
+                if account_store.user_by_email_index(conn, index) is not None:
+                    raise Conflict("a user with this email exists", code="user_exists")
+                key_store.insert_minted_keys(conn, [key.row] if key.row is not None else [])
+                account_store.insert_user(
+                    conn,
+                    user_id=user_id,
+                    account_id=account_id,
+                    email_enc=self._crypto.encrypt(account_id, "users.email", email, key),
+                    email_index=index,
+                    password_hash=self._hasher.hash(password),
+                    role=role,
+                    created_at=now,
+                )
+        except BaseException:
+            self._crypto.discard(minted)
+            raise
+        self._crypto.confirm(minted)
         return {"id": user_id, "account_id": account_id, "email": email, "role": role}
 
     def verify_user(self, email: str, password: str) -> str | None:
@@ -317,6 +329,11 @@ class AccountService:
         if principal is None:
             raise Unauthorized("the API key is unknown or revoked")
         return principal
+
+
+def user_subject_index(crypto: Crypto, account_id: str, user_id: str) -> bytes:
+    """The subject index of an account's user (their key is found by it)."""
+    return crypto.blind_index(account_id, "user:" + user_id)
 
 
 def _key_prefix(api_key: str) -> str:

@@ -47,7 +47,9 @@ def _print(data: dict[str, Any], as_json: bool) -> None:
 def erase(
     account: str = typer.Option(..., "--account", help="Account id (acc_...)."),
     subject: str | None = typer.Option(
-        None, "--subject", help="The data subject's phone number (E.164, like +31612345678)."
+        None,
+        "--subject",
+        help="The data subject: a phone number (E.164, like +31612345678) or a user id (usr_...).",
     ),
     whole_account: bool = typer.Option(
         False,

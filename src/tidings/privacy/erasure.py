@@ -16,13 +16,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import OperationalError
 
+from tidings.accounts.service import user_subject_index
 from tidings.core.clock import Clock, iso, to_utc
 from tidings.core.crypto import Crypto
 from tidings.core.errors import Conflict, InvalidInput, NotFound
-from tidings.core.ids import new_id
+from tidings.core.ids import is_valid_id, new_id
 from tidings.domain.addresses import AddressError, normalise_number
 from tidings.domain.holds import Hold
 from tidings.domain.holds import held as is_held
@@ -33,7 +34,7 @@ from tidings.store import accounts as account_store
 from tidings.store import erasures as erasure_store
 from tidings.store import keys as key_store
 from tidings.store.database import Database
-from tidings.store.tables import accounts, api_keys, messages, numbers
+from tidings.store.tables import accounts, api_keys, messages, numbers, users
 from tidings.store.vault import KeyVault
 
 ERASED = {"error_code": "data_erased", "error_message": "the subject's data was erased"}
@@ -49,7 +50,7 @@ class Holds(Protocol):
 class Erasure:
     id: str | None  # None for a dry run (nothing is recorded)
     account_id: str
-    scope: str  # subject, account
+    scope: str  # subject, user, account
     outcome: str  # erased, held, dry_run
     requested_by: str
     keys_destroyed: int
@@ -121,8 +122,69 @@ class ErasureService:
         """Erase one subject (a phone number) of an account. Raises SubjectHeld (409) when a
         legal hold covers any of the subject's records (or their records made now); that
         refusal is recorded too."""
+        if subject.startswith("usr_"):
+            if not is_valid_id(subject, "usr"):
+                raise NotFound(
+                    f"no user {subject[:64]!r} in this account",
+                    code="user_not_found",
+                    extra={"field": "subject"},
+                )
+            return _retrying(lambda: self._erase_user(account_id, subject, requested_by, dry_run))
         index = self.subject_index(account_id, subject)
         return _retrying(lambda: self._erase_subject(account_id, index, requested_by, dry_run))
+
+    def _erase_user(
+        self, account_id: str, user_id: str, requested_by: str, dry_run: bool
+    ) -> Erasure:
+        """An account's user: their key goes (their email in every backup is unreadable),
+        then their row (sign-in email index and password hash)."""
+        now = self._clock.now()
+        index = user_subject_index(self._crypto, account_id, user_id)
+        holds = self._holds.active() if self._holds is not None else []
+        held = is_held(holds, account_id, index, now)
+        with self._db.write() as conn:
+            self._require_account(conn, account_id)
+            found = conn.execute(
+                select(users.c.id).where(users.c.id == user_id, users.c.account_id == account_id)
+            ).first()
+            if found is None:
+                raise NotFound(
+                    f"no user {user_id!r} in this account",
+                    code="user_not_found",
+                    extra={"field": "subject"},
+                )
+            keys = key_store.subject_key_ids(conn, account_id, index)
+            result = Erasure(
+                id=None if dry_run else new_id("era", now),
+                account_id=account_id,
+                scope="user",
+                outcome="dry_run" if dry_run else ("held" if held else "erased"),
+                requested_by=requested_by,
+                keys_destroyed=len(keys),
+                messages=0,
+                messages_deleted=0,
+                work_canceled=0,
+                webhooks_deleted=0,
+                created_at=iso(now) or "",
+            )
+            if dry_run:
+                return result
+            if held:
+                result = _nothing_done(result)
+            else:
+                self.vault.destroy(keys)
+                key_store.destroy_subject_keys(conn, account_id, index, now)
+                conn.execute(delete(users).where(users.c.id == user_id))
+            erasure_store.record(conn, _audit_row(result, now))
+        if held:
+            raise SubjectHeld(
+                "a legal hold covers this account: the user was not erased (the refusal is in "
+                "the erasure log)",
+                extra={"erasure": result.as_dict()},
+            )
+        for key_id in keys:
+            self._crypto.forget(key_id)
+        return result
 
     def _erase_subject(
         self, account_id: str, index: bytes, requested_by: str, dry_run: bool

@@ -431,7 +431,7 @@ erasures = Table(
     metadata,
     col("id", String(32), OPS, primary_key=True),
     col("account_id", String(32), OPS, nullable=False, index=True),
-    col("scope", String(16), OPS, nullable=False),  # subject, account
+    col("scope", String(16), OPS, nullable=False),  # subject, user, account
     col("outcome", String(16), OPS, nullable=False),  # erased, held
     col("requested_by", String(64), OPS, nullable=False),
     col("keys_destroyed", Integer, OPS, nullable=False),

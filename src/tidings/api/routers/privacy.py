@@ -27,7 +27,8 @@ class ErasureRequest(Strict):
         default=None,
         min_length=1,
         max_length=64,
-        description="The data subject's phone number; omit with whole_account",
+        description="The data subject: a phone number, or a user id (usr_...); omit with "
+        "whole_account",
         examples=["+31612345678"],
     )
     whole_account: bool = Field(
