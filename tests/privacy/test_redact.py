@@ -45,3 +45,14 @@ def test_cli_redacts_an_argument_or_stdin() -> None:
     assert [f["kind"] for f in json.loads(piped.stdout)["findings"]] == ["phone", "phone", "iban"]
     bad = runner.invoke(cli, ["privacy", "redact", "x", "--region", "Atlantis"])
     assert bad.exit_code == 2 and "region" in bad.stderr
+
+
+def test_message_list_in_export_form_redacts_bodies(tenant: Tenant) -> None:
+    body = "Your refund goes to NL91ABNA0417164300; questions: help@acme.example"
+    sent = tenant.post("/v1/messages", {"to": "+31612345678", "from": "Acme", "body": body})
+    assert sent.status_code == 202
+    plain = tenant.get("/v1/messages").json()["data"][0]
+    assert plain["body"] == body
+    exported = tenant.get("/v1/messages", params={"redact": "true"}).json()["data"][0]
+    assert exported["body"] == "Your refund goes to [iban]; questions: [email]"
+    assert exported["to"] == "+31612345678"  # the fields themselves stay as they are

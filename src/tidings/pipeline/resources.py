@@ -7,6 +7,12 @@ from typing import Any
 
 from tidings.core.clock import iso
 from tidings.core.crypto import Crypto, KeyUnavailable
+from tidings.domain.pii import redact
+
+
+def redact_body(body: str | None) -> str | None:
+    """A body fit for an export or a log: personal data inside it replaced by its kind."""
+    return None if body is None else redact(body)[0]
 
 
 class _Fields:
