@@ -44,6 +44,8 @@ from tidings.pipeline.routing import Router
 from tidings.pipeline.transitions import StatusWriter
 from tidings.pipeline.validity import ValiditySweeper
 from tidings.pipeline.webhooks import WebhookSender
+from tidings.privacy.anonymise import Anonymiser
+from tidings.privacy.erasure import ErasureService
 from tidings.privacy.holds import HoldService
 from tidings.privacy.policy import check as check_policy
 from tidings.privacy.policy import load_configured_policy
@@ -54,11 +56,12 @@ from tidings.smpp_server.limits import ServerLimits
 from tidings.smpp_server.outbox import OutboxWriter
 from tidings.smpp_server.server import SmppServer
 from tidings.smpp_server.submit import SubmitHandler
-from tidings.store import accounts as account_store
 from tidings.store import messages as message_store
 from tidings.store.database import Database
+from tidings.store.keys import KeyRing
 from tidings.store.migrate import upgrade
 from tidings.store.tables import metadata
+from tidings.store.vault import KeyVault
 
 log = logging.getLogger("tidings")
 
@@ -120,6 +123,8 @@ class Runtime:
     retention: RetentionService
     fleet: Fleet
     validity: ValiditySweeper
+    erasure: ErasureService
+    anonymiser: Anonymiser
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _sweeper: RetentionWorker | None = None
 
@@ -164,6 +169,7 @@ class Runtime:
 
     def close(self) -> None:
         self.db.dispose()
+        self.erasure.vault.dispose()
 
     def smpp_server(self, limits: ServerLimits | None = None) -> SmppServer:
         """The SMPP server on this runtime's pipeline (start it inside the running loop)."""
@@ -208,15 +214,16 @@ def build_runtime(
         upgrade(db)
     master = load_or_create_master_key(settings.master_key_env, settings.data_dir)
 
-    def load_wrapped(key_id: str) -> bytes | None:
-        with db.read() as conn:
-            return account_store.wrapped_key(conn, key_id)
-
-    def active_key(account_id: str) -> str | None:
-        with db.read() as conn:
-            return account_store.active_account_key_id(conn, account_id)
-
-    crypto = Crypto(master, load_wrapped, active_key)
+    vault = KeyVault(settings.key_vault_url or f"sqlite:///{settings.data_dir / 'keys.db'}")
+    ring = KeyRing(db, vault)
+    crypto = Crypto(
+        master,
+        ring.load,
+        ring.active_account_key,
+        load_wrapped_many=ring.load_many,
+        find_subject_keys=ring.find_subjects,
+        keep_wrapped=vault.put,
+    )
     metrics = Metrics()
     writer = StatusWriter(crypto, metrics, skip_locked=not db.is_sqlite)
     queries = MessageQueries(db, crypto, clock, writer)
@@ -262,13 +269,15 @@ def build_runtime(
     smpp_outbox = OutboxWriter(crypto)  # receipts and inbound owed to SMPP binds
     writer.observers.append(smpp_outbox.on_status)
     events.inbound_observers.append(smpp_outbox.on_inbound)
+    account_service = AccountService(db, crypto, clock)
+    holds = HoldService(db, crypto, clock)
     return Runtime(
         settings=settings,
         clock=clock,
         db=db,
         crypto=crypto,
         metrics=metrics,
-        accounts=AccountService(db, crypto, clock),
+        accounts=account_service,
         numbers=NumberService(db, crypto, clock),
         accept=accept,
         queries=queries,
@@ -289,7 +298,7 @@ def build_runtime(
         contacts=ContactService(db, crypto, clock),
         lists=ListService(db, clock),
         contact_fields=FieldService(db, clock),
-        holds=HoldService(db, crypto, clock),
+        holds=holds,
         smpp_outbox=smpp_outbox,
         consent=ConsentService(db, crypto, clock, opt_outs, gate, settings.public_url),
         retention=RetentionService(
@@ -297,4 +306,15 @@ def build_runtime(
         ),
         fleet=fleet,
         validity=ValiditySweeper(db, clock, writer),
+        erasure=ErasureService(
+            db,
+            crypto,
+            clock,
+            writer,
+            policy,
+            vault,
+            holds=holds,
+            on_account_closed=lambda _: account_service.forget_cached_principals(),
+        ),
+        anonymiser=Anonymiser(db, crypto, clock, vault),
     )

@@ -245,6 +245,30 @@ def simulate_inbound(w: World) -> None:
     assert_problem(w.a.post("/v1/simulator/inbound", inbound), 404, "number_not_found")
 
 
+def erase_subject(w: World) -> None:
+    body = {"account_id": w.b.account_id, "subject": B_RECIPIENT}
+    assert_problem(w.a.post("/v1/admin/privacy/erasures", body), 403, "insufficient_scope")
+    whole = {"account_id": w.b.account_id, "whole_account": True}
+    assert_problem(w.a.post("/v1/admin/privacy/erasures", whole), 403, "insufficient_scope")
+
+
+def list_erasures(w: World) -> None:
+    response = w.a.get("/v1/admin/privacy/erasures", params={"account_id": w.b.account_id})
+    assert_problem(response, 403, "insufficient_scope")
+
+
+def redact_text(w: World) -> None:
+    result = _ok(w.a.post("/v1/privacy/redact", {"text": f"to {B_RECIPIENT}"}))
+    assert result["text"] == "to [phone]"  # works on the text given, reads no stored data
+
+
+def message_statistics(w: World) -> None:
+    response = w.a.get("/v1/stats/messages", params={"group_by": "channel"})
+    counted = sum(g["messages"] for g in _ok(response)["groups"])
+    assert counted <= len(message_ids(w.a))  # A's own messages at most, never B's
+    assert w.b.account_id not in response.text and B_RECIPIENT not in response.text
+
+
 def operator_only(method: str, path: str) -> Callable[[World], None]:
     """Deployment-wide operator routes: an account's key (even its admin) is refused, the
     same for B's ids as for none, so nothing of B is revealed or changed."""
@@ -342,6 +366,10 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("GET", "/v1/account/opt-out"): get_opt_out_policy,
     ("PUT", "/v1/account/opt-out"): put_opt_out_policy,
     ("POST", "/v1/opt-out-links"): create_opt_out_link,
+    ("POST", "/v1/admin/privacy/erasures"): erase_subject,
+    ("GET", "/v1/admin/privacy/erasures"): list_erasures,
+    ("POST", "/v1/privacy/redact"): redact_text,
+    ("GET", "/v1/stats/messages"): message_statistics,
 }
 
 

@@ -17,6 +17,7 @@ from tidings.core.crypto import Crypto
 from tidings.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from tidings.core.ids import is_valid_id, new_id
 from tidings.store import accounts as account_store
+from tidings.store import keys as key_store
 from tidings.store.database import Database
 
 SCOPES = ("messages:send", "messages:read", "admin", "operator")
@@ -89,8 +90,9 @@ class AccountService:
         key_id = new_id("dk", now)
         with self._db.write() as conn:
             wrapped = self._crypto.new_wrapped_key(key_id)
+            self._crypto.keep([(key_id, wrapped)])  # the material goes to the key vault
             account_store.insert_data_key(
-                conn, key_id=key_id, account_id=account_id, wrapped=wrapped, created_at=now
+                conn, key_id=key_id, account_id=account_id, wrapped=None, created_at=now
             )
             # The key row is not committed yet, so hand the key to the cipher directly.
             self._crypto.remember(account_id, key_id, wrapped)
@@ -168,21 +170,32 @@ class AccountService:
         now = self._clock.now()
         user_id = new_id("usr", now)
         index = self._crypto.blind_index("global", "email:" + email)
-        with self._db.write() as conn:
-            if account_store.get_account(conn, account_id) is None:
-                raise NotFound(f"no account {account_id!r}", code="account_not_found")
-            if account_store.user_by_email_index(conn, index) is not None:
-                raise Conflict("a user with this email exists", code="user_exists")
-            account_store.insert_user(
-                conn,
-                user_id=user_id,
-                account_id=account_id,
-                email_enc=self._crypto.encrypt(account_id, "users.email", email),
-                email_index=index,
-                password_hash=self._hasher.hash(password),
-                role=role,
-                created_at=now,
-            )
+        # A user is a data subject of their own: their email goes under their subject key.
+        key = self._crypto.subject_key(
+            account_id, user_subject_index(self._crypto, account_id, user_id), now
+        )
+        minted = [key.key_id] if key.row is not None else []
+        try:
+            with self._db.write() as conn:
+                if account_store.get_account(conn, account_id) is None:
+                    raise NotFound(f"no account {account_id!r}", code="account_not_found")
+                if account_store.user_by_email_index(conn, index) is not None:
+                    raise Conflict("a user with this email exists", code="user_exists")
+                key_store.insert_minted_keys(conn, [key.row] if key.row is not None else [])
+                account_store.insert_user(
+                    conn,
+                    user_id=user_id,
+                    account_id=account_id,
+                    email_enc=self._crypto.encrypt(account_id, "users.email", email, key),
+                    email_index=index,
+                    password_hash=self._hasher.hash(password),
+                    role=role,
+                    created_at=now,
+                )
+        except BaseException:
+            self._crypto.discard(minted)
+            raise
+        self._crypto.confirm(minted)
         return {"id": user_id, "account_id": account_id, "email": email, "role": role}
 
     def verify_user(self, email: str, password: str) -> str | None:
@@ -219,8 +232,15 @@ class AccountService:
         secret = secrets.token_urlsafe(32)
         api_key = f"{KEY_PREFIX}_{prefix}_{secret}"
         with self._db.write() as conn:
-            if account_store.get_account(conn, account_id) is None:
+            account = account_store.get_account(conn, account_id)
+            if account is None:
                 raise NotFound(f"no account {account_id!r}", code="account_not_found")
+            if account.status == "closed":
+                raise Conflict(
+                    f"account {account_id} is closed (its keys are destroyed); it takes no "
+                    "new API keys",
+                    code="account_closed",
+                )
             account_store.insert_api_key(
                 conn,
                 key_id=key_id,
@@ -268,6 +288,11 @@ class AccountService:
         with self._cache_lock:
             self._cache.clear()
 
+    def forget_cached_principals(self) -> None:
+        """Drop every cached key check (after keys were revoked outside this service)."""
+        with self._cache_lock:
+            self._cache.clear()
+
     def cached_principal(self, api_key: str) -> Principal | None:
         """The principal from the in-memory cache, None on a miss; no I/O."""
         prefix = _key_prefix(api_key)
@@ -304,6 +329,11 @@ class AccountService:
         if principal is None:
             raise Unauthorized("the API key is unknown or revoked")
         return principal
+
+
+def user_subject_index(crypto: Crypto, account_id: str, user_id: str) -> bytes:
+    """The subject index of an account's user (their key is found by it)."""
+    return crypto.blind_index(account_id, "user:" + user_id)
 
 
 def _key_prefix(api_key: str) -> str:

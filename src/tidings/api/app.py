@@ -19,6 +19,7 @@ from tidings.api.routers import (
     holds,
     messages,
     numbers,
+    privacy,
     privacy_admin,
     retention,
     simulator,
@@ -69,6 +70,7 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         optout,
         retention,
         admin_connectors,
+        privacy,
     ):
         app.include_router(module.router)
     app.add_middleware(RequestLimits, max_body_bytes=rt.settings.max_request_bytes)

@@ -36,6 +36,7 @@ class Settings:
     data_dir: Path
     database_url: str
     master_key_env: str | None = None
+    key_vault_url: str | None = None  # None: keys.db in the data dir
     connectors: tuple[ConnectorConfig, ...] = ()
     routes: tuple[RouteConfig, ...] = ()
     max_segments: int = 10
@@ -224,6 +225,7 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
         data_dir=data_dir,
         database_url=database_url,
         master_key_env=env.get("TIDINGS_MASTER_KEY") or None,
+        key_vault_url=env.get("TIDINGS_KEY_VAULT_URL") or None,
         connectors=connectors,
         routes=routes,
         max_segments=max_segments,

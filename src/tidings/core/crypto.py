@@ -1,8 +1,14 @@
 """Envelope encryption of personal data and keyed blind indexes for lookups.
 
-master key -> data keys (one per account now; per subject next) -> field ciphertexts.
-A data key is stored only wrapped (AES-GCM under the master key, bound to its id);
-destroying a wrapped key makes every ciphertext under it unreadable, backups included.
+master key -> data keys -> field ciphertexts. Every data key is wrapped directly by the
+master key (AES-GCM, bound to the key's id); there are two kinds:
+
+- the account key (one live per account): the account's own data (its name, webhook
+  secret, its sender ids and numbers as they appear in messages, status webhooks);
+- subject keys (one per data subject within an account, found by the subject's blind
+  index): a message's body and the subject's number, and inbound webhook payloads.
+
+Destroying a wrapped key makes every ciphertext under it unreadable, backups included.
 """
 
 from __future__ import annotations
@@ -13,23 +19,42 @@ import hashlib
 import hmac
 import os
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from tidings.core.errors import ConfigError
+from tidings.core.cache import LruCache
+from tidings.core.errors import ConfigError, TidingsError
+from tidings.core.ids import new_id
 
 _FORMAT_VERSION = 1
 _NONCE_BYTES = 12
 MASTER_KEY_FILE = "master.key"
 
 
-class KeyUnavailable(Exception):
-    """The data key of a ciphertext is destroyed or unknown: the data is shredded."""
+class KeyUnavailable(TidingsError):
+    """The data key of a ciphertext is destroyed or unknown: the data is shredded.
+
+    Read paths catch it and show the data as erased; anywhere else it still reaches a
+    user as a clean 410 problem (or CLI error), never as a crash."""
+
+    status = 410
+    code = "data_erased"
+    title = "Gone"
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__(
+            "this data was erased: its key is destroyed, so it can no longer be read or added to"
+        )
+        self.key_id = key_id
 
 
 def parse_master_key(text: str) -> bytes:
@@ -65,94 +90,276 @@ def _derive(master: bytes, purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(master)
 
 
+SUBJECT_SCOPE = "subject"
+ACCOUNT_SCOPE = "account"
+# Raw keys (about 100 bytes each in memory): far above one batch of 10,000 new subjects.
+DEFAULT_KEY_CACHE_SIZE = 100_000
+# Ready ciphers cost about 2.5 KB each (OpenSSL contexts): only the most recently used.
+HOT_CIPHERS = 1024
+# Another process that destroys a key (an erasure) is noticed at the latest this much later.
+DEFAULT_KEY_CACHE_SECONDS = 60.0
+
+WrappedLoader = Callable[[str], bytes | None]
+ManyLoader = Callable[[Sequence[str]], dict[str, bytes]]
+SubjectFinder = Callable[[str, Sequence[bytes]], dict[bytes, tuple[str, bytes]]]
+KeyKeeper = Callable[[Sequence[tuple[str, bytes]]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectKey:
+    """The key a subject's fields are encrypted with. `row` is its `data_keys` row (the
+    bookkeeping; the material is in the vault already) while the row may not be stored
+    yet: every transaction that writes data under the key inserts the row too."""
+
+    key_id: str
+    cipher: AESGCM
+    row: dict[str, Any] | None
+
+
+def key_id_of(blob: bytes | None) -> str | None:
+    """The data key id a ciphertext names (None for no or an unknown format)."""
+    if not blob or blob[0] != _FORMAT_VERSION:
+        return None
+    return bytes(blob[2 : 2 + blob[1]]).decode()
+
+
 class Crypto:
     """Field encryption under data keys, and blind indexes.
 
     `load_wrapped(key_id)` returns a wrapped data key, or None once destroyed;
-    `active_key_id(account_id)` names the key new data of that account is written with.
+    `active_key_id(account_id)` names the account key new account data is written with;
+    `load_wrapped_many(ids)` loads several live keys at once; `find_subject_keys(account,
+    subject_indexes)` maps each subject that has a live key to (key id, wrapped key);
+    `keep_wrapped(keys)` stores new wrapped keys durably (the key vault) before any data
+    is written under them.
+    Unwrapped keys are kept in bounded LRU caches whose entries expire after
+    `cache_seconds`, so a key destroyed by another process stops working here soon after
+    (an erasure in this process forgets its keys at once).
     """
 
     def __init__(
         self,
         master_key: bytes,
-        load_wrapped: Callable[[str], bytes | None],
+        load_wrapped: WrappedLoader,
         active_key_id: Callable[[str], str | None],
+        *,
+        load_wrapped_many: ManyLoader | None = None,
+        find_subject_keys: SubjectFinder | None = None,
+        keep_wrapped: KeyKeeper | None = None,
+        cache_size: int = DEFAULT_KEY_CACHE_SIZE,
+        cache_seconds: float = DEFAULT_KEY_CACHE_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._wrapping = AESGCM(_derive(master_key, b"tidings key wrapping v1"))
         self._index_root = _derive(master_key, b"tidings blind index v1")
         self._signing_root = _derive(master_key, b"tidings signatures v1")
         self._load_wrapped = load_wrapped
+        self._load_many = load_wrapped_many
+        self._find_subject_keys = find_subject_keys
+        self._keep_wrapped = keep_wrapped
         self._active_key_id = active_key_id
-        self._ciphers: dict[str, AESGCM] = {}
-        self._active: dict[str, str] = {}
+        self._raw: LruCache[str, bytes] = LruCache(cache_size, cache_seconds, monotonic)
+        self._hot: LruCache[str, AESGCM] = LruCache(
+            min(HOT_CIPHERS, cache_size), cache_seconds, monotonic
+        )
+        self._subjects: LruCache[tuple[str, bytes], str] = LruCache(
+            cache_size, cache_seconds, monotonic
+        )
+        # Keys minted here whose rows may not be committed yet: never evicted until then.
+        self._pending: dict[str, tuple[dict[str, Any], bytes]] = {}
+        self._active: dict[str, tuple[str, AESGCM]] = {}  # account -> its key and cipher
         self._index_keys: dict[str, bytes] = {}
         self._lock = threading.Lock()
+        self._mint_lock = threading.Lock()
 
     # --- data keys -------------------------------------------------------
     def new_wrapped_key(self, key_id: str) -> bytes:
+        return self._mint(key_id)[0]
+
+    def keep(self, keys: Sequence[tuple[str, bytes]]) -> None:
+        """Store wrapped keys in the key vault (no-op without one)."""
+        if self._keep_wrapped is not None and keys:
+            self._keep_wrapped(keys)
+
+    def _mint(self, key_id: str) -> tuple[bytes, bytes]:
+        """(wrapped, raw) for a new key."""
+        raw = os.urandom(32)
         nonce = os.urandom(_NONCE_BYTES)
-        return nonce + self._wrapping.encrypt(nonce, os.urandom(32), key_id.encode())
+        return nonce + self._wrapping.encrypt(nonce, raw, key_id.encode()), raw
 
     def remember(self, account_id: str, key_id: str, wrapped: bytes) -> None:
-        """Use a key that was just created (and whose row is not committed yet)."""
-        cipher = self._unwrap(key_id, wrapped)
+        """Use an account key that was just created (and whose row is not committed yet)."""
+        raw = self._unwrap(key_id, wrapped)
+        self._raw.put(key_id, raw)
         with self._lock:
-            self._ciphers[key_id] = cipher
-            self._active[account_id] = key_id
+            self._active[account_id] = (key_id, AESGCM(raw))
 
-    def _cipher(self, key_id: str) -> AESGCM:
-        cipher = self._ciphers.get(key_id)
-        if cipher is not None:
-            return cipher
+    def _raw_key(self, key_id: str) -> bytes:
+        pending = self._pending.get(key_id)
+        if pending is not None:
+            return pending[1]
+        raw = self._raw.get(key_id)
+        if raw is not None:
+            return raw
         wrapped = self._load_wrapped(key_id)
         if wrapped is None:
             raise KeyUnavailable(key_id)
-        cipher = self._unwrap(key_id, wrapped)
-        with self._lock:
-            self._ciphers[key_id] = cipher
+        raw = self._unwrap(key_id, wrapped)
+        self._raw.put(key_id, raw)
+        return raw
+
+    def _cipher(self, key_id: str) -> AESGCM:
+        cipher = self._hot.get(key_id)
+        if cipher is None:
+            cipher = AESGCM(self._raw_key(key_id))
+            self._hot.put(key_id, cipher)
         return cipher
 
-    def _unwrap(self, key_id: str, wrapped: bytes) -> AESGCM:
+    def _unwrap(self, key_id: str, wrapped: bytes) -> bytes:
         try:
-            raw = self._wrapping.decrypt(
+            return self._wrapping.decrypt(
                 wrapped[:_NONCE_BYTES], wrapped[_NONCE_BYTES:], key_id.encode()
             )
         except InvalidTag as exc:
             raise KeyUnavailable(key_id) from exc
-        return AESGCM(raw)
 
     def forget(self, key_id: str) -> None:
         """Drop a key from memory (after it is destroyed in storage)."""
+        self._raw.pop(key_id)
+        self._hot.pop(key_id)
+        self._subjects.remove_where(lambda _, value: value == key_id)
         with self._lock:
-            self._ciphers.pop(key_id, None)
-            for account, active in list(self._active.items()):
+            self._pending.pop(key_id, None)
+            for account, (active, _) in list(self._active.items()):
                 if active == key_id:
                     del self._active[account]
 
-    def _key_for(self, account_id: str) -> str:
-        key_id = self._active.get(account_id)
-        if key_id is None:
+    def _account_cipher(self, account_id: str) -> tuple[str, AESGCM]:
+        active = self._active.get(account_id)
+        if active is None:
             key_id = self._active_key_id(account_id)
             if key_id is None:
                 raise KeyUnavailable(f"no data key for {account_id}")
+            active = (key_id, AESGCM(self._raw_key(key_id)))
             with self._lock:
-                self._active[account_id] = key_id
-        return key_id
+                self._active[account_id] = active
+        return active
+
+    def preload(self, blobs: Iterable[bytes | None]) -> None:
+        """Load the keys of many ciphertexts with one query instead of one each."""
+        if self._load_many is None:
+            return
+        wanted = {key_id_of(blob) for blob in blobs}
+        missing = [
+            k
+            for k in wanted
+            if k is not None and k not in self._pending and self._raw.get(k) is None
+        ]
+        if not missing:
+            return
+        for key_id, wrapped in self._load_many(missing).items():
+            self._raw.put(key_id, self._unwrap(key_id, wrapped))
+
+    # --- subject keys ----------------------------------------------------
+    def subject_key(self, account_id: str, subject_index: bytes, now: datetime) -> SubjectKey:
+        return self.subject_keys(account_id, [subject_index], now)[subject_index]
+
+    def subject_keys(
+        self, account_id: str, subject_indexes: Iterable[bytes], now: datetime
+    ) -> dict[bytes, SubjectKey]:
+        """The live key of each subject: cached, else stored, else minted (one lookup for
+        all the cache misses). A minted key carries its row until `confirm`/`discard`."""
+        found: dict[bytes, SubjectKey] = {}
+        misses: list[bytes] = []
+        for index in dict.fromkeys(subject_indexes):
+            key = self._cached_subject(account_id, index)
+            if key is None:
+                misses.append(index)
+            else:
+                found[index] = key
+        if misses and self._find_subject_keys is not None:
+            for index, (key_id, wrapped) in self._find_subject_keys(account_id, misses).items():
+                raw = self._unwrap(key_id, wrapped)
+                self._raw.put(key_id, raw)
+                self._subjects.put((account_id, index), key_id)
+                found[index] = SubjectKey(key_id, AESGCM(raw), None)
+        unknown = [index for index in misses if index not in found]
+        if unknown:
+            minted: list[tuple[str, bytes]] = []
+            with self._mint_lock:  # two requests for one new subject get one key
+                for index in unknown:
+                    key = self._cached_subject(account_id, index)
+                    if key is None:
+                        key, wrapped = self._mint_subject(account_id, index, now)
+                        minted.append((key.key_id, wrapped))
+                    found[index] = key
+                try:
+                    self.keep(minted)
+                except BaseException:
+                    self.discard([key_id for key_id, _ in minted])
+                    raise
+        return found
+
+    def _cached_subject(self, account_id: str, index: bytes) -> SubjectKey | None:
+        key_id = self._subjects.get((account_id, index))
+        if key_id is None:
+            return None
+        pending = self._pending.get(key_id)
+        if pending is not None:
+            return SubjectKey(key_id, AESGCM(pending[1]), pending[0])
+        raw = self._raw.get(key_id)
+        return None if raw is None else SubjectKey(key_id, AESGCM(raw), None)
+
+    def _mint_subject(
+        self, account_id: str, index: bytes, now: datetime
+    ) -> tuple[SubjectKey, bytes]:
+        key_id = new_id("dk", now)
+        wrapped, raw = self._mint(key_id)
+        row: dict[str, Any] = {
+            "id": key_id,
+            "account_id": account_id,
+            "scope": SUBJECT_SCOPE,
+            "subject_index": index,
+            "created_at": now,
+        }
+        with self._lock:
+            self._pending[key_id] = (row, raw)
+        self._subjects.put((account_id, index), key_id)
+        return SubjectKey(key_id, AESGCM(raw), row), wrapped
+
+    def confirm(self, key_ids: Iterable[str]) -> None:
+        """The rows of these minted keys are committed: cache them like any stored key."""
+        with self._lock:
+            for key_id in key_ids:
+                pending = self._pending.pop(key_id, None)
+                if pending is not None:
+                    self._raw.put(key_id, pending[1])
+
+    def discard(self, key_ids: Iterable[str]) -> None:
+        """The transaction that was to store these minted keys failed: forget them."""
+        for key_id in key_ids:
+            self.forget(key_id)
 
     # --- fields ----------------------------------------------------------
-    def encrypt(self, account_id: str, column: str, plaintext: str) -> bytes:
-        key_id = self._key_for(account_id)
+    def encrypt(
+        self, account_id: str, column: str, plaintext: str, key: SubjectKey | None = None
+    ) -> bytes:
+        """Encrypt under the subject's key, or the account key when no subject is given."""
+        if key is None:
+            key_id, cipher = self._account_cipher(account_id)
+        else:
+            key_id, cipher = key.key_id, key.cipher
         nonce = os.urandom(_NONCE_BYTES)
         aad = f"{account_id}|{column}".encode()
         key_ref = key_id.encode()
-        body = self._cipher(key_id).encrypt(nonce, plaintext.encode(), aad)
+        body = cipher.encrypt(nonce, plaintext.encode(), aad)
         return bytes((_FORMAT_VERSION, len(key_ref))) + key_ref + nonce + body
 
     def decrypt(self, account_id: str, column: str, blob: bytes) -> str:
         if not blob or blob[0] != _FORMAT_VERSION:
             raise KeyUnavailable("unknown ciphertext format")
         ref_len = blob[1]
-        key_id = blob[2 : 2 + ref_len].decode()
+        key_id = bytes(blob[2 : 2 + ref_len]).decode()
         start = 2 + ref_len
         nonce = blob[start : start + _NONCE_BYTES]
         aad = f"{account_id}|{column}".encode()

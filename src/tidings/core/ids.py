@@ -32,6 +32,7 @@ PREFIXES = frozenset(
         "smc",
         "cev",
         "rte",
+        "era",
     }
 )
 
@@ -50,6 +51,13 @@ def new_id(prefix: str, at: datetime) -> str:
     # UUIDv7 version and variant bits, so the id is also a valid UUID.
     value = (value & ~(0xF << 76)) | (0x7 << 76)
     value = (value & ~(0x3 << 62)) | (0x2 << 62)
+    return f"{prefix}_{_encode(value)}"
+
+
+def lowest_id(prefix: str, at: datetime) -> str:
+    """The smallest id `new_id(prefix, t)` can give for any t >= at: a bound for ranges."""
+    millis = max(0, int(at.timestamp() * 1000)) & ((1 << 48) - 1)
+    value = (millis << 80) | (0x7 << 76) | (0x2 << 62)
     return f"{prefix}_{_encode(value)}"
 
 

@@ -16,15 +16,17 @@ from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 
 from tidings.core.clock import Clock, iso, to_utc
-from tidings.core.crypto import Crypto
+from tidings.core.crypto import Crypto, SubjectKey
 from tidings.core.errors import Conflict, InvalidInput, TidingsError
 from tidings.core.ids import new_id
 from tidings.domain.addresses import AddressError, normalise_number, normalise_sender
 from tidings.domain.consent import PURPOSE_NAME, TRANSACTIONAL
-from tidings.domain.encoding import analyse
+from tidings.domain.encoding import BodyInfo, analyse
+from tidings.domain.regions import number_region
 from tidings.pipeline.consent_gate import Check, ConsentGate
 from tidings.pipeline.group_commit import GroupCommitter
 from tidings.pipeline.metrics import Metrics
+from tidings.store import keys as key_store
 from tidings.store import messages as message_store
 from tidings.store.database import Database
 
@@ -71,6 +73,12 @@ class ConsentRefused(TidingsError):
     title = "Refused for lack of consent"
 
 
+def _minted(prepared: Sequence[Prepared]) -> list[dict[str, Any]]:
+    """The distinct minted key rows the messages use."""
+    rows = {p.new_key["id"]: p.new_key for p in prepared if p.new_key is not None}
+    return list(rows.values())
+
+
 def _instant(value: datetime | None) -> str | None:
     """`iso(value)`; a time UTC cannot hold (year 1 or 9999 with an offset) as it was given."""
     try:
@@ -81,6 +89,19 @@ def _instant(value: datetime | None) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Checked:
+    """A valid request, normalised; not yet encrypted."""
+
+    req: MessageRequest
+    to: str
+    sender: str
+    info: BodyInfo
+    send_at: datetime | None
+    expires_at: datetime | None
+    subject_index: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Prepared:
     row: dict[str, Any]
     event: dict[str, Any]
@@ -88,6 +109,7 @@ class Prepared:
     to: str
     sender: str
     body: str
+    new_key: dict[str, Any] | None = None  # the subject key's row while it may be unstored
     # Rows of other tables committed in the same transaction: (table, row).
     companions: tuple[tuple[Table, dict[str, Any]], ...] = ()
 
@@ -104,6 +126,9 @@ class Prepared:
             "from": self.sender,
             "to": self.to,
             "body": self.body,
+            "data_erased": False,
+            "anonymised": False,
+            "region": row["region"],
             "encoding": row["encoding"],
             "segments": row["segments"],
             "status": row["status"],
@@ -117,8 +142,8 @@ class Prepared:
             "sent_at": None,
             "delivered_at": None,
             "reference": row["reference"],
-            "status_callback": row["status_callback"],
             "purpose": row["purpose"],
+            "status_callback": row["status_callback"],
         }
 
 
@@ -166,6 +191,12 @@ class AcceptService:
         `message_id` is an id the caller drew beforehand (new_id("msg", ...)), as the SMPP
         server does for a long message whose first parts are answered before the last.
         """
+        checked = self.check(account_id, req, now)
+        key = self._crypto.subject_key(account_id, checked.subject_index, now)
+        return self.seal(account_id, checked, key, now, message_id=message_id)
+
+    def check(self, account_id: str, req: MessageRequest, now: datetime) -> Checked:
+        """Validate and normalise one request; raises InvalidInput naming the field."""
         if req.channel not in SUPPORTED_CHANNELS:
             raise InvalidInput(
                 f"channel {req.channel!r} is not available; use one of: "
@@ -229,6 +260,7 @@ class AcceptService:
                 code="invalid_reference",
                 extra={"field": "reference"},
             )
+
         if req.purpose != TRANSACTIONAL and not PURPOSE_NAME.match(req.purpose):
             raise InvalidInput(
                 "'purpose' must be transactional (the default), marketing or a purpose of your "
@@ -236,11 +268,31 @@ class AcceptService:
                 code="invalid_purpose",
                 extra={"field": "purpose"},
             )
-
-        message_id = message_id or new_id("msg", now)
         start = send_at or now
-        expires_at = start + timedelta(seconds=validity) if validity else None
-        status = "scheduled" if send_at else "queued"
+        return Checked(
+            req=req,
+            to=to,
+            sender=sender,
+            info=info,
+            send_at=send_at,
+            expires_at=start + timedelta(seconds=validity) if validity else None,
+            subject_index=self._crypto.blind_index(account_id, to),
+        )
+
+    def seal(
+        self,
+        account_id: str,
+        checked: Checked,
+        key: SubjectKey,
+        now: datetime,
+        *,
+        message_id: str | None = None,
+    ) -> Prepared:
+        """Encrypt and build the rows. The recipient is the data subject: their number and
+        the body go under their key; the sender id is the account's, under the account key."""
+        req, to, sender = checked.req, checked.to, checked.sender
+        message_id = message_id or new_id("msg", now)
+        status = "scheduled" if checked.send_at else "queued"
         enc = self._crypto.encrypt
         row = {
             "id": message_id,
@@ -249,29 +301,62 @@ class AcceptService:
             "channel": req.channel,
             "sender_enc": enc(account_id, "messages.sender", sender),
             "sender_index": self._crypto.blind_index(account_id, sender),
-            "recipient_enc": enc(account_id, "messages.recipient", to),
-            "recipient_index": self._crypto.blind_index(account_id, to),
-            "body_enc": enc(account_id, "messages.body", req.body),
-            "encoding": info.encoding,
-            "segments": info.segments,
+            "recipient_enc": enc(account_id, "messages.recipient", to, key),
+            "recipient_index": checked.subject_index,
+            "body_enc": enc(account_id, "messages.body", req.body, key),
+            "encoding": checked.info.encoding,
+            "segments": checked.info.segments,
             "status": status,
             "reference": req.reference,
             "purpose": req.purpose,
-            "status_callback": callback,
+            "status_callback": req.status_callback,
             "attempts": 0,
-            "send_at": send_at,
-            "expires_at": expires_at,
+            "send_at": checked.send_at,
+            "expires_at": checked.expires_at,
             "created_at": now,
             "updated_at": now,
+            "region": number_region(to),
         }
         return Prepared(
             row=row,
             event={"message_id": message_id, "status": status, "at": now, "detail": None},
-            work={"message_id": message_id, "run_at": start, "tried_connectors": ""},
+            work={
+                "message_id": message_id,
+                "run_at": checked.send_at or now,
+                "tried_connectors": "",
+            },
             to=to,
             sender=sender,
             body=req.body,
+            new_key=key.row,
         )
+
+    def _insert(
+        self, conn: Any, prepared: Sequence[Prepared], *, keys_of: Sequence[Prepared] = ()
+    ) -> None:
+        """The subject keys not known to be stored (also those of `keys_of`: items refused
+        in the same transaction, whose minted keys are confirmed with the rest), then the
+        messages and the rows that go with them: one transaction."""
+        key_store.insert_minted_keys(conn, _minted([*prepared, *keys_of]))
+        message_store.insert_messages(
+            conn, [p.row for p in prepared], [p.event for p in prepared], [p.work for p in prepared]
+        )
+        companions: dict[Table, list[dict[str, Any]]] = {}
+        for item in prepared:
+            for table, row in item.companions:
+                companions.setdefault(table, []).append(row)
+        for table, rows in companions.items():
+            conn.execute(insert(table), rows)
+
+    def _write(self, prepared: Sequence[Prepared], write: Callable[[], None]) -> None:
+        """Run the transaction; then the minted keys are stored, or (on failure) forgotten."""
+        minted = [row["id"] for row in _minted(prepared)]
+        try:
+            write()
+        except BaseException:
+            self._crypto.discard(minted)
+            raise
+        self._crypto.confirm(minted)
 
     async def accept_async(
         self,
@@ -298,25 +383,19 @@ class AcceptService:
         await self._group.close()
 
     def _write_group(self, group: Sequence[Prepared]) -> None:
-        with self._db.write() as conn:
-            self._insert(conn, group)
+        def write() -> None:
+            with self._db.write() as conn:
+                self._insert(conn, group)
+
+        self._write(group, write)
 
     def _commit_checked(self, account_id: str, prepared: Prepared) -> None:
-        with self._db.write() as conn:
-            self._refuse_unless_allowed(conn, account_id, prepared)
-            self._insert(conn, [prepared])
+        def write() -> None:
+            with self._db.write() as conn:
+                self._refuse_unless_allowed(conn, account_id, prepared)
+                self._insert(conn, [prepared])
 
-    @staticmethod
-    def _insert(conn: Any, group: Sequence[Prepared]) -> None:
-        message_store.insert_messages(
-            conn, [p.row for p in group], [p.event for p in group], [p.work for p in group]
-        )
-        companions: dict[Table, list[dict[str, Any]]] = {}
-        for prepared in group:
-            for table, row in prepared.companions:
-                companions.setdefault(table, []).append(row)
-        for table, rows in companions.items():
-            conn.execute(insert(table), rows)
+        self._write([prepared], write)
 
     def accept(
         self, account_id: str, req: MessageRequest, idempotency_key: str | None = None
@@ -326,24 +405,27 @@ class AcceptService:
         prepared = self.prepare(account_id, req, now)
         checked = self._gate.needs_check(account_id, req.purpose)
         if idempotency_key is None:
-            with self._db.write() as conn:
-                if checked:
-                    self._refuse_unless_allowed(conn, account_id, prepared)
-                message_store.insert_messages(
-                    conn, [prepared.row], [prepared.event], [prepared.work]
-                )
+
+            def write_one() -> None:
+                with self._db.write() as conn:
+                    if checked:
+                        self._refuse_unless_allowed(conn, account_id, prepared)
+                    self._insert(conn, [prepared])
+
+            self._write([prepared], write_one)
             self._accepted(req.channel, 1)
             return prepared.resource, False
         fingerprint = req.fingerprint()
-        try:
+        existing: Any = None
+
+        def write_keyed() -> None:
+            nonlocal existing
             with self._db.write() as conn:
                 existing = message_store.idempotency_entry(conn, account_id, idempotency_key)
                 if existing is None:
                     if checked:
                         self._refuse_unless_allowed(conn, account_id, prepared)
-                    message_store.insert_messages(
-                        conn, [prepared.row], [prepared.event], [prepared.work]
-                    )
+                    self._insert(conn, [prepared])
                     message_store.insert_idempotency(
                         conn,
                         account_id=account_id,
@@ -352,6 +434,9 @@ class AcceptService:
                         message_id=prepared.row["id"],
                         created_at=now,
                     )
+
+        try:
+            self._write([prepared], write_keyed)
         except IntegrityError:
             # Another node committed the same key first: answer with its result.
             with self._db.read() as conn:
@@ -383,36 +468,47 @@ class AcceptService:
                 "the batch is empty", code="empty_batch", extra={"field": "messages"}
             )
         now = self._clock.now()
-        prepared: list[tuple[int, Prepared]] = []
+        checked: list[tuple[int, Checked]] = []
         errors: list[ItemError] = []
         for index, req in enumerate(requests):
             try:
-                prepared.append((index, self.prepare(account_id, req, now)))
+                checked.append((index, self.check(account_id, req, now)))
             except InvalidInput as exc:
                 errors.append(ItemError(index, exc.code, exc.extra.get("field"), exc.detail))
+        # One lookup for every subject of the batch; keys for new subjects minted in bulk.
+        keys = self._crypto.subject_keys(account_id, [c.subject_index for _, c in checked], now)
+        prepared = [
+            (index, self.seal(account_id, c, keys[c.subject_index], now)) for index, c in checked
+        ]
         if prepared:
-            checked = [
+            gated = [
                 (index, p)
                 for index, p in prepared
                 if self._gate.needs_check(account_id, p.row["purpose"])
             ]
-            with self._db.write() as conn:
-                if checked:
-                    refused = self._gate.refusals(conn, account_id, [_check(p) for _, p in checked])
-                    if refused:
-                        dropped = {checked[position][0] for position in refused}
-                        errors += [
-                            ItemError(checked[position][0], r.code, "to", r.detail)
-                            for position, r in refused.items()
-                        ]
-                        errors.sort(key=lambda e: e.index)
-                        prepared = [(i, p) for i, p in prepared if i not in dropped]
-                message_store.insert_messages(
-                    conn,
-                    [p.row for _, p in prepared],
-                    [p.event for _, p in prepared],
-                    [p.work for _, p in prepared],
-                )
+            dropped: set[int] = set()
+
+            def write() -> None:
+                with self._db.write() as conn:
+                    if gated:
+                        refused = self._gate.refusals(
+                            conn, account_id, [_check(p) for _, p in gated]
+                        )
+                        for position, refusal in refused.items():
+                            dropped.add(gated[position][0])
+                            errors.append(
+                                ItemError(gated[position][0], refusal.code, "to", refusal.detail)
+                            )
+                    self._insert(
+                        conn,
+                        [p for index, p in prepared if index not in dropped],
+                        keys_of=[p for index, p in prepared if index in dropped],
+                    )
+
+            self._write([p for _, p in prepared], write)
+            if dropped:
+                errors.sort(key=lambda e: e.index)
+                prepared = [(i, p) for i, p in prepared if i not in dropped]
             if prepared:
                 self._accepted(requests[0].channel, len(prepared))
         accepted = [

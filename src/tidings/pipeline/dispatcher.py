@@ -165,6 +165,8 @@ class Dispatcher:
                 return []
             tried = {w.message_id: [t for t in w.tried_connectors.split(",") if t] for w in work}
             rows = message_store.load_for_dispatch(conn, list(tried))
+            # One query for the keys of the whole claim, not one per subject.
+            self._crypto.preload(blob for row in rows for blob in (row.recipient_enc, row.body_enc))
             changes: list[Change] = []
             finished: list[str] = []
             for row in rows:
@@ -216,8 +218,8 @@ class Dispatcher:
         return OutboundMessage(
             id=row.id,
             channel=row.channel,
-            sender=dec(account, "messages.sender", row.sender_enc),
-            to=dec(account, "messages.recipient", row.recipient_enc),
+            sender=dec(account, "messages.sender", row.sender_enc or b""),
+            to=dec(account, "messages.recipient", row.recipient_enc or b""),
             body=dec(account, "messages.body", row.body_enc) if row.body_enc else "",
             encoding=row.encoding,
             segments=row.segments,

@@ -20,14 +20,16 @@ from typing import Any
 
 from tidings.channels.base import Inbound, Receipt
 from tidings.core.clock import Clock, iso, to_utc
-from tidings.core.crypto import Crypto
+from tidings.core.crypto import Crypto, SubjectKey
 from tidings.core.ids import new_id
 from tidings.domain.addresses import AddressError, normalise_number, normalise_sender
 from tidings.domain.encoding import analyse
+from tidings.domain.regions import number_region
 from tidings.pipeline.keywords import KeywordHandler
 from tidings.pipeline.metrics import Metrics
 from tidings.pipeline.parts import message_status_from_parts
 from tidings.pipeline.transitions import Change, StatusWriter, account_webhook_urls, webhook_row
+from tidings.store import keys as key_store
 from tidings.store import messages as message_store
 from tidings.store import numbers as number_store
 from tidings.store import parts as part_store
@@ -136,6 +138,18 @@ class EventRecorder:
             await self.flush(everything=True)
 
     def _record(self, receipts: list[_Waiting], inbound: list[Inbound]) -> list[_Waiting]:
+        minted: list[str] = []
+        try:
+            unmatched = self._record_in_transaction(receipts, inbound, minted)
+        except BaseException:
+            self._crypto.discard(minted)
+            raise
+        self._crypto.confirm(minted)
+        return unmatched
+
+    def _record_in_transaction(
+        self, receipts: list[_Waiting], inbound: list[Inbound], minted: list[str]
+    ) -> list[_Waiting]:
         now = self._clock.now()
         unmatched: list[_Waiting] = []
         with self._db.write() as conn:
@@ -180,7 +194,7 @@ class EventRecorder:
             part_store.record_part_statuses(conn, part_changes)
             changes.extend(self._from_parts(conn, with_parts))
             self._writer.apply(conn, changes, now)
-            replied = self._record_inbound(conn, inbound, now)
+            replied = self._record_inbound(conn, inbound, now, minted)
         if replied and self._keywords is not None:
             self._keywords.wake()
         return unmatched
@@ -204,12 +218,18 @@ class EventRecorder:
             changes.append(Change(message_id, status, fields))
         return changes
 
-    def _record_inbound(self, conn: Any, inbound: list[Inbound], now: Any) -> bool:
-        """Store inbound messages and act on keywords; True when a reply was queued."""
+    def _record_inbound(
+        self, conn: Any, inbound: list[Inbound], now: Any, minted: list[str]
+    ) -> bool:
+        """Store inbound messages and act on keywords; True when a reply was queued.
+
+        The sender is the data subject: their number, the body and the webhook payload go
+        under their key; the destination is the account's number, under the account key."""
         replied = False
         rows: list[dict[str, Any]] = []
         events: list[dict[str, Any]] = []
-        hooks: list[tuple[str, str, dict[str, Any]]] = []
+        hooks: list[tuple[str, str, dict[str, Any], SubjectKey]] = []
+        new_keys: dict[str, dict[str, Any]] = {}
         for message in inbound:
             try:
                 to = normalise_number(message.to, "to")
@@ -229,17 +249,23 @@ class EventRecorder:
             info = analyse(message.body)
             message_id = new_id("msg", now)
             enc = self._crypto.encrypt
+            subject_index = self._crypto.blind_index(account, sender)
+            key = self._crypto.subject_key(account, subject_index, now)
+            if key.row is not None:
+                new_keys[key.key_id] = key.row
+                minted.append(key.key_id)
             rows.append(
                 {
                     "id": message_id,
                     "account_id": account,
                     "direction": "inbound",
                     "channel": message.channel,
-                    "sender_enc": enc(account, "messages.sender", sender),
-                    "sender_index": self._crypto.blind_index(account, sender),
+                    "sender_enc": enc(account, "messages.sender", sender, key),
+                    "sender_index": subject_index,
                     "recipient_enc": enc(account, "messages.recipient", to),
                     "recipient_index": self._crypto.blind_index(account, to),
-                    "body_enc": enc(account, "messages.body", message.body),
+                    "body_enc": enc(account, "messages.body", message.body, key),
+                    "region": number_region(sender),
                     "encoding": info.encoding,
                     "segments": info.segments,
                     "status": "received",
@@ -266,6 +292,7 @@ class EventRecorder:
                         "body": message.body,
                         "received_at": iso(message.at),
                     },
+                    key,
                 )
             )
             self._metrics.inbound.labels("stored").inc()
@@ -279,11 +306,13 @@ class EventRecorder:
                     body=message.body,
                     message_id=message_id,
                     now=now,
+                    minted=minted,
                 )
+        key_store.insert_minted_keys(conn, list(new_keys.values()))
         message_store.insert_messages(conn, rows, events, [])
         for observe in self.inbound_observers:
             observe(conn, rows, now)
-        urls = account_webhook_urls(conn, {account for account, _, _ in hooks})
+        urls = account_webhook_urls(conn, {account for account, _, _, _ in hooks})
         webhook_store.insert_deliveries(
             conn,
             [
@@ -295,8 +324,9 @@ class EventRecorder:
                     urls[account],
                     payload,
                     now,
+                    key,
                 )
-                for account, message_id, payload in hooks
+                for account, message_id, payload, key in hooks
                 if account in urls
             ],
         )

@@ -23,6 +23,7 @@ from tidings.domain.consent import ALL, DEFAULT_KEYWORDS, DEFAULT_REPLIES, match
 from tidings.pipeline.accept import MessageRequest, Prepared
 from tidings.pipeline.opt_out import OptOuts
 from tidings.store import consent as consent_store
+from tidings.store import keys as key_store
 from tidings.store import messages as message_store
 
 log = logging.getLogger("tidings.keywords")
@@ -66,8 +67,10 @@ class KeywordHandler:
         body: str,
         message_id: str,
         now: datetime,
+        minted: list[str] | None = None,
     ) -> bool:
-        """Act on a keyword; True when a reply was queued."""
+        """Act on a keyword; True when a reply was queued. The ids of subject keys minted
+        for a reply are added to `minted`, for the caller to confirm after its commit."""
         settings = consent_store.get_settings(conn, account_id)
         languages = languages_of(settings)
         found = match_keyword(body, languages)
@@ -117,5 +120,9 @@ class KeywordHandler:
         except InvalidInput as exc:
             log.warning("no reply to a %s keyword: %s", found.kind, exc.detail)
             return False
+        if prepared.new_key is not None:  # a subject seen for the first time: store its key too
+            key_store.insert_minted_keys(conn, [prepared.new_key])
+            if minted is not None:
+                minted.append(prepared.new_key["id"])
         message_store.insert_messages(conn, [prepared.row], [prepared.event], [prepared.work])
         return True

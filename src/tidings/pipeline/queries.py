@@ -119,6 +119,8 @@ class MessageQueries:
             page = rows[:limit]
             history = message_store.history(conn, [r.id for r in page])
             parts = part_store.parts_of(conn, [r.id for r in page])
+        # One key lookup for the page, not one per subject.
+        self._crypto.preload(blob for r in page for blob in (r.sender_enc, r.recipient_enc))
         items = [
             message_resource(r, history[r.id], self._crypto, parts.get(r.id, [])) for r in page
         ]

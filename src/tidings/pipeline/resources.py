@@ -6,21 +6,55 @@ from collections.abc import Sequence
 from typing import Any
 
 from tidings.core.clock import iso
-from tidings.core.crypto import Crypto
+from tidings.core.crypto import Crypto, KeyUnavailable
+from tidings.domain.pii import redact
+
+
+def redact_body(body: str | None) -> str | None:
+    """A body fit for an export or a log: personal data inside it replaced by its kind."""
+    return None if body is None else redact(body)[0]
+
+
+class _Fields:
+    """Decrypts a row's fields; a destroyed key reads as None and marks the data erased."""
+
+    def __init__(self, crypto: Crypto, account_id: str) -> None:
+        self._crypto = crypto
+        self._account = account_id
+        self.erased = False
+
+    def read(self, column: str, blob: bytes | None) -> str | None:
+        if blob is None:
+            return None
+        try:
+            return self._crypto.decrypt(self._account, column, blob)
+        except KeyUnavailable:
+            self.erased = True
+            return None
 
 
 def message_resource(
     row: Any, history: Sequence[Any], crypto: Crypto, parts: Sequence[Any] = ()
 ) -> dict[str, Any]:
+    """The message as its account sees it. `data_erased`: the subject's key was destroyed
+    (an erasure), so their number and the body read as null; `anonymised`: the numbers and
+    body were removed for good and only `region` says where the subject's number was from."""
     account = row.account_id
+    fields = _Fields(crypto, account)
+    sender = fields.read("messages.sender", row.sender_enc)
+    recipient = fields.read("messages.recipient", row.recipient_enc)
+    body = fields.read("messages.body", row.body_enc)
     return {
         "id": row.id,
         "account_id": account,
         "direction": row.direction,
         "channel": row.channel,
-        "from": crypto.decrypt_or_none(account, "messages.sender", row.sender_enc),
-        "to": crypto.decrypt_or_none(account, "messages.recipient", row.recipient_enc),
-        "body": crypto.decrypt_or_none(account, "messages.body", row.body_enc),
+        "from": sender,
+        "to": recipient,
+        "body": body,
+        "data_erased": fields.erased,
+        "anonymised": row.anonymised_at is not None,
+        "region": row.region,
         "encoding": row.encoding,
         "segments": row.segments,
         "status": row.status,

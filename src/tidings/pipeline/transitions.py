@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy import Connection, select
 
 from tidings.core.clock import iso, to_utc
-from tidings.core.crypto import Crypto
+from tidings.core.crypto import Crypto, SubjectKey
 from tidings.core.ids import new_id
 from tidings.domain.status import can_move, is_final
 from tidings.pipeline.metrics import Metrics
@@ -185,7 +185,9 @@ def webhook_row(
     url: str,
     payload: dict[str, Any],
     now: datetime,
+    key: SubjectKey | None = None,
 ) -> dict[str, Any]:
+    """A webhook delivery; a payload with a subject's data goes under the subject's key."""
     delivery_id = new_id("whk", now)
     body = orjson.dumps({"id": delivery_id, **payload}).decode()
     return {
@@ -194,7 +196,7 @@ def webhook_row(
         "message_id": message_id,
         "event": event,
         "url": url,
-        "payload_enc": crypto.encrypt(account_id, "webhook_deliveries.payload", body),
+        "payload_enc": crypto.encrypt(account_id, "webhook_deliveries.payload", body, key),
         "state": "pending",
         "attempts": 0,
         "next_attempt_at": now,

@@ -46,7 +46,7 @@ def insert_data_key(
     *,
     key_id: str,
     account_id: str,
-    wrapped: bytes,
+    wrapped: bytes | None,
     created_at: datetime,
     scope: str = "account",
     subject_index: bytes | None = None,
@@ -74,7 +74,7 @@ def active_account_key_id(conn: Connection, account_id: str) -> str | None:
         .where(
             data_keys.c.account_id == account_id,
             data_keys.c.scope == "account",
-            data_keys.c.wrapped.is_not(None),
+            data_keys.c.destroyed_at.is_(None),
         )
         .order_by(data_keys.c.id.desc())
         .limit(1)

@@ -136,6 +136,8 @@ SUBJECT_INDEX = DataClass(
     "processor",
     "data_key",
 )
+# A country or calling-code region identifies no one; statistics group by it.
+REGION = not_personal("statistics")
 
 accounts = Table(
     "accounts",
@@ -154,11 +156,14 @@ data_keys = Table(
     metadata,
     col("id", String(32), OPS, primary_key=True),
     col("account_id", String(32), OPS, nullable=False, index=True),
-    col("scope", String(16), OPS, nullable=False),  # "account" now; "subject" for per-subject
+    col("scope", String(16), OPS, nullable=False),  # "account" or "subject"
+    # A subject's blind index (as in messages.*_index); NULL for an account key and once
+    # the key is destroyed, so an erased subject is no longer linked to anything.
     col("subject_index", LargeBinary, SUBJECT_INDEX, nullable=True),
     col("wrapped", LargeBinary, ACCOUNT_SECRET, nullable=True),  # NULL once destroyed
     col("created_at", UTC_TS, OPS, nullable=False),
     col("destroyed_at", UTC_TS, OPS, nullable=True),
+    Index("ix_data_keys_account_id_subject_index", "account_id", "subject_index"),
 )
 
 users = Table(
@@ -229,9 +234,14 @@ messages = Table(
     col("sent_at", UTC_TS, OPS, nullable=True),
     col("delivered_at", UTC_TS, OPS, nullable=True),
     col("updated_at", UTC_TS, OPS, nullable=False),
+    # The region of the subject's number (ISO code, or "+<calling code>" when a calling code
+    # spans several regions): kept when the message is anonymised, for statistics.
+    col("region", String(8), REGION, nullable=True),
+    col("anonymised_at", UTC_TS, OPS, nullable=True),
     Index("ix_messages_account_id_id", "account_id", "id"),
     Index("ix_messages_account_id_status", "account_id", "status"),
     Index("ix_messages_account_id_recipient_index", "account_id", "recipient_index"),
+    Index("ix_messages_account_id_sender_index", "account_id", "sender_index"),
     Index("ix_messages_connector_ref", "connector", "connector_message_id"),
 )
 
@@ -288,6 +298,8 @@ webhook_deliveries = Table(
     col("created_at", UTC_TS, OPS, nullable=False),
     col("delivered_at", UTC_TS, OPS, nullable=True),
     Index("ix_webhook_deliveries_state_next", "state", "next_attempt_at"),
+    # Erasure and anonymisation find a message's deliveries by it.
+    Index("ix_webhook_deliveries_message_id", "message_id"),
 )
 
 # The operator's privacy registers (GDPR Art. 30): sub-processors, recipient categories,
@@ -927,3 +939,20 @@ _lifecycle(
 # The register's privacy contacts live as long as the register names them (rule `register`
 # follows the record): no anchor, and no account: they are the operator's own.
 _lifecycle(privacy_contacts, Lifecycle(anchors={}, account=""))
+
+# Audit of erasures: who asked, when, what was counted; never a number, a body or an index.
+erasures = Table(
+    "erasures",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("account_id", String(32), OPS, nullable=False, index=True),
+    col("scope", String(16), OPS, nullable=False),  # subject, user, account
+    col("outcome", String(16), OPS, nullable=False),  # erased, held
+    col("requested_by", String(64), OPS, nullable=False),
+    col("keys_destroyed", Integer, OPS, nullable=False),
+    col("messages", Integer, OPS, nullable=False),
+    col("messages_deleted", Integer, OPS, nullable=False),
+    col("work_canceled", Integer, OPS, nullable=False),
+    col("webhooks_deleted", Integer, OPS, nullable=False),
+    col("created_at", UTC_TS, OPS, nullable=False),
+)

@@ -21,6 +21,7 @@ from tidings.core.config import Settings
 from tidings.core.errors import InvalidInput
 from tidings.domain.status import STATUSES
 from tidings.pipeline.accept import ItemError, MessageRequest
+from tidings.pipeline.resources import redact_body
 from tidings.runtime import Runtime
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])
@@ -234,6 +235,11 @@ def list_messages(
     until: datetime | None = None,
     cursor: str | None = Query(default=None, max_length=200),
     limit: int = Query(default=50),
+    redact: bool = Query(
+        default=False,
+        description="Export form: phone numbers, emails, IBANs and card numbers inside each "
+        "body replaced by [phone], [email], [iban], [card]",
+    ),
 ) -> JsonResponse:
     if status is not None and status not in STATUSES:
         raise InvalidInput(
@@ -241,17 +247,19 @@ def list_messages(
             code="invalid_status",
             extra={"field": "status"},
         )
-    return JsonResponse(
-        rt.queries.list(
-            caller.account_id,
-            status=status,
-            to=to,
-            since=since,
-            until=until,
-            cursor=cursor,
-            limit=limit,
-        )
+    page = rt.queries.list(
+        caller.account_id,
+        status=status,
+        to=to,
+        since=since,
+        until=until,
+        cursor=cursor,
+        limit=limit,
     )
+    if redact:
+        for item in page["data"]:
+            item["body"] = redact_body(item["body"])
+    return JsonResponse(page)
 
 
 @router.delete("/{message_id}", summary="Cancel a scheduled or queued message")

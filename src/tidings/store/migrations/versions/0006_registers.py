@@ -1,7 +1,7 @@
 """privacy registers: sub-processors, recipients, contacts, supervisory authority
 
 Revision ID: 0006_registers
-Revises: 0004_retention_holds
+Revises: 0005_subject_keys
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_registers"
-down_revision = "0004_retention_holds"
+down_revision = "0005_subject_keys"
 branch_labels = None
 depends_on = None
 

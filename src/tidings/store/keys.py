@@ -1,0 +1,200 @@
+"""Data keys' bookkeeping in the main database (the key material is in the key vault):
+finding live keys, storing minted subject keys, destroying keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from tidings.store.bulk import _sqlite_time, in_list
+from tidings.store.database import Database
+from tidings.store.tables import data_keys
+from tidings.store.vault import KeyVault
+
+KEY_COLUMNS = ("id", "account_id", "scope", "subject_index", "created_at")
+_CHUNK = 5000
+
+
+def live_wrapped_keys(conn: Connection, key_ids: Sequence[str]) -> dict[str, bytes]:
+    """key id -> wrapped key of keys stored in this database (before the key vault)."""
+    found: dict[str, bytes] = {}
+    for start in range(0, len(key_ids), _CHUNK):
+        rows = conn.execute(
+            select(data_keys.c.id, data_keys.c.wrapped).where(
+                in_list(conn, data_keys.c.id, key_ids[start : start + _CHUNK]),
+                data_keys.c.wrapped.is_not(None),
+                data_keys.c.destroyed_at.is_(None),
+            )
+        )
+        found.update({row.id: bytes(row.wrapped) for row in rows})
+    return found
+
+
+def live_subject_keys(
+    conn: Connection, account_id: str, subject_indexes: Sequence[bytes]
+) -> dict[bytes, str]:
+    """subject index -> key id, for the subjects that have a key not destroyed."""
+    if conn.dialect.name == "postgresql":
+        rows = _pg_binary(
+            conn,
+            "SELECT id, subject_index FROM data_keys WHERE account_id = %s "
+            "AND subject_index = ANY(%b) AND destroyed_at IS NULL",
+            (account_id, list(subject_indexes)),
+        )
+        return {bytes(index): key_id for key_id, index in rows}
+    found: dict[bytes, str] = {}
+    for start in range(0, len(subject_indexes), _CHUNK):
+        for row in conn.execute(
+            select(data_keys.c.id, data_keys.c.subject_index).where(
+                data_keys.c.account_id == account_id,
+                data_keys.c.subject_index.in_(subject_indexes[start : start + _CHUNK]),
+                data_keys.c.destroyed_at.is_(None),
+            )
+        ):
+            found[bytes(row.subject_index)] = row.id
+    return found
+
+
+def _pg_binary(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Run with binary parameters (%b): bytea arrays in text form cost an escape per byte."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall()) if cursor.description else []
+    finally:
+        cursor.close()
+
+
+def insert_minted_keys(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Record minted keys (their material is in the vault already); a key another
+    transaction of this process recorded first is kept."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        types = ", ".join(
+            f"%b::{data_keys.c[c].type.compile(dialect=conn.dialect)}[]" for c in KEY_COLUMNS
+        )
+        _pg_binary(
+            conn,
+            f"INSERT INTO data_keys ({', '.join(KEY_COLUMNS)}) "
+            f"SELECT * FROM unnest({types}) ON CONFLICT (id) DO NOTHING",
+            tuple([row[c] for row in rows] for c in KEY_COLUMNS),
+        )
+        return
+    conn.exec_driver_sql(
+        f"INSERT OR IGNORE INTO data_keys ({', '.join(KEY_COLUMNS)}) "
+        f"VALUES ({', '.join('?' * len(KEY_COLUMNS))})",
+        [
+            (
+                row["id"],
+                row["account_id"],
+                row["scope"],
+                row["subject_index"],
+                _sqlite_time(row["created_at"]),
+            )
+            for row in rows
+        ],
+    )
+
+
+def subject_key_ids(conn: Connection, account_id: str, subject_index: bytes) -> list[str]:
+    """Every key of one subject not yet destroyed."""
+    return list(
+        conn.execute(
+            select(data_keys.c.id).where(
+                data_keys.c.account_id == account_id,
+                data_keys.c.subject_index == subject_index,
+                data_keys.c.destroyed_at.is_(None),
+            )
+        ).scalars()
+    )
+
+
+def destroy_subject_keys(
+    conn: Connection, account_id: str, subject_index: bytes, at: datetime
+) -> list[str]:
+    """Destroy a subject's keys and unlink them from the subject; returns their ids."""
+    ids = subject_key_ids(conn, account_id, subject_index)
+    if ids:
+        conn.execute(
+            update(data_keys)
+            .where(in_list(conn, data_keys.c.id, ids))
+            .values(wrapped=None, subject_index=None, destroyed_at=at)
+        )
+    return ids
+
+
+def account_key_ids(conn: Connection, account_id: str) -> list[str]:
+    """Every key of an account not yet destroyed (its own and its subjects')."""
+    return list(
+        conn.execute(
+            select(data_keys.c.id).where(
+                data_keys.c.account_id == account_id, data_keys.c.destroyed_at.is_(None)
+            )
+        ).scalars()
+    )
+
+
+def destroy_account_keys(conn: Connection, account_id: str, at: datetime) -> list[str]:
+    """Destroy every key of an account (its account key and all its subjects' keys)."""
+    ids = account_key_ids(conn, account_id)
+    for start in range(0, len(ids), _CHUNK):
+        conn.execute(
+            update(data_keys)
+            .where(in_list(conn, data_keys.c.id, ids[start : start + _CHUNK]))
+            .values(wrapped=None, subject_index=None, destroyed_at=at)
+        )
+    return ids
+
+
+def live_key_count(conn: Connection, account_id: str) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).where(
+                data_keys.c.account_id == account_id, data_keys.c.destroyed_at.is_(None)
+            )
+        ).scalar_one()
+    )
+
+
+class KeyRing:
+    """Keys as Crypto needs them: bookkeeping from the database, material from the vault."""
+
+    def __init__(self, db: Database, vault: KeyVault) -> None:
+        self._db = db
+        self.vault = vault
+
+    def load(self, key_id: str) -> bytes | None:
+        return self.load_many([key_id]).get(key_id)
+
+    def load_many(self, key_ids: Sequence[str]) -> dict[str, bytes]:
+        found = self.vault.get(key_ids)
+        missing = [k for k in key_ids if k not in found]
+        if missing:  # keys made before the vault, still in data_keys.wrapped
+            with self._db.read() as conn:
+                found.update(live_wrapped_keys(conn, missing))
+        return found
+
+    def find_subjects(
+        self, account_id: str, subject_indexes: Sequence[bytes]
+    ) -> dict[bytes, tuple[str, bytes]]:
+        with self._db.read() as conn:
+            ids = live_subject_keys(conn, account_id, subject_indexes)
+        wrapped = self.load_many(list(ids.values()))
+        return {index: (k, wrapped[k]) for index, k in ids.items() if k in wrapped}
+
+    def active_account_key(self, account_id: str) -> str | None:
+        with self._db.read() as conn:
+            return conn.execute(
+                select(data_keys.c.id)
+                .where(
+                    data_keys.c.account_id == account_id,
+                    data_keys.c.scope == "account",
+                    data_keys.c.destroyed_at.is_(None),
+                )
+                .order_by(data_keys.c.id.desc())
+                .limit(1)
+            ).scalar()

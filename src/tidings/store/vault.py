@@ -1,0 +1,84 @@
+"""The key vault: wrapped data keys, kept apart from the database that holds the data.
+
+Crypto-shredding works only if a backup of the data does not also hold the keys: a copy
+of the database restored after an erasure must find the erased subject's key gone. So the
+key material lives here, in a database of its own (by default `keys.db` in the data
+directory; `TIDINGS_KEY_VAULT_URL` for another SQLite file or a PostgreSQL database that
+every node reaches), backed up on its own short schedule, while the main database's
+`data_keys` table keeps only the keys' bookkeeping (account, scope, subject index, when
+made and destroyed). Destroying a key deletes its row here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, LargeBinary, MetaData, String, Table, delete, select
+
+from tidings.store.bulk import in_list
+from tidings.store.database import Database
+from tidings.store.tables import ACCOUNT_SECRET, OPS, col
+
+vault_metadata = MetaData()
+
+vault_keys = Table(
+    "vault_keys",
+    vault_metadata,
+    col("id", String(32), OPS, primary_key=True),  # = data_keys.id
+    col("wrapped", LargeBinary, ACCOUNT_SECRET, nullable=False),  # AES-GCM under the master key
+)
+
+_CHUNK = 5000
+
+
+class KeyVault:
+    def __init__(self, url: str) -> None:
+        self.db = Database(url, pool_size=5)
+        vault_metadata.create_all(self.db.engine)
+
+    def put(self, keys: Sequence[tuple[str, bytes]]) -> None:
+        """Store wrapped keys (committed before any data is written under them)."""
+        if not keys:
+            return
+        with self.db.write() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(
+                    "INSERT INTO vault_keys (id, wrapped) SELECT * FROM "
+                    "unnest(%b::varchar[], %b::bytea[]) ON CONFLICT (id) DO NOTHING",
+                    ([k for k, _ in keys], [w for _, w in keys]),
+                )
+            else:
+                conn.exec_driver_sql(
+                    "INSERT OR IGNORE INTO vault_keys (id, wrapped) VALUES (?, ?)", list(keys)
+                )
+
+    def get(self, key_ids: Sequence[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        if not key_ids:
+            return found
+        with self.db.read() as conn:
+            for start in range(0, len(key_ids), _CHUNK):
+                found.update(_rows(conn, key_ids[start : start + _CHUNK]))
+        return found
+
+    def destroy(self, key_ids: Sequence[str]) -> None:
+        """Delete keys for good (SQLite's secure_delete overwrites the freed pages)."""
+        if not key_ids:
+            return
+        with self.db.write() as conn:
+            if self.db.is_sqlite:
+                conn.exec_driver_sql("PRAGMA secure_delete = ON")
+            for start in range(0, len(key_ids), _CHUNK):
+                chunk = key_ids[start : start + _CHUNK]
+                conn.execute(delete(vault_keys).where(in_list(conn, vault_keys.c.id, chunk)))
+
+    def dispose(self) -> None:
+        self.db.dispose()
+
+
+def _rows(conn: Connection, key_ids: Sequence[str]) -> dict[str, bytes]:
+    rows: Any = conn.execute(
+        select(vault_keys.c.id, vault_keys.c.wrapped).where(in_list(conn, vault_keys.c.id, key_ids))
+    )
+    return {row.id: bytes(row.wrapped) for row in rows}
