@@ -19,6 +19,7 @@ from tidings.channels.simulator.connector import (
     SimulatorRules,
 )
 from tidings.contacts.fields import FieldService
+from tidings.contacts.imports import ImportService
 from tidings.contacts.lists import ListService
 from tidings.contacts.service import ContactService
 from tidings.core.clock import Clock, SystemClock
@@ -88,6 +89,7 @@ class Runtime:
     contacts: ContactService
     lists: ListService
     contact_fields: FieldService
+    imports: ImportService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self) -> None:
@@ -99,8 +101,12 @@ class Runtime:
             asyncio.create_task(self.events.run(), name="events"),
             asyncio.create_task(self.webhooks.run(), name="webhooks"),
         ]
+        if self.db.is_sqlite:  # one node owns the file: no other worker holds an import
+            self.imports.release_all()
+        self.imports.start()
 
     async def stop_workers(self) -> None:
+        await asyncio.to_thread(self.imports.stop)  # a running import stops between batches
         await self.accept.close()
         await self.dispatcher.stop()
         await self.events.drain()
@@ -174,6 +180,9 @@ def build_runtime(
         load=queries.get,
         on_accepted=dispatcher.wake,
     )
+    contacts = ContactService(db, crypto, clock)
+    lists = ListService(db, clock)
+    imports = ImportService(db, contacts.codec, clock, lists, settings.data_dir / "imports", owner)
     return Runtime(
         settings=settings,
         clock=clock,
@@ -197,7 +206,8 @@ def build_runtime(
         ),
         connectors=connectors,
         policy=policy,
-        contacts=ContactService(db, crypto, clock),
-        lists=ListService(db, clock),
+        contacts=contacts,
+        lists=lists,
         contact_fields=FieldService(db, clock),
+        imports=imports,
     )

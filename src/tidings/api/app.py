@@ -11,7 +11,7 @@ from fastapi import FastAPI
 import tidings
 from tidings.api import problems
 from tidings.api.middleware import RequestLimits
-from tidings.api.routers import account, health, messages, numbers, simulator, webhooks
+from tidings.api.routers import account, contacts, health, messages, numbers, simulator, webhooks
 from tidings.runtime import Runtime
 
 
@@ -43,7 +43,11 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    for module in (messages, numbers, account, webhooks, simulator, health):
+    for module in (messages, numbers, account, webhooks, simulator, health, contacts):
         app.include_router(module.router)
-    app.add_middleware(RequestLimits, max_body_bytes=rt.settings.max_request_bytes)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=rt.settings.max_request_bytes,
+        upload_paths={contacts.IMPORTS_PATH: rt.settings.max_import_bytes},
+    )
     return app
