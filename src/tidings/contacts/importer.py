@@ -53,7 +53,7 @@ class RowParser:
             return [RowError(record.line, None, record.error or "cannot be read")]
         if isinstance(record.values, list):
             cells: list[tuple[str, str, object]] = [
-                (column, target, value)
+                (column, target, rules.unneutralise(value) if value[:1] == "'" else value)
                 for (column, target), value in zip(self._columns, record.values, strict=False)
                 if target != IGNORE and value.strip()
             ]
