@@ -244,7 +244,7 @@ class BatchWriter:
     ) -> dict[str, Any]:
         values = row.values
         columns = self._codec.columns(
-            self._account, {k: values[k] for k in values if k != "fields"}, fields
+            self._account, {k: values[k] for k in values if k != "fields"}, fields, index
         )
         full: dict[str, Any] = {
             "id": contact_id,
