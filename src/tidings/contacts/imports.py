@@ -150,7 +150,7 @@ class ImportService:
                     "account_id": account_id,
                     "state": "pending",
                     "format": shape.format,
-                    "filename": (filename or "")[:255] or None,
+                    "filename": "".join(c for c in filename or "" if c.isprintable())[:255] or None,
                     "list_id": list_id,
                     "mapping": orjson.dumps(columns).decode(),
                     "spool_path": str(spool),
@@ -422,6 +422,12 @@ class ImportService:
                 except Exception:  # the job is retried once its lease runs out
                     log.exception("contact import %s stopped", import_id)
             self._wake.wait(timeout=LEASE.total_seconds() / 2 if not due else 0)
+
+
+def _clean_filename(filename: str | None) -> str | None:
+    """The upload's name as a database can hold it (no control characters or surrogates)."""
+    text = (filename or "").encode("utf-8", "replace").decode("utf-8")
+    return "".join(c for c in text if ord(c) >= 0x20 and ord(c) != 0x7F)[:255] or None
 
 
 def _format_from_name(filename: str | None) -> str:
