@@ -228,6 +228,7 @@ def _chain(first: str, rest: Any) -> Any:
         200: {
             "content": {
                 "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
                 "application/x-ndjson": {"schema": {"type": "string"}},
             }
         }
