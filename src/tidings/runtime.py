@@ -22,6 +22,7 @@ from tidings.channels.smpp_connector.connector import SmppConnector
 from tidings.channels.smpp_connector.options import SmppOptions, SmppOptionsError
 from tidings.consent.service import ConsentService
 from tidings.contacts.fields import FieldService
+from tidings.contacts.imports import ImportService
 from tidings.contacts.lists import ListService
 from tidings.contacts.service import ContactService
 from tidings.core.clock import Clock, SystemClock
@@ -125,6 +126,7 @@ class Runtime:
     validity: ValiditySweeper
     erasure: ErasureService
     anonymiser: Anonymiser
+    imports: ImportService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _sweeper: RetentionWorker | None = None
 
@@ -145,8 +147,12 @@ class Runtime:
                 self.retention, self.settings.retention_interval_seconds
             )
             self._sweeper.start()
+        if self.db.is_sqlite:  # one node owns the file: no other worker holds an import
+            self.imports.release_all()
+        self.imports.start()
 
     async def stop_workers(self) -> None:
+        await asyncio.to_thread(self.imports.stop)  # a running import stops between batches
         await self.accept.close()
         await self.dispatcher.stop()
         await self.events.drain()
@@ -271,6 +277,9 @@ def build_runtime(
     events.inbound_observers.append(smpp_outbox.on_inbound)
     account_service = AccountService(db, crypto, clock)
     holds = HoldService(db, crypto, clock)
+    contacts = ContactService(db, crypto, clock)
+    lists = ListService(db, clock)
+    imports = ImportService(db, contacts.codec, clock, lists, settings.data_dir / "imports", owner)
     return Runtime(
         settings=settings,
         clock=clock,
@@ -295,9 +304,6 @@ def build_runtime(
         connectors=connectors,
         policy=policy,
         registers=registers,
-        contacts=ContactService(db, crypto, clock),
-        lists=ListService(db, clock),
-        contact_fields=FieldService(db, clock),
         holds=holds,
         smpp_outbox=smpp_outbox,
         consent=ConsentService(db, crypto, clock, opt_outs, gate, settings.public_url),
@@ -317,4 +323,8 @@ def build_runtime(
             on_account_closed=lambda _: account_service.forget_cached_principals(),
         ),
         anonymiser=Anonymiser(db, crypto, clock, vault),
+        contacts=contacts,
+        lists=lists,
+        contact_fields=FieldService(db, clock),
+        imports=imports,
     )

@@ -15,6 +15,7 @@ from tidings.api.routers import (
     account,
     admin_connectors,
     consent,
+    contacts,
     health,
     holds,
     messages,
@@ -71,7 +72,12 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         retention,
         admin_connectors,
         privacy,
+        contacts,
     ):
         app.include_router(module.router)
-    app.add_middleware(RequestLimits, max_body_bytes=rt.settings.max_request_bytes)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=rt.settings.max_request_bytes,
+        upload_paths={contacts.IMPORTS_PATH: rt.settings.max_import_bytes},
+    )
     return app

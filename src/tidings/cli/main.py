@@ -18,6 +18,7 @@ import uvicorn
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
+from tidings.cli.contacts import contacts_app, lists_app
 from tidings.cli.holds import hold_app
 from tidings.cli.policy import policy_app
 from tidings.cli.privacy import privacy_app
@@ -48,6 +49,8 @@ app.add_typer(privacy_app, name="privacy")
 app.add_typer(hold_app, name="hold")
 app.add_typer(smpp_app, name="smpp")
 app.add_typer(retention_app, name="retention")
+app.add_typer(contacts_app, name="contacts")
+app.add_typer(lists_app, name="lists")
 
 out = Console()
 err = Console(stderr=True)

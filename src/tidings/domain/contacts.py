@@ -16,6 +16,10 @@ FIELD_TYPES: Final[tuple[str, ...]] = get_args(FieldType)
 FieldValue = str | int | float | bool
 
 STANDARD_FIELDS: Final = ("number", "first_name", "last_name", "email", "language", "tags")
+READ_ONLY_ATTRIBUTES: Final = frozenset(
+    {"id", "region", "carrier", "time_zones", "lists", "created_at", "updated_at"}
+)
+"""What a contact shows but no one sets: an export writes them, an import skips them."""
 FIELD_KEY: Final = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_NAME: Final = 100
 MAX_EMAIL: Final = 254
@@ -24,6 +28,7 @@ MAX_TAG: Final = 64
 MAX_TAGS: Final = 50
 MAX_ENUM_OPTIONS: Final = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # a free text keeps its lines
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$")
 _TRUE: Final = frozenset({"true", "yes", "1", "y"})
@@ -43,14 +48,20 @@ class ContactValueError(ValueError):
         return (type(self), (self.field, self.reason))
 
 
-def _text(field: str, value: object, limit: int) -> str:
+def _text(field: str, value: object, limit: int, *, multiline: bool = False) -> str:
     if not isinstance(value, str):
         raise ContactValueError(field, "must be text")
     value = value.strip()
     if len(value) > limit:
         raise ContactValueError(field, f"is longer than {limit} characters; shorten it")
-    if _CONTROL.search(value):
+    if (_TEXT_CONTROL if multiline else _CONTROL).search(value):
         raise ContactValueError(field, "must not contain control characters (line breaks, tabs)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ContactValueError(
+            field, "must be valid Unicode text (a lone surrogate is not)"
+        ) from None
     return value
 
 
@@ -115,7 +126,7 @@ def check_field_key(key: str) -> None:
             "must start with a lowercase letter and hold only lowercase letters, digits "
             "and _ (at most 64), like loyalty_tier",
         )
-    if key in STANDARD_FIELDS:
+    if key in STANDARD_FIELDS or key in READ_ONLY_ATTRIBUTES or key == "fields":
         raise ContactValueError("key", f"{key!r} is a standard contact field; choose another key")
 
 
@@ -138,7 +149,7 @@ def coerce_field(
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if type_ == "string":
-        return _text(field, value, MAX_STRING)
+        return _text(field, value, MAX_STRING, multiline=True)
     if type_ == "number":
         return _number(field, value)
     if type_ == "boolean":
@@ -186,3 +197,18 @@ def field_index_text(key: str, value: FieldValue) -> str:
     """What a custom field value's blind index is computed over (equality filters)."""
     canonical = ("true" if value else "false") if isinstance(value, bool) else str(value)
     return f"field:{key}:{canonical}"
+
+
+SPREADSHEET_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text and never runs as a formula."""
+    return "'" + text if text.startswith(SPREADSHEET_TRIGGERS) else text
+
+
+def unneutralise(text: str) -> str:
+    """The text a neutralised cell held (what an import reads back)."""
+    if text.startswith("'") and text[1:].startswith(SPREADSHEET_TRIGGERS):
+        return text[1:]
+    return text
