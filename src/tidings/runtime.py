@@ -19,6 +19,9 @@ from tidings.channels.simulator.connector import (
     SimulatorRules,
 )
 from tidings.consent.service import ConsentService
+from tidings.contacts.fields import FieldService
+from tidings.contacts.lists import ListService
+from tidings.contacts.service import ContactService
 from tidings.core.clock import Clock, SystemClock
 from tidings.core.config import ConnectorConfig, Settings
 from tidings.core.crypto import Crypto, load_or_create_master_key
@@ -87,6 +90,9 @@ class Runtime:
     connectors: dict[str, Connector]
     policy: Policy
     consent: ConsentService
+    contacts: ContactService
+    lists: ListService
+    contact_fields: FieldService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self) -> None:
@@ -207,4 +213,7 @@ def build_runtime(
         connectors=connectors,
         policy=policy,
         consent=ConsentService(db, crypto, clock, opt_outs, gate, settings.public_url),
+        contacts=ContactService(db, crypto, clock),
+        lists=ListService(db, clock),
+        contact_fields=FieldService(db, clock),
     )

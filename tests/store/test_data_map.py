@@ -13,6 +13,12 @@ READABLE_PERSONAL = {
     "messages.reference",
     # An argon2id hash, not the password.
     "users.password_hash",
+    # Derived from a contact number's prefix and shared by every number of that range (a
+    # country, an operator, its time zones): filters and send-time windows need them, and
+    # they single out no one.
+    "contacts.region",
+    "contacts.carrier",
+    "contacts.time_zones",
 }
 
 

@@ -10,7 +10,9 @@ _DECODE = {c: i for i, c in enumerate(_ALPHABET)}
 _PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]  # 10 bits -> two characters
 _SHIFTS = range(120, -10, -10)
 
-PREFIXES = frozenset({"acc", "msg", "key", "num", "usr", "whk", "dk", "req", "cev"})
+PREFIXES = frozenset(
+    {"acc", "msg", "key", "num", "usr", "whk", "dk", "req", "con", "lst", "fld", "imp", "cev"}
+)
 
 
 def _encode(value: int) -> str:

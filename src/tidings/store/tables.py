@@ -289,6 +289,184 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_state_next", "state", "next_attempt_at"),
 )
 
+# --- contacts: each account's phonebook; the account is controller, Tidings processor -------
+
+CONTACT_NUMBER = DataClass(
+    "user.contact.phone_number",
+    "contact",
+    "contact_management",
+    "processor_instruction",
+    "processor",
+    "contact_data",
+)
+CONTACT_INDEX = DataClass(
+    "user.unique_id.pseudonymous",
+    "contact",
+    "contact_management",
+    "processor_instruction",
+    "processor",
+    "contact_data",
+)
+CONTACT_NAME = DataClass(
+    "user.name",
+    "contact",
+    "contact_management",
+    "processor_instruction",
+    "processor",
+    "contact_data",
+)
+CONTACT_EMAIL = DataClass(
+    "user.contact.email",
+    "contact",
+    "contact_management",
+    "processor_instruction",
+    "processor",
+    "contact_data",
+)
+CONTACT_ATTRIBUTE = DataClass(
+    "user.custom",
+    "contact",
+    "contact_management",
+    "processor_instruction",
+    "processor",
+    "contact_data",
+)
+# Derived from the number's prefix and shared by every number of that range (see
+# tests/store/test_data_map.py for why these may be stored readable).
+CONTACT_NUMBER_RANGE = DataClass(
+    "user.location.imprecise",
+    "contact",
+    "contact_management",
+    "processor_instruction",
+    "processor",
+    "contact_data",
+)
+# Account-defined labels (list names, tags, field keys): the account's own vocabulary.
+CONTACT_LABEL = not_personal("contact_management", "contact_data")
+
+contact_fields = Table(
+    "contact_fields",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("account_id", String(32), OPS, nullable=False),
+    col("key", String(64), CONTACT_LABEL, nullable=False),
+    col("label", String(100), CONTACT_LABEL, nullable=True),
+    col("type", String(16), OPS, nullable=False),
+    col("options", Text, CONTACT_LABEL, nullable=True),  # JSON list of an enum's values
+    col("created_at", UTC_TS, OPS, nullable=False),
+    UniqueConstraint("account_id", "key"),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("account_id", String(32), OPS, nullable=False),
+    col("number_enc", LargeBinary, CONTACT_NUMBER, nullable=False),
+    col("number_index", LargeBinary, CONTACT_INDEX, nullable=False),
+    col("region", String(8), CONTACT_NUMBER_RANGE, nullable=True),
+    col("carrier", String(100), CONTACT_NUMBER_RANGE, nullable=True),
+    col("time_zones", String(200), CONTACT_NUMBER_RANGE, nullable=True),
+    col("first_name_enc", LargeBinary, CONTACT_NAME, nullable=True),
+    col("last_name_enc", LargeBinary, CONTACT_NAME, nullable=True),
+    col("email_enc", LargeBinary, CONTACT_EMAIL, nullable=True),
+    col("email_index", LargeBinary, CONTACT_INDEX, nullable=True),
+    col("language_enc", LargeBinary, CONTACT_ATTRIBUTE, nullable=True),
+    col("fields_enc", LargeBinary, CONTACT_ATTRIBUTE, nullable=True),  # JSON object
+    col("import_id", String(32), OPS, nullable=True),  # the import that last wrote the row
+    col("import_line", Integer, OPS, nullable=True),
+    col("created_at", UTC_TS, OPS, nullable=False),
+    col("updated_at", UTC_TS, OPS, nullable=False),
+    UniqueConstraint("account_id", "number_index"),
+    Index("ix_contacts_account_id_id", "account_id", "id"),
+    Index("ix_contacts_account_id_email_index", "account_id", "email_index"),
+    Index("ix_contacts_account_id_region", "account_id", "region"),
+)
+
+contact_tags = Table(
+    "contact_tags",
+    metadata,
+    col("contact_id", String(32), OPS, primary_key=True),
+    col("tag", String(64), CONTACT_LABEL, primary_key=True),
+    col("account_id", String(32), OPS, nullable=False),
+    Index("ix_contact_tags_account_id_tag", "account_id", "tag"),
+)
+
+contact_field_values = Table(
+    "contact_field_values",
+    metadata,
+    col("contact_id", String(32), OPS, primary_key=True),
+    col("field_key", String(64), CONTACT_LABEL, primary_key=True),
+    col("account_id", String(32), OPS, nullable=False),
+    col("value_index", LargeBinary, CONTACT_INDEX, nullable=False),
+    Index("ix_contact_field_values_lookup", "account_id", "field_key", "value_index"),
+)
+
+contact_lists = Table(
+    "contact_lists",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("account_id", String(32), OPS, nullable=False),
+    col("name", String(100), CONTACT_LABEL, nullable=False),
+    col("created_at", UTC_TS, OPS, nullable=False),
+    UniqueConstraint("account_id", "name"),
+)
+
+list_members = Table(
+    "list_members",
+    metadata,
+    col("list_id", String(32), OPS, primary_key=True),
+    col("contact_id", String(32), OPS, primary_key=True, index=True),
+    col("account_id", String(32), OPS, nullable=False),
+    col("added_at", UTC_TS, OPS, nullable=False),
+)
+
+contact_imports = Table(
+    "contact_imports",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("account_id", String(32), OPS, nullable=False, index=True),
+    col("state", String(16), OPS, nullable=False),  # pending, running, completed, failed
+    col("format", String(8), OPS, nullable=False),  # csv, jsonl
+    col("filename", String(255), CONTACT_LABEL, nullable=True),
+    col("list_id", String(32), OPS, nullable=True),
+    col("mapping", Text, CONTACT_LABEL, nullable=False),  # JSON: column -> field
+    col("spool_path", Text, OPS, nullable=False),
+    col("encoding", String(16), OPS, nullable=True),
+    col("delimiter", String(1), OPS, nullable=True),
+    col("size_bytes", BigInteger, OPS, nullable=False),
+    col("offset_bytes", BigInteger, OPS, nullable=False),  # the durable cursor
+    col("next_line", Integer, OPS, nullable=False),
+    col("rows_created", Integer, OPS, nullable=False),
+    col("rows_updated", Integer, OPS, nullable=False),
+    col("rows_failed", Integer, OPS, nullable=False),
+    col("resumed", Integer, OPS, nullable=False),
+    col("lease_owner", String(64), OPS, nullable=True),
+    col("lease_until", UTC_TS, OPS, nullable=True),
+    col("error", Text, OPS, nullable=True),
+    col("created_at", UTC_TS, OPS, nullable=False),
+    col("updated_at", UTC_TS, OPS, nullable=False),
+    col("finished_at", UTC_TS, OPS, nullable=True),
+)
+
+contact_import_errors = Table(
+    "contact_import_errors",
+    metadata,
+    col(
+        "id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        OPS,
+        primary_key=True,
+        autoincrement=True,
+    ),
+    col("import_id", String(32), OPS, nullable=False),
+    col("line", Integer, OPS, nullable=False),
+    col("column", String(200), CONTACT_LABEL, nullable=True),
+    col("reason", Text, OPS, nullable=False),  # never quotes the rejected value
+    Index("ix_contact_import_errors_import_id_line", "import_id", "line"),
+)
+
+
 # Consent. The ledger of an account's recipients is processor data, keyed by the number's
 # blind index within the account so it outlives the contact; the ledger of the operator's
 # own marketing to account users is controller data. One shape, two tables: the data map

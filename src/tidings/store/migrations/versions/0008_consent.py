@@ -1,7 +1,7 @@
 """consent ledger, suppression list, consent settings, message purpose
 
 Revision ID: 0008_consent
-Revises: 0001
+Revises: 0007_contacts
 Create Date: 2026-11-22 17:40:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_consent"
-down_revision = "0001"
+down_revision = "0007_contacts"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Each account's contacts, lists and custom fields; import and export."""
