@@ -21,6 +21,7 @@ from tests.api.helpers import api_routes, assert_problem, later, message_ids, wa
 from tests.api.receiver import Receiver
 from tests.support import Tenant, wait_until
 from tidings.core.clock import ManualClock
+from tidings.runtime import Runtime
 
 pytestmark = pytest.mark.promise("BSMS-04")
 
@@ -46,6 +47,7 @@ class World:
     b_dead: list[str] = field(default_factory=list)
     b_secret: str = ""
     b_opt_out_token: str = ""
+    b_contact_id: str = ""
 
     @property
     def b_message_ids(self) -> set[str]:
@@ -62,7 +64,7 @@ def _failure_ids(tenant: Tenant, **params: Any) -> list[str]:
     return [f["id"] for f in page["data"]]
 
 
-def _snapshot(b: Tenant) -> dict[str, Any]:
+def _snapshot(b: Tenant, contact_id: str) -> dict[str, Any]:
     return {
         "messages": _ok(b.get("/v1/messages", params={"limit": 500})),
         "numbers": _ok(b.get("/v1/numbers")),
@@ -72,12 +74,17 @@ def _snapshot(b: Tenant) -> dict[str, Any]:
         "failures": _ok(b.get("/v1/webhooks/failures")),
         "keywords": _ok(b.get("/v1/account/keywords")),
         "opt_out_policy": _ok(b.get("/v1/account/opt-out")),
+        "consents": _ok(b.get(f"/v1/contacts/{contact_id}/consents")),
     }
 
 
 @pytest.fixture
 def world(
-    client: TestClient, tenant: Tenant, other_tenant: Tenant, clock: ManualClock
+    client: TestClient,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    clock: ManualClock,
+    runtime: Runtime,
 ) -> Iterator[World]:
     a, b = tenant, other_tenant
     with Receiver() as receiver:
@@ -119,6 +126,9 @@ def world(
         assert client.post(f"/o/{w.b_opt_out_token}").status_code == 200
         to_opted = {**B_PAYLOAD, "to": B_OPTED_OUT}
         assert_problem(b.post("/v1/messages", to_opted), 422, "opted_out", "to")
+        w.b_contact_id = runtime.contacts.create(b.account_id, {"number": B_RECIPIENT})["id"]
+        grant = {"channel": "all", "purpose": "marketing", "action": "granted", "basis": "consent"}
+        _ok(b.post(f"/v1/contacts/{w.b_contact_id}/consents", grant), 201)
         yield w
 
 
@@ -278,6 +288,24 @@ def create_opt_out_link(w: World) -> None:
     assert_problem(w.a.post("/v1/messages", marketing), 422, "no_consent", "to")
 
 
+def record_consent(w: World) -> None:
+    """B's contact is 404 to A; A's consent for the same number stays in A's ledger."""
+    grant = {"channel": "all", "purpose": "marketing", "action": "granted", "basis": "consent"}
+    path = f"/v1/contacts/{w.b_contact_id}/consents"
+    assert_problem(w.a.post(path, grant), 404, "contact_not_found")
+    withdraw = {**grant, "action": "withdrawn"}
+    assert_problem(w.a.post(path, withdraw), 404, "contact_not_found")
+    # B's consent for B_RECIPIENT gives A no basis to market to that number
+    marketing = {**B_PAYLOAD, "purpose": "marketing"}
+    assert_problem(w.a.post("/v1/messages", marketing), 422, "no_consent", "to")
+
+
+def get_consents(w: World) -> None:
+    response = w.a.get(f"/v1/contacts/{w.b_contact_id}/consents")
+    assert_problem(response, 404, "contact_not_found")
+    assert "granted" not in response.text
+
+
 CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("POST", "/v1/messages"): send_with_bs_idempotency_key,
     ("POST", "/v1/messages/batch"): send_batch,
@@ -301,6 +329,8 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("GET", "/v1/account/opt-out"): get_opt_out_policy,
     ("PUT", "/v1/account/opt-out"): put_opt_out_policy,
     ("POST", "/v1/opt-out-links"): create_opt_out_link,
+    ("POST", "/v1/contacts/{contact_id}/consents"): record_consent,
+    ("GET", "/v1/contacts/{contact_id}/consents"): get_consents,
 }
 
 
@@ -317,7 +347,7 @@ def test_every_v1_route_has_an_isolation_case(client: TestClient) -> None:
 
 
 def test_account_a_reaches_nothing_of_account_b_on_any_route(world: World) -> None:
-    before = _snapshot(world.b)
+    before = _snapshot(world.b, world.b_contact_id)
     assert len(before["messages"]["data"]) == 3
     assert len(before["failures"]["data"]) == 3
     failures: list[str] = []
@@ -335,7 +365,7 @@ def test_account_a_reaches_nothing_of_account_b_on_any_route(world: World) -> No
     assert not failures, "\n".join(failures)
     assert walked == len(CASES)
 
-    assert _snapshot(world.b) == before
+    assert _snapshot(world.b, world.b_contact_id) == before
     b_extra = {"Authorization": f"Bearer {world.b_extra_key}"}
     assert _ok(world.client.get("/v1/account", headers=b_extra))["id"] == world.b.account_id
     assert wait_for_status(world.b, world.b_messages["scheduled"], "scheduled")

@@ -125,3 +125,21 @@ class OptOutPolicy(Strict):
 class NewOptOutLink(Strict):
     to: str = Field(min_length=1, max_length=64, examples=["+31612345678"])
     channel: str = Field(default="sms", max_length=16)
+
+
+class ConsentEvidence(Strict):
+    """What the person saw and did: the notice (text or version), where and when."""
+
+    notice: str | None = Field(default=None, max_length=2000, examples=["signup form v3"])
+    ip: str | None = Field(default=None, max_length=64, examples=["203.0.113.7"])
+    user_agent: str | None = Field(default=None, max_length=500)
+    at: datetime | None = Field(default=None, description="when it happened (default: now)")
+
+
+class NewConsent(Strict):
+    channel: str = Field(max_length=16, examples=["sms"], description="a channel, or all")
+    purpose: str = Field(max_length=64, examples=["marketing"])
+    action: str = Field(max_length=16, examples=["granted"])
+    basis: str = Field(max_length=32, examples=["consent"])
+    source: str = Field(default="api", max_length=16)
+    evidence: ConsentEvidence | None = None
