@@ -19,6 +19,7 @@ from tidings.channels.simulator.connector import (
     SimulatorRules,
 )
 from tidings.consent.service import ConsentService
+from tidings.consent.users import UserMarketing
 from tidings.contacts.fields import FieldService
 from tidings.contacts.lists import ListService
 from tidings.contacts.service import ContactService
@@ -90,6 +91,7 @@ class Runtime:
     connectors: dict[str, Connector]
     policy: Policy
     consent: ConsentService
+    user_marketing: UserMarketing
     contacts: ContactService
     lists: ListService
     contact_fields: FieldService
@@ -213,6 +215,7 @@ def build_runtime(
         connectors=connectors,
         policy=policy,
         consent=ConsentService(db, crypto, clock, opt_outs, gate, settings.public_url),
+        user_marketing=UserMarketing(db, crypto, clock, opt_outs.policy_version),
         contacts=ContactService(db, crypto, clock),
         lists=ListService(db, clock),
         contact_fields=FieldService(db, clock),

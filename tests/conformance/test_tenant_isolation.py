@@ -32,6 +32,9 @@ B_BODY = "Globex private: your loan is approved"
 B_PAYLOAD = {"to": B_RECIPIENT, "from": "Globex", "body": B_BODY}
 B_IDEMPOTENCY_KEY = "order-1"
 B_OPTED_OUT = "+31612345670"  # opted out of B's messages
+B_USER = ("b-user@globex.example", "globex password 1234")
+A_USER = ("a-user@acme.example", "acme password 12345")
+MY_MARKETING = "/v1/account/users/me/marketing"
 
 
 @dataclass
@@ -48,6 +51,8 @@ class World:
     b_secret: str = ""
     b_opt_out_token: str = ""
     b_contact_id: str = ""
+    b_user_id: str = ""
+    a_user_id: str = ""
 
     @property
     def b_message_ids(self) -> set[str]:
@@ -129,6 +134,9 @@ def world(
         w.b_contact_id = runtime.contacts.create(b.account_id, {"number": B_RECIPIENT})["id"]
         grant = {"channel": "all", "purpose": "marketing", "action": "granted", "basis": "consent"}
         _ok(b.post(f"/v1/contacts/{w.b_contact_id}/consents", grant), 201)
+        w.b_user_id = runtime.accounts.create_user(b.account_id, B_USER[0], B_USER[1])["id"]
+        w.a_user_id = runtime.accounts.create_user(a.account_id, A_USER[0], A_USER[1])["id"]
+        _ok(client.put(MY_MARKETING, json={"opt_in": True}, auth=B_USER))
         yield w
 
 
@@ -306,6 +314,35 @@ def get_consents(w: World) -> None:
     assert "granted" not in response.text
 
 
+def _b_marketing(w: World) -> Any:
+    return _ok(w.client.get(MY_MARKETING, auth=B_USER))
+
+
+def get_my_marketing(w: World) -> None:
+    """A's key is no person; A's user sees only itself."""
+    assert_problem(w.a.get(MY_MARKETING), 401, "missing_credentials")
+    response = w.client.get(MY_MARKETING, auth=A_USER)
+    mine = _ok(response)
+    assert mine["user_id"] == w.a_user_id and mine["history"] == []
+    assert w.b_user_id not in response.text
+    wrong = (B_USER[0], A_USER[1])  # B's email with A's password
+    assert_problem(w.client.get(MY_MARKETING, auth=wrong), 401, "invalid_credentials")
+
+
+def put_my_marketing(w: World) -> None:
+    before = _b_marketing(w)
+    assert_problem(w.a.put(MY_MARKETING, {"opt_in": False}), 401, "missing_credentials")
+    mine = _ok(w.client.put(MY_MARKETING, json={"opt_in": False}, auth=A_USER))
+    assert mine["user_id"] == w.a_user_id
+    assert _b_marketing(w) == before and before["opted_in"] is True
+
+
+def marketing_audience(w: World) -> None:
+    response = w.a.get("/v1/admin/marketing/audience")
+    assert_problem(response, 403, "insufficient_scope")
+    assert B_USER[0] not in response.text
+
+
 CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("POST", "/v1/messages"): send_with_bs_idempotency_key,
     ("POST", "/v1/messages/batch"): send_batch,
@@ -331,6 +368,9 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("POST", "/v1/opt-out-links"): create_opt_out_link,
     ("POST", "/v1/contacts/{contact_id}/consents"): record_consent,
     ("GET", "/v1/contacts/{contact_id}/consents"): get_consents,
+    ("GET", "/v1/account/users/me/marketing"): get_my_marketing,
+    ("PUT", "/v1/account/users/me/marketing"): put_my_marketing,
+    ("GET", "/v1/admin/marketing/audience"): marketing_audience,
 }
 
 

@@ -11,7 +11,16 @@ from fastapi import FastAPI
 import tidings
 from tidings.api import problems
 from tidings.api.middleware import RequestLimits
-from tidings.api.routers import account, consent, health, messages, numbers, simulator, webhooks
+from tidings.api.routers import (
+    account,
+    consent,
+    health,
+    messages,
+    numbers,
+    simulator,
+    users,
+    webhooks,
+)
 from tidings.runtime import Runtime
 from tidings.web import optout
 
@@ -44,7 +53,7 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    for module in (messages, numbers, account, webhooks, simulator, health, consent, optout):
+    for module in (messages, numbers, account, webhooks, simulator, health, consent, users, optout):
         app.include_router(module.router)
     app.add_middleware(RequestLimits, max_body_bytes=rt.settings.max_request_bytes)
     return app

@@ -143,3 +143,12 @@ class NewConsent(Strict):
     basis: str = Field(max_length=32, examples=["consent"])
     source: str = Field(default="api", max_length=16)
     evidence: ConsentEvidence | None = None
+
+
+class MarketingChoice(Strict):
+    """The user's own choice about the operator's marketing; the box starts unticked."""
+
+    opt_in: bool
+    notice: str | None = Field(
+        default=None, max_length=2000, description="the text of the checkbox the user saw"
+    )

@@ -21,6 +21,7 @@ from tidings.domain.consent import (
     DEFAULT_REPLIES,
     EVENT_CHANNELS,
     KEYWORD_KINDS,
+    TRANSACTIONAL,
     ConsentError,
     check_event,
     check_keywords,
@@ -176,8 +177,23 @@ class ConsentService:
             now=now,
         )
         with self._db.write() as conn:
+            if action != "granted":  # nothing waiting for this purpose may go out after it
+                consent_store.lock_account(conn, account_id, exclusive=True)
             consent_store.insert_events(conn, [row])
-        return self._event_view(account_id, row)
+            canceled: list[str] = []
+            if action != "granted" and purpose != TRANSACTIONAL:
+                canceled = self._opt_outs.cancel_waiting(
+                    conn,
+                    account_id,
+                    index,
+                    channel,
+                    now,
+                    excluded=[],
+                    only=[purpose],
+                    code="no_consent",
+                    reason=f"consent for {purpose} was {action} before the message was sent",
+                )
+        return {**self._event_view(account_id, row), "canceled_message_ids": canceled}
 
     def _index(self, account_id: str, number: str, field: str = "number") -> bytes:
         try:
