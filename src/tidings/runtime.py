@@ -21,6 +21,7 @@ from tidings.channels.simulator.connector import (
 from tidings.consent.service import ConsentService
 from tidings.consent.users import UserMarketing
 from tidings.contacts.fields import FieldService
+from tidings.contacts.imports import ImportService
 from tidings.contacts.lists import ListService
 from tidings.contacts.service import ContactService
 from tidings.core.clock import Clock, SystemClock
@@ -95,6 +96,7 @@ class Runtime:
     contacts: ContactService
     lists: ListService
     contact_fields: FieldService
+    imports: ImportService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_workers(self) -> None:
@@ -106,8 +108,12 @@ class Runtime:
             asyncio.create_task(self.events.run(), name="events"),
             asyncio.create_task(self.webhooks.run(), name="webhooks"),
         ]
+        if self.db.is_sqlite:  # one node owns the file: no other worker holds an import
+            self.imports.release_all()
+        self.imports.start()
 
     async def stop_workers(self) -> None:
+        await asyncio.to_thread(self.imports.stop)  # a running import stops between batches
         await self.accept.close()
         await self.dispatcher.stop()
         await self.events.drain()
@@ -184,6 +190,9 @@ def build_runtime(
         gate=gate,
         on_accepted=dispatcher.wake,
     )
+    contacts = ContactService(db, crypto, clock)
+    lists = ListService(db, clock)
+    imports = ImportService(db, contacts.codec, clock, lists, settings.data_dir / "imports", owner)
     return Runtime(
         settings=settings,
         clock=clock,
@@ -216,7 +225,8 @@ def build_runtime(
         policy=policy,
         consent=ConsentService(db, crypto, clock, opt_outs, gate, settings.public_url),
         user_marketing=UserMarketing(db, crypto, clock, opt_outs.policy_version),
-        contacts=ContactService(db, crypto, clock),
-        lists=ListService(db, clock),
+        contacts=contacts,
+        lists=lists,
         contact_fields=FieldService(db, clock),
+        imports=imports,
     )

@@ -31,6 +31,16 @@ B_RECIPIENT = "+31612345678"
 B_BODY = "Globex private: your loan is approved"
 B_PAYLOAD = {"to": B_RECIPIENT, "from": "Globex", "body": B_BODY}
 B_IDEMPOTENCY_KEY = "order-1"
+B_CONTACT = {
+    "number": "+31687654321",
+    "first_name": "Bartholomew",
+    "email": "bart@globex.example",
+    "tags": ["globex-vip"],
+    "fields": {"globex_tier": "gold"},
+}
+B_LIST = "Globex customers"
+B_SECRET_LIST = "Globex secret list"
+B_IMPORT = b"number,first_name\n+31687654322,Bernadette\nnot-a-number,Bogus\n"
 B_OPTED_OUT = "+31612345670"  # opted out of B's messages
 B_USER = ("b-user@globex.example", "globex password 1234")
 A_USER = ("a-user@acme.example", "acme password 12345")
@@ -49,8 +59,14 @@ class World:
     b_extra_key: str = ""
     b_dead: list[str] = field(default_factory=list)
     b_secret: str = ""
-    b_opt_out_token: str = ""
     b_contact_id: str = ""
+    b_list_id: str = ""
+    b_field_id: str = ""
+    a_contact_id: str = ""
+    a_list_id: str = ""
+    b_import_id: str = ""
+    b_opt_out_token: str = ""
+    b_consent_contact_id: str = ""
     b_user_id: str = ""
     a_user_id: str = ""
 
@@ -77,6 +93,14 @@ def _snapshot(b: Tenant, contact_id: str) -> dict[str, Any]:
         "account": _ok(b.get("/v1/account")),
         "webhook": _ok(b.get("/v1/account/webhook")),
         "failures": _ok(b.get("/v1/webhooks/failures")),
+        "contacts": _ok(b.get("/v1/contacts", params={"limit": 500})),
+        "lists": _ok(b.get("/v1/lists")),
+        "fields": _ok(b.get("/v1/contact-fields")),
+        "imports": _ok(b.get("/v1/contacts/imports")),
+        "import_errors": [
+            b.get(f"/v1/contacts/imports/{job['id']}/errors.csv").text
+            for job in _ok(b.get("/v1/contacts/imports"))["data"]
+        ],
         "keywords": _ok(b.get("/v1/account/keywords")),
         "opt_out_policy": _ok(b.get("/v1/account/opt-out")),
         "consents": _ok(b.get(f"/v1/contacts/{contact_id}/consents")),
@@ -122,6 +146,7 @@ def world(
         w.b_key_ids = [k["id"] for k in _ok(b.get("/v1/api-keys"))["data"]]
         assert len(w.b_key_ids) == 2
         w.b_secret = _ok(b.get("/v1/account/webhook"))["secret"]
+        _add_contacts(w)
         # B's consent world: its own keywords and policy, and a number opted out of B
         b_words = {"languages": {"nl": {"opt_out": ["AFMELDEN"], "opt_in": ["AANMELDEN"]}}}
         _ok(b.put("/v1/account/keywords", b_words))
@@ -131,13 +156,34 @@ def world(
         assert client.post(f"/o/{w.b_opt_out_token}").status_code == 200
         to_opted = {**B_PAYLOAD, "to": B_OPTED_OUT}
         assert_problem(b.post("/v1/messages", to_opted), 422, "opted_out", "to")
-        w.b_contact_id = runtime.contacts.create(b.account_id, {"number": B_RECIPIENT})["id"]
+        w.b_consent_contact_id = runtime.contacts.create(b.account_id, {"number": B_RECIPIENT})[
+            "id"
+        ]
         grant = {"channel": "all", "purpose": "marketing", "action": "granted", "basis": "consent"}
-        _ok(b.post(f"/v1/contacts/{w.b_contact_id}/consents", grant), 201)
+        _ok(b.post(f"/v1/contacts/{w.b_consent_contact_id}/consents", grant), 201)
         w.b_user_id = runtime.accounts.create_user(b.account_id, B_USER[0], B_USER[1])["id"]
         w.a_user_id = runtime.accounts.create_user(a.account_id, A_USER[0], A_USER[1])["id"]
         _ok(client.put(MY_MARKETING, json={"opt_in": True}, auth=B_USER))
         yield w
+
+
+def _add_contacts(w: World) -> None:
+    """B's phonebook: a custom field, a tagged contact in a list. A has a contact and list."""
+    field = {"key": "globex_tier", "type": "enum", "options": ["gold", "silver"]}
+    w.b_field_id = _ok(w.b.post("/v1/contact-fields", field), 201)["id"]
+    w.b_contact_id = _ok(w.b.post("/v1/contacts", B_CONTACT), 201)["id"]
+    w.b_list_id = _ok(w.b.post("/v1/lists", {"name": B_LIST}), 201)["id"]
+    _ok(w.b.post(f"/v1/lists/{w.b_list_id}/members", {"contact_ids": [w.b_contact_id]}))
+    _ok(w.b.post("/v1/lists", {"name": B_SECRET_LIST}), 201)
+    files = {"file": ("globex.csv", B_IMPORT, "text/csv")}
+    response = w.client.post("/v1/contacts/imports", files=files, headers=w.b.headers)
+    w.b_import_id = _ok(response, 202)["id"]
+    wait_until(
+        lambda: _ok(w.b.get(f"/v1/contacts/imports/{w.b_import_id}"))["state"] == "completed",
+        message="B's import",
+    )
+    w.a_contact_id = _ok(w.a.post("/v1/contacts", {"number": "+31611112222"}), 201)["id"]
+    w.a_list_id = _ok(w.a.post("/v1/lists", {"name": "A customers"}), 201)["id"]
 
 
 # --- one case per route: A's key, B's ids -----------------------------------------------------
@@ -299,7 +345,7 @@ def create_opt_out_link(w: World) -> None:
 def record_consent(w: World) -> None:
     """B's contact is 404 to A; A's consent for the same number stays in A's ledger."""
     grant = {"channel": "all", "purpose": "marketing", "action": "granted", "basis": "consent"}
-    path = f"/v1/contacts/{w.b_contact_id}/consents"
+    path = f"/v1/contacts/{w.b_consent_contact_id}/consents"
     assert_problem(w.a.post(path, grant), 404, "contact_not_found")
     withdraw = {**grant, "action": "withdrawn"}
     assert_problem(w.a.post(path, withdraw), 404, "contact_not_found")
@@ -309,7 +355,7 @@ def record_consent(w: World) -> None:
 
 
 def get_consents(w: World) -> None:
-    response = w.a.get(f"/v1/contacts/{w.b_contact_id}/consents")
+    response = w.a.get(f"/v1/contacts/{w.b_consent_contact_id}/consents")
     assert_problem(response, 404, "contact_not_found")
     assert "granted" not in response.text
 
@@ -343,6 +389,138 @@ def marketing_audience(w: World) -> None:
     assert B_USER[0] not in response.text
 
 
+def _a_contact_ids(w: World, **params: Any) -> set[str]:
+    response = w.a.get("/v1/contacts", params={"limit": 500, **params})
+    page = _ok(response)
+    assert w.b.account_id not in response.text and B_CONTACT["first_name"] not in response.text
+    return {c["id"] for c in page["data"]}
+
+
+def create_import(w: World) -> None:
+    files = {"file": ("a.csv", b"number\n+31687654322\n", "text/csv")}
+    into_b_list = w.client.post(
+        "/v1/contacts/imports", files=files, params={"list": B_SECRET_LIST}, headers=w.a.headers
+    )
+    assert_problem(into_b_list, 404, "list_not_found")
+    response = w.client.post("/v1/contacts/imports", files=files, headers=w.a.headers)
+    job = _ok(response, 202)
+    done = wait_until(
+        lambda: (
+            (j := _ok(w.a.get(f"/v1/contacts/imports/{job['id']}")))["state"] == "completed" and j
+        ),
+        message="A's import",
+    )
+    assert done["rows"] == {"created": 1, "updated": 0, "failed": 0}  # B's number: A's own
+    assert_problem(w.b.get(f"/v1/contacts/imports/{job['id']}"), 404, "import_not_found")
+
+
+def list_imports(w: World) -> None:
+    response = w.a.get("/v1/contacts/imports")
+    assert w.b_import_id not in {j["id"] for j in _ok(response)["data"]}
+    assert w.b_import_id not in response.text and "globex.csv" not in response.text
+
+
+def get_import(w: World) -> None:
+    assert_problem(w.a.get(f"/v1/contacts/imports/{w.b_import_id}"), 404, "import_not_found")
+
+
+def import_errors(w: World) -> None:
+    path = f"/v1/contacts/imports/{w.b_import_id}/errors.csv"
+    assert_problem(w.a.get(path), 404, "import_not_found")
+
+
+def create_contact(w: World) -> None:
+    created = _ok(w.a.post("/v1/contacts", {"number": "+31687654399"}), 201)
+    assert created["id"] != w.b_contact_id
+    assert_problem(w.b.get(f"/v1/contacts/{created['id']}"), 404, "contact_not_found")
+
+
+def list_contacts(w: World) -> None:
+    b_cursor = _ok(w.b.get("/v1/contacts", params={"limit": 1}))["next_cursor"]
+    assert w.b_contact_id not in _a_contact_ids(w)
+    for params in (
+        {"number": B_CONTACT["number"]},
+        {"email": B_CONTACT["email"]},
+        {"tag": "globex-vip"},
+        {"region": "NL"},
+        {"cursor": b_cursor} if b_cursor else {},
+    ):
+        assert w.b_contact_id not in _a_contact_ids(w, **params), params
+    assert_problem(w.a.get("/v1/contacts", params={"list": w.b_list_id}), 404, "list_not_found")
+    unknown = w.a.get("/v1/contacts", params={"field": "globex_tier:gold"})
+    assert_problem(unknown, 400, "unknown_field")
+    assert w.a_contact_id in _a_contact_ids(w)  # A does see its own
+
+
+def get_contact(w: World) -> None:
+    assert_problem(w.a.get(f"/v1/contacts/{w.b_contact_id}"), 404, "contact_not_found")
+
+
+def update_contact(w: World) -> None:
+    response = w.a.client.patch(
+        f"/v1/contacts/{w.b_contact_id}", json={"first_name": "Mallory"}, headers=w.a.headers
+    )
+    assert_problem(response, 404, "contact_not_found")
+
+
+def delete_contact(w: World) -> None:
+    assert_problem(w.a.delete(f"/v1/contacts/{w.b_contact_id}"), 404, "contact_not_found")
+
+
+def create_list(w: World) -> None:
+    created = _ok(w.a.post("/v1/lists", {"name": B_LIST}), 201)  # names are per account
+    assert created["id"] != w.b_list_id and created["members"] == 0
+
+
+def list_lists(w: World) -> None:
+    response = w.a.get("/v1/lists")
+    assert w.b_list_id not in {x["id"] for x in _ok(response)["data"]}
+    assert w.b_list_id not in response.text
+
+
+def get_list(w: World) -> None:
+    assert_problem(w.a.get(f"/v1/lists/{w.b_list_id}"), 404, "list_not_found")
+
+
+def rename_list(w: World) -> None:
+    response = w.a.client.patch(
+        f"/v1/lists/{w.b_list_id}", json={"name": "Mine now"}, headers=w.a.headers
+    )
+    assert_problem(response, 404, "list_not_found")
+
+
+def delete_list(w: World) -> None:
+    assert_problem(w.a.delete(f"/v1/lists/{w.b_list_id}"), 404, "list_not_found")
+
+
+def add_members(w: World) -> None:
+    into_b = w.a.post(f"/v1/lists/{w.b_list_id}/members", {"contact_ids": [w.a_contact_id]})
+    assert_problem(into_b, 404, "list_not_found")
+    b_into_a = w.a.post(f"/v1/lists/{w.a_list_id}/members", {"contact_ids": [w.b_contact_id]})
+    assert_problem(b_into_a, 404, "contact_not_found")
+
+
+def remove_member(w: World) -> None:
+    path = f"/v1/lists/{w.b_list_id}/members/{w.b_contact_id}"
+    assert_problem(w.a.delete(path), 404, "list_not_found")
+    path = f"/v1/lists/{w.a_list_id}/members/{w.b_contact_id}"
+    assert _ok(w.a.delete(path))["removed"] == 0
+
+
+def create_field(w: World) -> None:
+    field = {"key": "globex_tier", "type": "string"}  # keys are per account
+    assert _ok(w.a.post("/v1/contact-fields", field), 201)["id"] != w.b_field_id
+
+
+def list_fields(w: World) -> None:
+    ids = {f["id"] for f in _ok(w.a.get("/v1/contact-fields"))["data"]}
+    assert w.b_field_id not in ids
+
+
+def delete_field(w: World) -> None:
+    assert_problem(w.a.delete(f"/v1/contact-fields/{w.b_field_id}"), 404, "field_not_found")
+
+
 CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("POST", "/v1/messages"): send_with_bs_idempotency_key,
     ("POST", "/v1/messages/batch"): send_batch,
@@ -361,6 +539,25 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("GET", "/v1/webhooks/failures"): list_webhook_failures,
     ("POST", "/v1/webhooks/failures/{delivery_id}/replay"): replay_webhook,
     ("POST", "/v1/simulator/inbound"): simulate_inbound,
+    ("POST", "/v1/contacts/imports"): create_import,
+    ("GET", "/v1/contacts/imports"): list_imports,
+    ("GET", "/v1/contacts/imports/{import_id}"): get_import,
+    ("GET", "/v1/contacts/imports/{import_id}/errors.csv"): import_errors,
+    ("POST", "/v1/contacts"): create_contact,
+    ("GET", "/v1/contacts"): list_contacts,
+    ("GET", "/v1/contacts/{contact_id}"): get_contact,
+    ("PATCH", "/v1/contacts/{contact_id}"): update_contact,
+    ("DELETE", "/v1/contacts/{contact_id}"): delete_contact,
+    ("POST", "/v1/lists"): create_list,
+    ("GET", "/v1/lists"): list_lists,
+    ("GET", "/v1/lists/{list_id}"): get_list,
+    ("PATCH", "/v1/lists/{list_id}"): rename_list,
+    ("DELETE", "/v1/lists/{list_id}"): delete_list,
+    ("POST", "/v1/lists/{list_id}/members"): add_members,
+    ("DELETE", "/v1/lists/{list_id}/members/{contact_id}"): remove_member,
+    ("POST", "/v1/contact-fields"): create_field,
+    ("GET", "/v1/contact-fields"): list_fields,
+    ("DELETE", "/v1/contact-fields/{field_id}"): delete_field,
     ("GET", "/v1/account/keywords"): get_keywords,
     ("PUT", "/v1/account/keywords"): put_keywords,
     ("GET", "/v1/account/opt-out"): get_opt_out_policy,
@@ -387,9 +584,13 @@ def test_every_v1_route_has_an_isolation_case(client: TestClient) -> None:
 
 
 def test_account_a_reaches_nothing_of_account_b_on_any_route(world: World) -> None:
-    before = _snapshot(world.b, world.b_contact_id)
+    before = _snapshot(world.b, world.b_consent_contact_id)
     assert len(before["messages"]["data"]) == 3
     assert len(before["failures"]["data"]) == 3
+    assert world.b_contact_id in [c["id"] for c in before["contacts"]["data"]]
+    assert len(before["contacts"]["data"]) == 3  # two created (one with consent), one imported
+    assert before["import_errors"][0].count("\n") == 2  # the header and one refused row
+    assert {x["name"]: x["members"] for x in before["lists"]["data"]}[B_LIST] == 1
     failures: list[str] = []
     walked = 0
     for method, path in _v1_routes(world.client):
@@ -405,7 +606,7 @@ def test_account_a_reaches_nothing_of_account_b_on_any_route(world: World) -> No
     assert not failures, "\n".join(failures)
     assert walked == len(CASES)
 
-    assert _snapshot(world.b, world.b_contact_id) == before
+    assert _snapshot(world.b, world.b_consent_contact_id) == before
     b_extra = {"Authorization": f"Bearer {world.b_extra_key}"}
     assert _ok(world.client.get("/v1/account", headers=b_extra))["id"] == world.b.account_id
     assert wait_for_status(world.b, world.b_messages["scheduled"], "scheduled")

@@ -14,6 +14,7 @@ from tidings.api.middleware import RequestLimits
 from tidings.api.routers import (
     account,
     consent,
+    contacts,
     health,
     messages,
     numbers,
@@ -53,7 +54,22 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    for module in (messages, numbers, account, webhooks, simulator, health, consent, users, optout):
+    for module in (
+        messages,
+        numbers,
+        account,
+        webhooks,
+        simulator,
+        health,
+        contacts,
+        consent,
+        users,
+        optout,
+    ):
         app.include_router(module.router)
-    app.add_middleware(RequestLimits, max_body_bytes=rt.settings.max_request_bytes)
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=rt.settings.max_request_bytes,
+        upload_paths={contacts.IMPORTS_PATH: rt.settings.max_import_bytes},
+    )
     return app

@@ -12,9 +12,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class RequestLimits:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, upload_paths: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body = max_body_bytes
+        self.upload_paths = upload_paths or {}  # paths that take file uploads, and their cap
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -32,9 +35,10 @@ class RequestLimits:
                 message = {**message, "headers": headers}
             await send(message)
 
+        max_body = self.upload_paths.get(scope.get("path", ""), self.max_body)
         length = _header(scope, b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body:
-            await self._too_large(send_with_id)
+        if length is not None and length.isdigit() and int(length) > max_body:
+            await self._too_large(send_with_id, max_body)
             return
         received = 0
         too_large = False
@@ -44,7 +48,7 @@ class RequestLimits:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > max_body:
                     too_large = True
                     raise _BodyTooLarge
             return message
@@ -67,16 +71,16 @@ class RequestLimits:
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
         if too_large and not started:
-            await self._too_large(send_with_id)
+            await self._too_large(send_with_id, max_body)
 
-    async def _too_large(self, send: Send) -> None:
+    async def _too_large(self, send: Send, max_body: int) -> None:
         body = orjson.dumps(
             {
                 "type": "https://tidings.dev/problems/request_too_large",
                 "title": "Request too large",
                 "status": 413,
                 "code": "request_too_large",
-                "detail": f"the request body is larger than {self.max_body} bytes; split it",
+                "detail": f"the request body is larger than {max_body} bytes; split it",
             }
         )
         await send(

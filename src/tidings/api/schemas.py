@@ -90,6 +90,50 @@ class SimulatedInbound(Strict):
     body: str = Field(min_length=1, max_length=20_000)
 
 
+CustomValue = str | int | float | bool | None
+
+
+class NewContact(Strict):
+    number: str = Field(min_length=1, max_length=64, examples=["+31612345678"])
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=254)
+    language: str | None = Field(default=None, max_length=35, examples=["nl"])
+    fields: dict[str, CustomValue] | None = Field(default=None, max_length=100)
+    tags: list[str] | None = Field(default=None, max_length=50)
+
+
+class ContactChanges(Strict):
+    """Only the attributes sent change; null clears one."""
+
+    number: str | None = Field(default=None, min_length=1, max_length=64)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=254)
+    language: str | None = Field(default=None, max_length=35)
+    fields: dict[str, CustomValue] | None = Field(default=None, max_length=100)
+    tags: list[str] | None = Field(default=None, max_length=50)
+
+
+class NewList(Strict):
+    name: str = Field(min_length=1, max_length=100, examples=["Customers"])
+
+
+class ListChanges(Strict):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class Members(Strict):
+    contact_ids: list[str] = Field(min_length=1, max_length=10_000)
+
+
+class NewContactField(Strict):
+    key: str = Field(min_length=1, max_length=64, examples=["loyalty_tier"])
+    type: str = Field(max_length=16, examples=["enum"])
+    label: str | None = Field(default=None, max_length=100)
+    options: list[str] | None = Field(default=None, max_length=200)
+
+
 # --- consent ------------------------------------------------------------------------------
 
 

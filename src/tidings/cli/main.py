@@ -18,6 +18,7 @@ import uvicorn
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
+from tidings.cli.contacts import contacts_app, lists_app
 from tidings.cli.policy import policy_app
 from tidings.core.config import Settings, load_settings
 from tidings.core.errors import TidingsError
@@ -39,6 +40,8 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(user_app, name="user")
 app.add_typer(number_app, name="number")
 app.add_typer(policy_app, name="policy")
+app.add_typer(contacts_app, name="contacts")
+app.add_typer(lists_app, name="lists")
 
 out = Console()
 err = Console(stderr=True)

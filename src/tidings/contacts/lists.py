@@ -64,7 +64,7 @@ class ListService:
             row = store.list_by_name(conn, account_id, name.strip())
             if row is None:
                 raise NotFound(
-                    f"no list named {name[:100]!r} in this account; create it first "
+                    f"'list': no list named {name[:100]!r} in this account; create it first "
                     "(POST /v1/lists or tidings lists create NAME)",
                     code="list_not_found",
                     extra={"field": "list"},
@@ -97,9 +97,9 @@ class ListService:
             store.delete_list(conn, account_id, list_id)
 
     def add(self, account_id: str, list_id: str, contact_ids: Sequence[str]) -> dict[str, Any]:
-        ids = self._check_ids(contact_ids)
         with self._db.write() as conn:
             self.row(conn, account_id, list_id)
+            ids = self._check_ids(contact_ids)
             found = store.existing_contact_ids(conn, account_id, ids)
             missing = [c for c in ids if c not in found]
             if missing:
@@ -113,9 +113,9 @@ class ListService:
         return {**self.get(account_id, list_id), "added": added}
 
     def remove(self, account_id: str, list_id: str, contact_ids: Sequence[str]) -> dict[str, Any]:
-        ids = self._check_ids(contact_ids)
         with self._db.write() as conn:
             self.row(conn, account_id, list_id)
+            ids = self._check_ids(contact_ids)
             removed = store.remove_members(conn, list_id, ids)
         return {**self.get(account_id, list_id), "removed": removed}
 
@@ -154,7 +154,7 @@ class ListService:
     @staticmethod
     def _taken(name: str) -> Conflict:
         return Conflict(
-            f"this account already has a list named {name!r}",
+            f"'name' is taken: this account already has a list named {name!r}; choose another",
             code="list_exists",
             extra={"field": "name"},
         )

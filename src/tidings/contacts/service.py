@@ -206,9 +206,15 @@ class ContactService:
         list_id: str | None = None,
         region: str | None = None,
         field: tuple[str, str] | None = None,
+        number: str | None = None,
+        email: str | None = None,
     ) -> ContactFilter:
         """A ContactFilter from the API's query parameters, checked."""
         where = ContactFilter(tag=tag, region=region.upper() if region else None)
+        if number is not None:
+            where.number_index = self.number_index(account_id, number)
+        if email is not None:
+            where.email_index = self.codec.email_index(account_id, email.strip())
         if list_id is not None:
             with self._db.read() as conn:
                 if (
@@ -283,7 +289,8 @@ class ContactService:
     def _taken(existing_id: str | None) -> Conflict:
         where = f" ({existing_id})" if existing_id else ""
         return Conflict(
-            f"this account already has a contact with this number{where}; update it instead",
+            f"'number' is taken: this account already has a contact with this number{where}; "
+            "update that contact instead",
             code="contact_exists",
             extra={"field": "number", "contact_id": existing_id}
             if existing_id

@@ -41,6 +41,7 @@ class Settings:
     max_segments: int = 10
     max_batch: int = 10_000
     max_request_bytes: int = 8 * 1024 * 1024
+    max_import_bytes: int = 2 * 1024 * 1024 * 1024  # a contact import upload
     dispatch_batch: int = 500
     lease_seconds: float = 30.0
     retry_base_seconds: float = 5.0

@@ -24,6 +24,7 @@ MAX_TAG: Final = 64
 MAX_TAGS: Final = 50
 MAX_ENUM_OPTIONS: Final = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # a free text keeps its lines
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$")
 _TRUE: Final = frozenset({"true", "yes", "1", "y"})
@@ -43,14 +44,20 @@ class ContactValueError(ValueError):
         return (type(self), (self.field, self.reason))
 
 
-def _text(field: str, value: object, limit: int) -> str:
+def _text(field: str, value: object, limit: int, *, multiline: bool = False) -> str:
     if not isinstance(value, str):
         raise ContactValueError(field, "must be text")
     value = value.strip()
     if len(value) > limit:
         raise ContactValueError(field, f"is longer than {limit} characters; shorten it")
-    if _CONTROL.search(value):
+    if (_TEXT_CONTROL if multiline else _CONTROL).search(value):
         raise ContactValueError(field, "must not contain control characters (line breaks, tabs)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ContactValueError(
+            field, "must be valid Unicode text (a lone surrogate is not)"
+        ) from None
     return value
 
 
@@ -138,7 +145,7 @@ def coerce_field(
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if type_ == "string":
-        return _text(field, value, MAX_STRING)
+        return _text(field, value, MAX_STRING, multiline=True)
     if type_ == "number":
         return _number(field, value)
     if type_ == "boolean":

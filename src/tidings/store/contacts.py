@@ -71,13 +71,14 @@ def contact_by_number_index(
 
 
 def contacts_by_number_indexes(
-    conn: Connection, account_id: str, indexes: Sequence[bytes]
+    conn: Connection, account_id: str, indexes: Sequence[bytes], *, with_fields: bool = False
 ) -> dict[bytes, Any]:
-    """number_index -> (id, import_id, import_line) of the contacts that exist."""
+    """number_index -> (id, import_id, import_line[, fields_enc]) of the contacts that exist."""
     found: dict[bytes, Any] = {}
-    query = select(
-        contacts.c.number_index, contacts.c.id, contacts.c.import_id, contacts.c.import_line
-    )
+    columns = [contacts.c.number_index, contacts.c.id, contacts.c.import_id, contacts.c.import_line]
+    if with_fields:
+        columns.append(contacts.c.fields_enc)
+    query = select(*columns)
     for chunk in _chunks(indexes):
         rows = conn.execute(
             query.where(
@@ -125,6 +126,8 @@ class ContactFilter:
     region: str | None = None
     field_key: str | None = None
     field_index: bytes | None = None
+    number_index: bytes | None = None
+    email_index: bytes | None = None
     extra: list[ColumnElement[bool]] = field(default_factory=list)
 
     def conditions(self, account_id: str) -> list[ColumnElement[bool]]:
@@ -147,6 +150,10 @@ class ContactFilter:
             )
         if self.region is not None:
             found.append(contacts.c.region == self.region)
+        if self.number_index is not None:
+            found.append(contacts.c.number_index == self.number_index)
+        if self.email_index is not None:
+            found.append(contacts.c.email_index == self.email_index)
         if self.field_key is not None and self.field_index is not None:
             found.append(
                 exists().where(

@@ -1,0 +1,268 @@
+"""One batch of an import: records checked row by row, then written set-based in the
+caller's transaction (update-or-insert by the number's blind index)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from tidings.contacts.mapping import IGNORE, check_target, target_of
+from tidings.contacts.reader import Record
+from tidings.contacts.records import ENCRYPTED, ContactCodec, Schema, clean_number
+from tidings.core.ids import new_id
+from tidings.domain import contacts as rules
+from tidings.store import contacts as store
+from tidings.store.bulk import insert_rows
+from tidings.store.tables import contact_field_values, contact_tags, list_members
+
+
+@dataclass
+class RowError:
+    line: int
+    column: str | None
+    reason: str
+
+
+@dataclass
+class ParsedRow:
+    line: int
+    values: dict[str, Any]  # cleaned attributes: number (E.164), names..., fields, tags
+
+
+@dataclass
+class BatchResult:
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+class RowParser:
+    """Turns a record into cleaned attributes, or the errors of its cells."""
+
+    def __init__(self, mapping: Sequence[tuple[str, str]], schema: Schema) -> None:
+        self._columns = list(mapping)
+        self._explicit = dict(mapping)
+        self._schema = schema
+
+    def parse(self, record: Record) -> ParsedRow | list[RowError]:
+        if record.values is None:
+            return [RowError(record.line, None, record.error or "cannot be read")]
+        if isinstance(record.values, list):
+            cells: list[tuple[str, str, object]] = [
+                (column, target, value)
+                for (column, target), value in zip(self._columns, record.values, strict=False)
+                if target != IGNORE and value.strip()
+            ]
+            errors: list[RowError] = []
+        else:
+            cells, errors = self._json_cells(record)
+        values: dict[str, Any] = {}
+        for column, target, raw in cells:
+            try:
+                if target.startswith("fields."):
+                    key = target[7:]
+                    spec = self._schema[key]
+                    value = rules.coerce_field(key, spec.type, spec.options, raw)
+                    values.setdefault("fields", {})[key] = value
+                else:
+                    values[target] = _clean(target, raw)
+            except rules.ContactValueError as exc:
+                errors.append(RowError(record.line, column, exc.reason))
+        if "number" not in values and not any(e.column and _is_number(e, cells) for e in errors):
+            number_column = next((c for c, t in self._columns if t == "number"), "number")
+            errors.append(
+                RowError(record.line, number_column, "is empty; every row needs a number")
+            )
+        return errors or ParsedRow(record.line, values)
+
+    def _json_cells(self, record: Record) -> tuple[list[tuple[str, str, object]], list[RowError]]:
+        assert isinstance(record.values, dict)
+        cells: list[tuple[str, str, object]] = []
+        errors: list[RowError] = []
+        for key, value in record.values.items():
+            if key == "fields" and isinstance(value, dict):
+                for name, inner in value.items():
+                    if name in self._schema:
+                        cells.append((f"fields.{name}", f"fields.{name}", inner))
+                    else:
+                        errors.append(
+                            RowError(record.line, f"fields.{name}", "is not a custom field")
+                        )
+                continue
+            try:
+                target = (
+                    check_target(self._explicit[key], self._schema, key)
+                    if key in self._explicit
+                    else target_of(key, self._schema)
+                )
+            except Exception:
+                target = None
+            if target is None:
+                errors.append(
+                    RowError(record.line, key, "matches no contact attribute or custom field")
+                )
+            elif target != IGNORE and value is not None and value != "":
+                cells.append((key, target, value))
+        return cells, errors
+
+
+def _is_number(error: RowError, cells: list[tuple[str, str, object]]) -> bool:
+    return any(c == error.column and t == "number" for c, t, _ in cells)
+
+
+def _clean(target: str, raw: object) -> Any:
+    if target == "number":
+        return clean_number(raw)
+    if target in ("first_name", "last_name"):
+        return rules.clean_name(target, raw)
+    if target == "email":
+        return rules.clean_email(raw)
+    if target == "language":
+        return rules.clean_language(raw)
+    if target == "tags":
+        return rules.clean_tags(raw)
+    raise rules.ContactValueError(target, "is not a contact attribute")
+
+
+class BatchWriter:
+    """Writes parsed rows of one import job: new numbers inserted, known ones updated."""
+
+    def __init__(
+        self,
+        codec: ContactCodec,
+        account_id: str,
+        import_id: str,
+        list_id: str | None,
+        has_fields: bool,
+        number_column: str,
+    ) -> None:
+        self._codec = codec
+        self._account = account_id
+        self._import = import_id
+        self._list = list_id
+        self._has_fields = has_fields
+        self._number_column = number_column
+
+    def write(self, conn: Connection, rows: Sequence[ParsedRow], now: datetime) -> BatchResult:
+        result = BatchResult()
+        account = self._account
+        by_index: dict[bytes, ParsedRow] = {}
+        for row in rows:
+            index = self._codec.number_index(account, row.values["number"])
+            first = by_index.get(index)
+            if first is not None:
+                result.errors.append(_repeat(row.line, self._number_column, first.line))
+            else:
+                by_index[index] = row
+        existing = store.contacts_by_number_indexes(
+            conn, account, list(by_index), with_fields=self._has_fields
+        )
+        new_rows: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
+        tags_new: list[dict[str, Any]] = []
+        tags_replaced: dict[str, list[str]] = {}
+        indexes_new: list[dict[str, Any]] = []
+        indexes_replaced: dict[str, dict[str, bytes | None]] = {}
+        members_new: list[str] = []
+        members_existing: list[str] = []
+        for index, row in by_index.items():
+            found = existing.get(index)
+            values = row.values
+            if found is not None and found.import_id == self._import:
+                result.errors.append(_repeat(row.line, self._number_column, found.import_line))
+                continue
+            given_fields = values.get("fields")
+            if found is None:
+                contact_id = new_id("con", now)
+                fields = {k: v for k, v in (given_fields or {}).items() if v is not None}
+                new_rows.append(self._new_row(contact_id, index, row, fields, now))
+                if values.get("tags"):
+                    tags_new += [
+                        {"contact_id": contact_id, "tag": t, "account_id": account}
+                        for t in values["tags"]
+                    ]
+                for key, value in fields.items():
+                    indexes_new.append(
+                        {
+                            "contact_id": contact_id,
+                            "field_key": key,
+                            "account_id": account,
+                            "value_index": self._codec.field_index(account, key, value),
+                        }
+                    )
+                members_new.append(contact_id)
+                result.created += 1
+                continue
+            contact_id = found.id
+            merged = None
+            if given_fields:
+                merged = self._codec.stored_fields(account, found.fields_enc)
+                merged.update({k: v for k, v in given_fields.items() if v is not None})
+                indexes_replaced[contact_id] = self._codec.field_indexes(account, given_fields)
+            attributes = {k: v for k, v in values.items() if k not in ("number", "fields", "tags")}
+            change = self._codec.columns(account, attributes, merged)
+            change.update(
+                id=contact_id, import_id=self._import, import_line=row.line, updated_at=now
+            )
+            changes.append(change)
+            if "tags" in values:
+                tags_replaced[contact_id] = values["tags"]
+            members_existing.append(contact_id)
+            result.updated += 1
+        store.insert_contacts(conn, new_rows)
+        store.update_contacts(conn, changes)
+        insert_rows(conn, contact_tags, tags_new)
+        if tags_replaced:
+            store.replace_tags(conn, account, tags_replaced)
+        insert_rows(conn, contact_field_values, indexes_new)
+        if indexes_replaced:
+            store.replace_field_indexes(conn, account, indexes_replaced)
+        if self._list is not None:
+            insert_rows(
+                conn,
+                list_members,
+                [
+                    {"list_id": self._list, "contact_id": c, "account_id": account, "added_at": now}
+                    for c in members_new
+                ],
+            )
+            if members_existing:
+                store.add_members(conn, account, self._list, members_existing, now)
+        return result
+
+    def _new_row(
+        self,
+        contact_id: str,
+        index: bytes,
+        row: ParsedRow,
+        fields: Mapping[str, rules.FieldValue],
+        now: datetime,
+    ) -> dict[str, Any]:
+        values = row.values
+        columns = self._codec.columns(
+            self._account, {k: values[k] for k in values if k != "fields"}, fields
+        )
+        full: dict[str, Any] = {
+            "id": contact_id,
+            "account_id": self._account,
+            "number_enc": columns["number_enc"],
+            "number_index": index,
+            "region": columns["region"],
+            "carrier": columns["carrier"],
+            "time_zones": columns["time_zones"],
+        }
+        for name in ENCRYPTED:
+            full[f"{name}_enc"] = columns.get(f"{name}_enc")
+        full["email_index"] = columns.get("email_index")
+        full["fields_enc"] = columns.get("fields_enc")
+        full.update(import_id=self._import, import_line=row.line, created_at=now, updated_at=now)
+        return full
+
+
+def _repeat(line: int, column: str, first_line: int | None) -> RowError:
+    where = f"line {first_line}" if first_line is not None else "an earlier line"
+    return RowError(line, column, f"repeats the number of {where} of this file; kept that one")

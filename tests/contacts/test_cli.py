@@ -1,0 +1,100 @@
+"""`tidings contacts ...` and `tidings lists ...` against a real database."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tidings.cli.main import app
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        "TIDINGS_DATABASE_URL": database_url,
+        "TIDINGS_DATA_DIR": str(tmp_path / "data"),
+        "TIDINGS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+    }
+
+
+def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def account(env: dict[str, str]) -> str:
+    code, out, _ = run(env, "account", "create", "--name", "Acme", "--json")
+    assert code == 0
+    return str(json.loads(out)["account_id"])
+
+
+def test_add_show_list_delete(env: dict[str, str], account: str) -> None:
+    assert (
+        run(
+            env,
+            "contacts",
+            "fields",
+            "add",
+            "tier",
+            "enum",
+            "--account",
+            account,
+            "--option",
+            "gold",
+            "--option",
+            "silver",
+        )[0]
+        == 0
+    )
+    assert run(env, "lists", "create", "Customers", "--account", account)[0] == 0
+    code, out, err = run(
+        env,
+        "contacts",
+        "add",
+        "+31 6 12345678",
+        "--account",
+        account,
+        "--first-name",
+        "Ana",
+        "--tag",
+        "vip",
+        "--field",
+        "tier=gold",
+        "--list",
+        "Customers",
+        "--json",
+    )
+    assert code == 0, err
+    contact = json.loads(out)
+    assert contact["number"] == "+31612345678" and contact["fields"] == {"tier": "gold"}
+    assert len(contact["lists"]) == 1
+    code, out, _ = run(env, "contacts", "show", "0031612345678", "--account", account, "--json")
+    assert code == 0 and json.loads(out)["id"] == contact["id"]
+    code, out, _ = run(env, "contacts", "list", "--account", account, "--list", "Customers")
+    assert code == 0 and contact["id"] in out and "Ana" in out
+    code, out, _ = run(env, "contacts", "list", "--account", account, "--field", "tier=silver")
+    assert code == 0 and contact["id"] not in out
+    code, out, _ = run(env, "lists", "list", "--account", account)
+    assert "Customers" in out and " 1 " in out
+    assert run(env, "contacts", "delete", contact["id"], "--account", account)[0] == 0
+    code, _, err = run(env, "contacts", "show", contact["id"], "--account", account)
+    assert code == 2 and "no contact" in err and "Traceback" not in err
+
+
+def test_bad_input_is_one_line_and_exit_2(env: dict[str, str], account: str) -> None:
+    for args, words in [
+        (("contacts", "add", "12345"), "'number'"),
+        (("contacts", "add", "+31612345678", "--field", "x"), "KEY=VALUE"),
+        (("contacts", "add", "+31612345678", "--list", "Nope"), "no list named"),
+        (("contacts", "fields", "add", "k", "color"), "'type'"),
+        (("lists", "delete", "Nope"), "no list named"),
+    ]:
+        code, out, err = run(env, *args, "--account", account)
+        assert code == 2, (args, out, err)
+        assert words in err and "Traceback" not in err, (args, err)
