@@ -87,6 +87,13 @@ def test_bad_consent_input_is_a_clear_4xx(tenant: Tenant, runtime: Runtime) -> N
             "invalid_consent",
             "evidence.at",
         ),
+        (
+            "out of range",
+            {**GRANT, "evidence": {"at": "0001-01-01T00:00:00+01:00"}},
+            400,
+            "invalid_consent",
+            "evidence.at",
+        ),
         ("missing", {"channel": "sms"}, 422, "validation_error", "purpose"),
         ("extra", {**GRANT, "color": "red"}, 422, "validation_error", "color"),
     ]

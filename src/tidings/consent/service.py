@@ -154,7 +154,14 @@ class ConsentService:
                 extra={"field": "source"},
             )
         now = self._clock.now()
-        occurred = to_utc(occurred_at) if occurred_at is not None else now
+        try:
+            occurred = to_utc(occurred_at) if occurred_at is not None else now
+        except OverflowError:  # year 1 or 9999 with an offset: no such UTC time
+            raise InvalidInput(
+                "'evidence.at' is out of range; give a time like 2026-02-27T10:00:00Z",
+                code="invalid_consent",
+                extra={"field": "evidence.at"},
+            ) from None
         if occurred - now > MAX_CLOCK_SKEW:
             raise InvalidInput(
                 "'evidence.at' lies in the future; give the time the person acted",
