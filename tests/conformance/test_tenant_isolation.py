@@ -429,6 +429,18 @@ def import_errors(w: World) -> None:
     assert_problem(w.a.get(path), 404, "import_not_found")
 
 
+def export_contacts(w: World) -> None:
+    for fmt in ("csv", "json", "jsonl"):
+        response = w.a.get("/v1/contacts/export", params={"format": fmt})
+        assert response.status_code == 200, response.text
+        for secret in (w.b_contact_id, B_CONTACT["number"], "Bartholomew", "Bernadette"):
+            assert secret not in response.text, (fmt, secret)
+    by_list = w.a.get("/v1/contacts/export", params={"list": w.b_list_id})
+    assert_problem(by_list, 404, "list_not_found")
+    by_number = w.a.get("/v1/contacts/export", params={"number": B_CONTACT["number"]})
+    assert w.b_contact_id not in by_number.text
+
+
 def create_contact(w: World) -> None:
     created = _ok(w.a.post("/v1/contacts", {"number": "+31687654399"}), 201)
     assert created["id"] != w.b_contact_id
@@ -543,6 +555,7 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("GET", "/v1/contacts/imports"): list_imports,
     ("GET", "/v1/contacts/imports/{import_id}"): get_import,
     ("GET", "/v1/contacts/imports/{import_id}/errors.csv"): import_errors,
+    ("GET", "/v1/contacts/export"): export_contacts,
     ("POST", "/v1/contacts"): create_contact,
     ("GET", "/v1/contacts"): list_contacts,
     ("GET", "/v1/contacts/{contact_id}"): get_contact,

@@ -110,6 +110,7 @@ def test_bad_input_is_a_problem_naming_the_field(tenant: Tenant) -> None:
         tenant.get("/v1/contacts", params={"field": "nokey"}), 400, "invalid_field_filter", "field"
     )
     assert_problem(tenant.get("/v1/contacts", params={"limit": 0}), 400, "invalid_limit", "limit")
+    assert_problem(tenant.get("/v1/contacts", params={"tag": "a\x00b"}), 400, "invalid_tag", "tag")
     assert_problem(tenant.get("/v1/contacts", params={"cursor": "x"}), 400, "invalid_cursor")
     first = ok(tenant.post("/v1/contacts", {"number": "+31612345678"}), 201)
     problem = assert_problem(

@@ -98,3 +98,42 @@ def test_bad_input_is_one_line_and_exit_2(env: dict[str, str], account: str) -> 
         code, out, err = run(env, *args, "--account", account)
         assert code == 2, (args, out, err)
         assert words in err and "Traceback" not in err, (args, err)
+
+
+def test_import_and_export(env: dict[str, str], account: str, tmp_path: Path) -> None:
+    assert run(env, "lists", "create", "Customers", "--account", account)[0] == 0
+    source = tmp_path / "in.csv"
+    source.write_text("Mobile;Name;Notes\n+31612345678;Ana;x\n98765;Bo;y\n", encoding="cp1252")
+    code, out, err = run(
+        env,
+        "contacts",
+        "import",
+        str(source),
+        "--account",
+        account,
+        "--list",
+        "Customers",
+        "--map",
+        "Name=first_name",
+        "--map",
+        "Notes=",
+    )
+    assert code == 0, err
+    assert "Windows-1252" in out or "UTF-8" in out
+    assert "1 created, 0 updated, 1 refused" in out and "line 3, column 'Mobile'" in out
+    import_id = out.split(":")[0]
+    code, out, _ = run(env, "contacts", "import-errors", import_id, "--account", account)
+    assert code == 0 and out.splitlines()[1].startswith("3,Mobile,")
+    target = tmp_path / "out.csv"
+    code, _, err = run(
+        env, "contacts", "export", "--account", account, "--list", "Customers", "-o", str(target)
+    )
+    assert code == 0, err
+    exported = target.read_text().splitlines()
+    assert len(exported) == 2 and "+31612345678,Ana" in exported[1]
+    code, out, _ = run(env, "contacts", "export", "--account", account, "--format", "jsonl")
+    assert code == 0 and json.loads(out)["first_name"] == "Ana"
+    code, _, err = run(env, "contacts", "import", str(source), "--account", account)
+    assert code == 2 and "'Name' matches no contact attribute" in err
+    code, _, err = run(env, "contacts", "import", "--account", account)
+    assert code == 2 and "--resume" in err

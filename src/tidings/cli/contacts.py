@@ -18,6 +18,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from tidings.contacts.exporter import FORMATS, export
 from tidings.core.crypto import KeyUnavailable
 from tidings.core.errors import TidingsError
 from tidings.runtime import Runtime
@@ -295,6 +296,39 @@ def _report(job: dict[str, Any]) -> None:
             f"every refused row: tidings contacts import-errors {job['id']} --account ...",
             highlight=False,
         )
+
+
+@contacts_app.command("export")
+def contacts_export(
+    account: str = AccountOption,
+    list_name: str | None = typer.Option(None, "--list", help="Only this list's members."),
+    tag: str | None = typer.Option(None, "--tag", help="Only contacts with this tag."),
+    fmt: str = typer.Option("csv", "--format", help="csv, json or jsonl."),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Write to this file (default: standard output).",
+        dir_okay=False,
+    ),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Export contacts, streamed; CSV cells are safe to open in a spreadsheet."""
+    if fmt not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}")
+    with Session(config) as rt:
+        list_id = rt.lists.by_name(account, list_name)["id"] if list_name else None
+        where = rt.contacts.filter_for(account, tag=tag, list_id=list_id)
+        chunks = export(rt.contacts, rt.lists, rt.contact_fields, account, where, fmt)
+        if output is None:
+            for chunk in chunks:
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+        else:
+            with output.open("wb") as target:
+                for chunk in chunks:
+                    target.write(chunk)
+            err.print(f"wrote {output}", highlight=False)
 
 
 @contacts_app.command("import-errors")

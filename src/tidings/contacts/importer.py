@@ -53,7 +53,7 @@ class RowParser:
             return [RowError(record.line, None, record.error or "cannot be read")]
         if isinstance(record.values, list):
             cells: list[tuple[str, str, object]] = [
-                (column, target, value)
+                (column, target, rules.unneutralise(value) if value[:1] == "'" else value)
                 for (column, target), value in zip(self._columns, record.values, strict=False)
                 if target != IGNORE and value.strip()
             ]
@@ -244,7 +244,7 @@ class BatchWriter:
     ) -> dict[str, Any]:
         values = row.values
         columns = self._codec.columns(
-            self._account, {k: values[k] for k in values if k != "fields"}, fields
+            self._account, {k: values[k] for k in values if k != "fields"}, fields, index
         )
         full: dict[str, Any] = {
             "id": contact_id,

@@ -33,6 +33,7 @@ from tidings.contacts.records import ContactCodec
 from tidings.core.clock import Clock, iso
 from tidings.core.errors import Conflict, InvalidInput, NotFound
 from tidings.core.ids import is_valid_id, new_id
+from tidings.domain.contacts import neutralise
 from tidings.store import contact_imports as store
 from tidings.store.database import Database
 
@@ -149,7 +150,7 @@ class ImportService:
                     "account_id": account_id,
                     "state": "pending",
                     "format": shape.format,
-                    "filename": (filename or "")[:255] or None,
+                    "filename": "".join(c for c in filename or "" if c.isprintable())[:255] or None,
                     "list_id": list_id,
                     "mapping": orjson.dumps(columns).decode(),
                     "spool_path": str(spool),
@@ -194,7 +195,7 @@ class ImportService:
             buffer = io.StringIO()
             writer = csv.writer(buffer)
             for row in rows:
-                writer.writerow([row.line, _safe_cell(row.column or ""), _safe_cell(row.reason)])
+                writer.writerow([row.line, neutralise(row.column or ""), neutralise(row.reason)])
             yield buffer.getvalue()
             if len(rows) < 1000:
                 return
@@ -423,14 +424,15 @@ class ImportService:
             self._wake.wait(timeout=LEASE.total_seconds() / 2 if not due else 0)
 
 
+def _clean_filename(filename: str | None) -> str | None:
+    """The upload's name as a database can hold it (no control characters or surrogates)."""
+    text = (filename or "").encode("utf-8", "replace").decode("utf-8")
+    return "".join(c for c in text if ord(c) >= 0x20 and ord(c) != 0x7F)[:255] or None
+
+
 def _format_from_name(filename: str | None) -> str:
     name = (filename or "").lower()
     return "jsonl" if name.endswith((".jsonl", ".ndjson", ".json")) else "csv"
-
-
-def _safe_cell(text: str) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _error(row: Any) -> dict[str, Any]:

@@ -23,9 +23,18 @@ def list_not_found(list_id: str) -> NotFound:
     return NotFound(f"no list {list_id[:64]!r} in this account", code="list_not_found")
 
 
+def _storable(text: str) -> bool:
+    """Text a database can hold and a name can be: no control characters, valid Unicode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return all(ord(c) >= 0x20 and ord(c) != 0x7F for c in text)
+
+
 def _check_name(name: str) -> str:
     name = name.strip()
-    if not name or len(name) > MAX_NAME or any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+    if not name or len(name) > MAX_NAME or not _storable(name):
         raise InvalidInput(
             f"'name' must be 1 to {MAX_NAME} characters without control characters",
             code="invalid_name",
@@ -60,8 +69,9 @@ class ListService:
             return self._resource(row, store.member_counts(conn, [row.id])[row.id])
 
     def by_name(self, account_id: str, name: str) -> dict[str, Any]:
+        printable = _storable(name)
         with self._db.read() as conn:
-            row = store.list_by_name(conn, account_id, name.strip())
+            row = store.list_by_name(conn, account_id, name.strip()) if printable else None
             if row is None:
                 raise NotFound(
                     f"'list': no list named {name[:100]!r} in this account; create it first "

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from tidings.contacts.records import Schema
 from tidings.core.errors import InvalidInput
-from tidings.domain.contacts import STANDARD_FIELDS
+from tidings.domain.contacts import READ_ONLY_ATTRIBUTES, STANDARD_FIELDS
 
 IGNORE = ""
 ALIASES = {
@@ -61,6 +61,8 @@ def parse_map_options(items: Iterable[str]) -> dict[str, str]:
 def target_of(name: str, schema: Schema) -> str | None:
     """The attribute a column or key of this name fills by default, if any."""
     normal = _normal(name)
+    if normal in READ_ONLY_ATTRIBUTES:
+        return IGNORE  # written by an export; not something a file sets
     if normal.startswith("fields_") and normal[7:] in schema:
         return f"fields.{normal[7:]}"
     if normal in STANDARD_FIELDS:

@@ -99,6 +99,7 @@ class ContactCodec:
         account_id: str,
         cleaned: Mapping[str, Any],
         fields: Mapping[str, rules.FieldValue] | None = None,
+        number_index: bytes | None = None,
     ) -> dict[str, Any]:
         """Column values for the attributes in `cleaned`; `fields` is the full set of custom
         values to store (the existing ones merged with the new) when fields changed."""
@@ -108,7 +109,7 @@ class ContactCodec:
         if number is not None:
             info = describe_number(number)
             out["number_enc"] = encrypt(account_id, "contacts.number", number)
-            out["number_index"] = self.number_index(account_id, number)
+            out["number_index"] = number_index or self.number_index(account_id, number)
             out["region"] = info.region
             out["carrier"] = info.carrier
             out["time_zones"] = " ".join(info.time_zones) or None

@@ -35,6 +35,14 @@ def invalid(exc: rules.ContactValueError) -> InvalidInput:
     return InvalidInput(str(exc), code=code, extra={"field": exc.field})
 
 
+def _printable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return all(ord(c) >= 0x20 and ord(c) != 0x7F for c in text)
+
+
 def contact_not_found(contact_id: str) -> NotFound:
     return NotFound(f"no contact {contact_id[:64]!r} in this account", code="contact_not_found")
 
@@ -210,6 +218,13 @@ class ContactService:
         email: str | None = None,
     ) -> ContactFilter:
         """A ContactFilter from the API's query parameters, checked."""
+        for name, text in (("tag", tag), ("region", region), ("email", email)):
+            if text is not None and not _printable(text):
+                raise InvalidInput(
+                    f"'{name}' must be printable text without control characters",
+                    code=f"invalid_{name}",
+                    extra={"field": name},
+                )
         where = ContactFilter(tag=tag, region=region.upper() if region else None)
         if number is not None:
             where.number_index = self.number_index(account_id, number)

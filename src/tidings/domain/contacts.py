@@ -16,6 +16,10 @@ FIELD_TYPES: Final[tuple[str, ...]] = get_args(FieldType)
 FieldValue = str | int | float | bool
 
 STANDARD_FIELDS: Final = ("number", "first_name", "last_name", "email", "language", "tags")
+READ_ONLY_ATTRIBUTES: Final = frozenset(
+    {"id", "region", "carrier", "time_zones", "lists", "created_at", "updated_at"}
+)
+"""What a contact shows but no one sets: an export writes them, an import skips them."""
 FIELD_KEY: Final = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MAX_NAME: Final = 100
 MAX_EMAIL: Final = 254
@@ -122,7 +126,7 @@ def check_field_key(key: str) -> None:
             "must start with a lowercase letter and hold only lowercase letters, digits "
             "and _ (at most 64), like loyalty_tier",
         )
-    if key in STANDARD_FIELDS:
+    if key in STANDARD_FIELDS or key in READ_ONLY_ATTRIBUTES or key == "fields":
         raise ContactValueError("key", f"{key!r} is a standard contact field; choose another key")
 
 
@@ -193,3 +197,18 @@ def field_index_text(key: str, value: FieldValue) -> str:
     """What a custom field value's blind index is computed over (equality filters)."""
     canonical = ("true" if value else "false") if isinstance(value, bool) else str(value)
     return f"field:{key}:{canonical}"
+
+
+SPREADSHEET_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text and never runs as a formula."""
+    return "'" + text if text.startswith(SPREADSHEET_TRIGGERS) else text
+
+
+def unneutralise(text: str) -> str:
+    """The text a neutralised cell held (what an import reads back)."""
+    if text.startswith("'") and text[1:].startswith(SPREADSHEET_TRIGGERS):
+        return text[1:]
+    return text

@@ -22,6 +22,7 @@ from tidings.api.schemas import (
     NewContactField,
     NewList,
 )
+from tidings.contacts.exporter import MEDIA_TYPES, export
 from tidings.core.errors import InvalidInput
 from tidings.runtime import Runtime
 from tidings.store.contacts import ContactFilter
@@ -217,6 +218,36 @@ def import_errors(
 def _chain(first: str, rest: Any) -> Any:
     yield first
     yield from rest
+
+
+@router.get(
+    "/v1/contacts/export",
+    summary="Export contacts (all, a list's, or any filter's) as CSV, JSON or JSON lines",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            }
+        }
+    },
+)
+def export_contacts(
+    rt: Runtime = Depends(runtime),
+    caller: Principal = Depends(reader),
+    where: ContactFilter = Depends(contact_filter),
+    fmt: str = Query(default="csv", alias="format", pattern="^(csv|json|jsonl)$"),
+) -> StreamingResponse:
+    """Streamed, oldest first. In CSV, text cells that a spreadsheet would run as a formula
+    (starting with = + - @) are prefixed with ' ; the E.164 number is written as it is."""
+    chunks = export(rt.contacts, rt.lists, rt.contact_fields, caller.account_id, where, fmt)
+    return StreamingResponse(
+        iterate_in_threadpool(chunks),
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="contacts.{fmt}"'},
+    )
 
 
 # --- contacts ---------------------------------------------------------------------------------

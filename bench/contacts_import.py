@@ -1,0 +1,134 @@
+"""Contact import: `tidings contacts import` of an N-row CSV into a fresh database.
+
+Measures the import command as an operator runs it (its own process): wall time from
+start to exit (runtime start, copying the upload, every batch) and its peak resident
+memory, sampled every 0.2 s, and the CPU seconds the import process used (which, unlike
+the wall time, hardly depends on what else runs on the machine). The CSV has a number,
+first and last name and an email per row, all distinct numbers, so every row is a new
+contact with four encrypted fields and two blind indexes.
+
+    python bench/contacts_import.py --db sqlite --rows 1000000
+    python bench/contacts_import.py --db postgres --rows 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import resource
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from common import (
+    DEFAULT_PG_ADMIN_URL,
+    RssSampler,
+    _pg_admin,
+    _pg_url,
+    machine_busy_seconds,
+    report,
+    tidings_command,
+)
+
+
+def write_csv(path: Path, rows: int) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        out.write("number,first_name,last_name,email\n")
+        for i in range(rows):
+            out.write(f"+3161{i:07d},First{i},Last{i},person{i}@example.com\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN_URL)
+    parser.add_argument("--pg-database", default="tidings_bench_contacts")
+    parser.add_argument("--keep", action="store_true", help="keep the data dir / database")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="tidings-bench-contacts-"))
+    source = work / "contacts.csv"
+    write_csv(source, args.rows)
+    if args.db == "sqlite":
+        database_url = f"sqlite:///{work / 'tidings.db'}"
+    else:
+        name = args.pg_database
+        _pg_admin(
+            args.pg_admin_url, [f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"']
+        )
+        database_url = _pg_url(args.pg_admin_url, name)
+    env = {
+        **os.environ,
+        "TIDINGS_DATABASE_URL": database_url,
+        "TIDINGS_DATA_DIR": str(work / "data"),
+        "TIDINGS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+    }
+    try:
+        created = subprocess.run(
+            [*tidings_command(), "account", "create", "--name", "Bench", "--json"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        account = json.loads(created.stdout)["account_id"]
+        busy_before = machine_busy_seconds()
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [*tidings_command(), "contacts", "import", str(source), "--account", account],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        with RssSampler(process.pid, interval=0.2) as sampler:
+            output, _ = process.communicate()
+        seconds = time.monotonic() - started
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (children.ru_utime - children_before.ru_utime) + (
+            children.ru_stime - children_before.ru_stime
+        )
+        busy = (machine_busy_seconds() - busy_before) / seconds
+        if process.returncode != 0:
+            raise SystemExit(f"the import failed ({process.returncode}): {output.decode()}")
+        summary = output.decode().strip().splitlines()[-1]
+        rss = sampler.summary()
+        result = {
+            "db": args.db,
+            "rows": args.rows,
+            "file_mib": round(source.stat().st_size / 2**20, 1),
+            "seconds": round(seconds, 2),
+            "rows_per_second": round(args.rows / seconds),
+            "import_cpu_seconds": round(cpu, 2),
+            "rows_per_cpu_second": round(args.rows / cpu),
+            "machine_busy_cores": round(busy, 2),
+            **rss,
+            "summary": summary,
+        }
+        report(
+            f"contacts import ({args.db})",
+            [
+                ("rows", args.rows),
+                ("file (MiB)", result["file_mib"]),
+                ("seconds", seconds),
+                ("rows per second", result["rows_per_second"]),
+                ("import CPU seconds", cpu),
+                ("rows per CPU second", result["rows_per_cpu_second"]),
+                ("peak RSS (MiB)", rss.get("rss_max_mib", 0.0)),
+                ("machine busy (cores)", busy),
+            ],
+            result,
+        )
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+            if args.db == "postgres":
+                _pg_admin(args.pg_admin_url, [f'DROP DATABASE IF EXISTS "{args.pg_database}"'])
+
+
+if __name__ == "__main__":
+    main()
