@@ -21,6 +21,7 @@ from tidings.channels.simulator.connector import (
 from tidings.channels.smpp_connector.connector import SmppConnector
 from tidings.channels.smpp_connector.options import SmppOptions, SmppOptionsError
 from tidings.consent.service import ConsentService
+from tidings.consent.users import UserMarketing
 from tidings.contacts.fields import FieldService
 from tidings.contacts.imports import ImportService
 from tidings.contacts.lists import ListService
@@ -115,12 +116,13 @@ class Runtime:
     connectors: dict[str, Connector]
     policy: Policy
     registers: RegisterService
+    consent: ConsentService
+    user_marketing: UserMarketing
     contacts: ContactService
     lists: ListService
     contact_fields: FieldService
     holds: HoldService
     smpp_outbox: OutboxWriter
-    consent: ConsentService
     retention: RetentionService
     fleet: Fleet
     validity: ValiditySweeper
@@ -323,6 +325,7 @@ def build_runtime(
             on_account_closed=lambda _: account_service.forget_cached_principals(),
         ),
         anonymiser=Anonymiser(db, crypto, clock, vault),
+        user_marketing=UserMarketing(db, crypto, clock, opt_outs.policy_version),
         contacts=contacts,
         lists=lists,
         contact_fields=FieldService(db, clock),

@@ -61,14 +61,23 @@ def test_a_right_key_still_works_after_a_wrong_secret_for_its_prefix(
     assert client.get("/v1/messages", headers=_auth(tenant.key)).status_code == 200
 
 
+# A person's own choices take that person's email and password, not the account's API key.
+USER_ROUTES = {
+    ("GET", "/v1/account/users/me/marketing"),
+    ("PUT", "/v1/account/users/me/marketing"),
+}
+
+
 def test_every_v1_route_requires_a_key(client: TestClient) -> None:
     failures: list[str] = []
     routes = [(m, p) for m, p in api_routes(client.app) if p.startswith("/v1")]
     assert len(routes) >= 17
+    assert set(routes) >= USER_ROUTES
     for method, path in routes:
         concrete = re.sub(r"\{[^}]+\}", "msg_00000000000000000000000000", path)
         response = client.request(method, concrete, json={})
-        if response.status_code != 401 or response.json().get("code") != "missing_api_key":
+        code = "missing_credentials" if (method, path) in USER_ROUTES else "missing_api_key"
+        if response.status_code != 401 or response.json().get("code") != code:
             failures.append(f"{method} {path}: {response.status_code} {response.text[:120]}")
     assert not failures, "\n".join(failures)
 

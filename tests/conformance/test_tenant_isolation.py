@@ -22,6 +22,7 @@ from tests.api.helpers import api_routes, assert_problem, later, message_ids, wa
 from tests.api.receiver import Receiver
 from tests.support import Tenant, wait_until
 from tidings.core.clock import ManualClock
+from tidings.runtime import Runtime
 
 pytestmark = pytest.mark.promise("BSMS-04")
 
@@ -31,7 +32,6 @@ B_RECIPIENT = "+31612345678"
 B_BODY = "Globex private: your loan is approved"
 B_PAYLOAD = {"to": B_RECIPIENT, "from": "Globex", "body": B_BODY}
 B_IDEMPOTENCY_KEY = "order-1"
-B_OPTED_OUT = "+31612345670"  # opted out of B's messages
 B_CONTACT = {
     "number": "+31687654321",
     "first_name": "Bartholomew",
@@ -42,6 +42,10 @@ B_CONTACT = {
 B_LIST = "Globex customers"
 B_SECRET_LIST = "Globex secret list"
 B_IMPORT = b"number,first_name\n+31687654322,Bernadette\nnot-a-number,Bogus\n"
+B_OPTED_OUT = "+31612345670"  # opted out of B's messages
+B_USER = ("b-user@globex.example", "globex password 1234")
+A_USER = ("a-user@acme.example", "acme password 12345")
+MY_MARKETING = "/v1/account/users/me/marketing"
 
 
 @dataclass
@@ -56,13 +60,16 @@ class World:
     b_extra_key: str = ""
     b_dead: list[str] = field(default_factory=list)
     b_secret: str = ""
-    b_opt_out_token: str = ""
     b_contact_id: str = ""
     b_list_id: str = ""
     b_field_id: str = ""
     a_contact_id: str = ""
     a_list_id: str = ""
     b_import_id: str = ""
+    b_opt_out_token: str = ""
+    b_consent_contact_id: str = ""
+    b_user_id: str = ""
+    a_user_id: str = ""
 
     @property
     def b_message_ids(self) -> set[str]:
@@ -79,7 +86,7 @@ def _failure_ids(tenant: Tenant, **params: Any) -> list[str]:
     return [f["id"] for f in page["data"]]
 
 
-def _snapshot(b: Tenant) -> dict[str, Any]:
+def _snapshot(b: Tenant, contact_id: str) -> dict[str, Any]:
     return {
         "messages": _ok(b.get("/v1/messages", params={"limit": 500})),
         "numbers": _ok(b.get("/v1/numbers")),
@@ -87,8 +94,6 @@ def _snapshot(b: Tenant) -> dict[str, Any]:
         "account": _ok(b.get("/v1/account")),
         "webhook": _ok(b.get("/v1/account/webhook")),
         "failures": _ok(b.get("/v1/webhooks/failures")),
-        "keywords": _ok(b.get("/v1/account/keywords")),
-        "opt_out_policy": _ok(b.get("/v1/account/opt-out")),
         "contacts": _ok(b.get("/v1/contacts", params={"limit": 500})),
         "lists": _ok(b.get("/v1/lists")),
         "fields": _ok(b.get("/v1/contact-fields")),
@@ -97,12 +102,19 @@ def _snapshot(b: Tenant) -> dict[str, Any]:
             b.get(f"/v1/contacts/imports/{job['id']}/errors.csv").text
             for job in _ok(b.get("/v1/contacts/imports"))["data"]
         ],
+        "keywords": _ok(b.get("/v1/account/keywords")),
+        "opt_out_policy": _ok(b.get("/v1/account/opt-out")),
+        "consents": _ok(b.get(f"/v1/contacts/{contact_id}/consents")),
     }
 
 
 @pytest.fixture
 def world(
-    client: TestClient, tenant: Tenant, other_tenant: Tenant, clock: ManualClock
+    client: TestClient,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    clock: ManualClock,
+    runtime: Runtime,
 ) -> Iterator[World]:
     a, b = tenant, other_tenant
     with Receiver() as receiver:
@@ -135,6 +147,7 @@ def world(
         w.b_key_ids = [k["id"] for k in _ok(b.get("/v1/api-keys"))["data"]]
         assert len(w.b_key_ids) == 2
         w.b_secret = _ok(b.get("/v1/account/webhook"))["secret"]
+        _add_contacts(w)
         # B's consent world: its own keywords and policy, and a number opted out of B
         b_words = {"languages": {"nl": {"opt_out": ["AFMELDEN"], "opt_in": ["AANMELDEN"]}}}
         _ok(b.put("/v1/account/keywords", b_words))
@@ -144,7 +157,14 @@ def world(
         assert client.post(f"/o/{w.b_opt_out_token}").status_code == 200
         to_opted = {**B_PAYLOAD, "to": B_OPTED_OUT}
         assert_problem(b.post("/v1/messages", to_opted), 422, "opted_out", "to")
-        _add_contacts(w)
+        w.b_consent_contact_id = runtime.contacts.create(b.account_id, {"number": B_RECIPIENT})[
+            "id"
+        ]
+        grant = {"channel": "all", "purpose": "marketing", "action": "granted", "basis": "consent"}
+        _ok(b.post(f"/v1/contacts/{w.b_consent_contact_id}/consents", grant), 201)
+        w.b_user_id = runtime.accounts.create_user(b.account_id, B_USER[0], B_USER[1])["id"]
+        w.a_user_id = runtime.accounts.create_user(a.account_id, A_USER[0], A_USER[1])["id"]
+        _ok(client.put(MY_MARKETING, json={"opt_in": True}, auth=B_USER))
         yield w
 
 
@@ -386,6 +406,53 @@ def create_opt_out_link(w: World) -> None:
     assert_problem(w.a.post("/v1/messages", marketing), 422, "no_consent", "to")
 
 
+def record_consent(w: World) -> None:
+    """B's contact is 404 to A; A's consent for the same number stays in A's ledger."""
+    grant = {"channel": "all", "purpose": "marketing", "action": "granted", "basis": "consent"}
+    path = f"/v1/contacts/{w.b_consent_contact_id}/consents"
+    assert_problem(w.a.post(path, grant), 404, "contact_not_found")
+    withdraw = {**grant, "action": "withdrawn"}
+    assert_problem(w.a.post(path, withdraw), 404, "contact_not_found")
+    # B's consent for B_RECIPIENT gives A no basis to market to that number
+    marketing = {**B_PAYLOAD, "purpose": "marketing"}
+    assert_problem(w.a.post("/v1/messages", marketing), 422, "no_consent", "to")
+
+
+def get_consents(w: World) -> None:
+    response = w.a.get(f"/v1/contacts/{w.b_consent_contact_id}/consents")
+    assert_problem(response, 404, "contact_not_found")
+    assert "granted" not in response.text
+
+
+def _b_marketing(w: World) -> Any:
+    return _ok(w.client.get(MY_MARKETING, auth=B_USER))
+
+
+def get_my_marketing(w: World) -> None:
+    """A's key is no person; A's user sees only itself."""
+    assert_problem(w.a.get(MY_MARKETING), 401, "missing_credentials")
+    response = w.client.get(MY_MARKETING, auth=A_USER)
+    mine = _ok(response)
+    assert mine["user_id"] == w.a_user_id and mine["history"] == []
+    assert w.b_user_id not in response.text
+    wrong = (B_USER[0], A_USER[1])  # B's email with A's password
+    assert_problem(w.client.get(MY_MARKETING, auth=wrong), 401, "invalid_credentials")
+
+
+def put_my_marketing(w: World) -> None:
+    before = _b_marketing(w)
+    assert_problem(w.a.put(MY_MARKETING, {"opt_in": False}), 401, "missing_credentials")
+    mine = _ok(w.client.put(MY_MARKETING, json={"opt_in": False}, auth=A_USER))
+    assert mine["user_id"] == w.a_user_id
+    assert _b_marketing(w) == before and before["opted_in"] is True
+
+
+def marketing_audience(w: World) -> None:
+    response = w.a.get("/v1/admin/marketing/audience")
+    assert_problem(response, 403, "insufficient_scope")
+    assert B_USER[0] not in response.text
+
+
 def _a_contact_ids(w: World, **params: Any) -> set[str]:
     response = w.a.get("/v1/contacts", params={"limit": 500, **params})
     page = _ok(response)
@@ -578,6 +645,11 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("POST", "/v1/contact-fields"): create_field,
     ("GET", "/v1/contact-fields"): list_fields,
     ("DELETE", "/v1/contact-fields/{field_id}"): delete_field,
+    ("POST", "/v1/contacts/{contact_id}/consents"): record_consent,
+    ("GET", "/v1/contacts/{contact_id}/consents"): get_consents,
+    ("GET", "/v1/account/users/me/marketing"): get_my_marketing,
+    ("PUT", "/v1/account/users/me/marketing"): put_my_marketing,
+    ("GET", "/v1/admin/marketing/audience"): marketing_audience,
 }
 
 
@@ -633,11 +705,11 @@ def test_every_v1_route_has_an_isolation_case(client: TestClient) -> None:
 
 
 def test_account_a_reaches_nothing_of_account_b_on_any_route(world: World) -> None:
-    before = _snapshot(world.b)
+    before = _snapshot(world.b, world.b_consent_contact_id)
     assert len(before["messages"]["data"]) == 3
     assert len(before["failures"]["data"]) == 3
     assert world.b_contact_id in [c["id"] for c in before["contacts"]["data"]]
-    assert len(before["contacts"]["data"]) == 2  # one created, one imported
+    assert len(before["contacts"]["data"]) == 3  # two created (one with consent), one imported
     assert before["import_errors"][0].count("\n") == 2  # the header and one refused row
     assert {x["name"]: x["members"] for x in before["lists"]["data"]}[B_LIST] == 1
     failures: list[str] = []
@@ -655,7 +727,7 @@ def test_account_a_reaches_nothing_of_account_b_on_any_route(world: World) -> No
     assert not failures, "\n".join(failures)
     assert walked == len(CASES)
 
-    assert _snapshot(world.b) == before
+    assert _snapshot(world.b, world.b_consent_contact_id) == before
     b_extra = {"Authorization": f"Bearer {world.b_extra_key}"}
     assert _ok(world.client.get("/v1/account", headers=b_extra))["id"] == world.b.account_id
     assert wait_for_status(world.b, world.b_messages["scheduled"], "scheduled")

@@ -200,6 +200,11 @@ class AccountService:
 
     def verify_user(self, email: str, password: str) -> str | None:
         """The user's account id when the password matches, else None."""
+        user = self.signed_in_user(email, password)
+        return None if user is None else user["account_id"]
+
+    def signed_in_user(self, email: str, password: str) -> dict[str, Any] | None:
+        """The user (id, account_id, email) when the password matches, else None."""
         index = self._crypto.blind_index("global", "email:" + email.strip().lower())
         with self._db.read() as conn:
             row = account_store.user_by_email_index(conn, index)
@@ -210,7 +215,16 @@ class AccountService:
             self._hasher.verify(row.password_hash, password)
         except Exception:
             return None
-        return str(row.account_id)
+        return {"id": row.id, "account_id": row.account_id, "email": email.strip().lower()}
+
+    def find_user(self, email: str) -> dict[str, Any] | None:
+        """A user by email (for the operator's CLI), or None."""
+        index = self._crypto.blind_index("global", "email:" + email.strip().lower())
+        with self._db.read() as conn:
+            row = account_store.user_by_email_index(conn, index)
+        if row is None:
+            return None
+        return {"id": row.id, "account_id": row.account_id, "email": email.strip().lower()}
 
     # --- API keys ------------------------------------------------------------
     def create_api_key(

@@ -24,6 +24,7 @@ from tidings.api.routers import (
     privacy_admin,
     retention,
     simulator,
+    users,
     webhooks,
 )
 from tidings.runtime import Runtime
@@ -73,6 +74,7 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         admin_connectors,
         privacy,
         contacts,
+        users,
     ):
         app.include_router(module.router)
     app.add_middleware(

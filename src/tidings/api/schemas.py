@@ -90,43 +90,6 @@ class SimulatedInbound(Strict):
     body: str = Field(min_length=1, max_length=20_000)
 
 
-# --- consent ------------------------------------------------------------------------------
-
-
-class LanguageKeywords(Strict):
-    """Keywords of one language (each one word) and the replies in that language."""
-
-    opt_out: list[str] = Field(default_factory=list, max_length=20)
-    opt_out_all: list[str] = Field(default_factory=list, max_length=20)
-    opt_in: list[str] = Field(default_factory=list, max_length=20)
-    help: list[str] = Field(default_factory=list, max_length=20)
-    help_reply: str | None = Field(default=None, min_length=1, max_length=640)
-    opt_out_reply: str | None = Field(default=None, min_length=1, max_length=640)
-    opt_in_reply: str | None = Field(default=None, min_length=1, max_length=640)
-
-
-class KeywordSettings(Strict):
-    languages: dict[str, LanguageKeywords] | None = Field(
-        description="keywords by language code; null restores the defaults"
-    )
-
-
-class OptOutPolicy(Strict):
-    transactional: str | None = Field(
-        default=None,
-        max_length=8,
-        description="allow (default) or refuse transactional messages to opted-out numbers",
-    )
-    confirm_by_reply: bool | None = Field(
-        default=None, description="answer STOP and START keywords with a confirmation message"
-    )
-
-
-class NewOptOutLink(Strict):
-    to: str = Field(min_length=1, max_length=64, examples=["+31612345678"])
-    channel: str = Field(default="sms", max_length=16)
-
-
 CustomValue = str | int | float | bool | None
 
 
@@ -169,3 +132,67 @@ class NewContactField(Strict):
     type: str = Field(max_length=16, examples=["enum"])
     label: str | None = Field(default=None, max_length=100)
     options: list[str] | None = Field(default=None, max_length=200)
+
+
+# --- consent ------------------------------------------------------------------------------
+
+
+class LanguageKeywords(Strict):
+    """Keywords of one language (each one word) and the replies in that language."""
+
+    opt_out: list[str] = Field(default_factory=list, max_length=20)
+    opt_out_all: list[str] = Field(default_factory=list, max_length=20)
+    opt_in: list[str] = Field(default_factory=list, max_length=20)
+    help: list[str] = Field(default_factory=list, max_length=20)
+    help_reply: str | None = Field(default=None, min_length=1, max_length=640)
+    opt_out_reply: str | None = Field(default=None, min_length=1, max_length=640)
+    opt_in_reply: str | None = Field(default=None, min_length=1, max_length=640)
+
+
+class KeywordSettings(Strict):
+    languages: dict[str, LanguageKeywords] | None = Field(
+        description="keywords by language code; null restores the defaults"
+    )
+
+
+class OptOutPolicy(Strict):
+    transactional: str | None = Field(
+        default=None,
+        max_length=8,
+        description="allow (default) or refuse transactional messages to opted-out numbers",
+    )
+    confirm_by_reply: bool | None = Field(
+        default=None, description="answer STOP and START keywords with a confirmation message"
+    )
+
+
+class NewOptOutLink(Strict):
+    to: str = Field(min_length=1, max_length=64, examples=["+31612345678"])
+    channel: str = Field(default="sms", max_length=16)
+
+
+class ConsentEvidence(Strict):
+    """What the person saw and did: the notice (text or version), where and when."""
+
+    notice: str | None = Field(default=None, max_length=2000, examples=["signup form v3"])
+    ip: str | None = Field(default=None, max_length=64, examples=["203.0.113.7"])
+    user_agent: str | None = Field(default=None, max_length=500)
+    at: datetime | None = Field(default=None, description="when it happened (default: now)")
+
+
+class NewConsent(Strict):
+    channel: str = Field(max_length=16, examples=["sms"], description="a channel, or all")
+    purpose: str = Field(max_length=64, examples=["marketing"])
+    action: str = Field(max_length=16, examples=["granted"])
+    basis: str = Field(max_length=32, examples=["consent"])
+    source: str = Field(default="api", max_length=16)
+    evidence: ConsentEvidence | None = None
+
+
+class MarketingChoice(Strict):
+    """The user's own choice about the operator's marketing; the box starts unticked."""
+
+    opt_in: bool
+    notice: str | None = Field(
+        default=None, max_length=2000, description="the text of the checkbox the user saw"
+    )

@@ -408,6 +408,11 @@ def user_create(
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from stdin."
     ),
+    marketing_opt_in: bool = typer.Option(
+        False,
+        "--marketing-opt-in",
+        help="The user ticked the box to receive the operator's marketing (default: off).",
+    ),
     config: Path | None = ConfigOption,
 ) -> None:
     """Create a user (password hashed with argon2id)."""
@@ -418,8 +423,44 @@ def user_create(
     rt = open_runtime(config)
     with _CliErrors():
         user = rt.accounts.create_user(account, email, password)
+        if marketing_opt_in:
+            rt.user_marketing.set(user["id"], account, True, source="console")
+        user["marketing_opt_in"] = marketing_opt_in
     rt.close()
     emit(user, False)
+
+
+@user_app.command("marketing")
+def user_marketing(
+    email: str = typer.Option(..., help="The user's sign-in email."),
+    opt_in: bool | None = typer.Option(
+        None,
+        "--opt-in/--withdraw",
+        help="Record the user's opt-in to the operator's marketing, or its withdrawal; "
+        "without either, show the current choice and its history.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """A user's choice about the operator's own marketing (recorded as a consent event)."""
+    rt = open_runtime(config)
+    with _CliErrors():
+        user = rt.user_marketing.require_user(rt.accounts.find_user(email), email)
+        if opt_in is None:
+            state = rt.user_marketing.state(user["id"], user["account_id"])
+        else:
+            state = rt.user_marketing.set(user["id"], user["account_id"], opt_in, source="console")
+    rt.close()
+    if as_json:
+        sys.stdout.write(json.dumps(state, indent=2) + "\n")
+        return
+    out.print(
+        f"{email}: {'opted in' if state['opted_in'] else 'not opted in'}"
+        + (f" since {state['since']}" if state["since"] else ""),
+        highlight=False,
+    )
+    for event in state["history"]:
+        out.print(f"  {event['occurred_at']}  {event['action']}  ({event['source']})")
 
 
 @number_app.command("add")

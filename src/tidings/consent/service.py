@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,15 +10,18 @@ import orjson
 from sqlalchemy import select
 
 from tidings.consent.links import LinkTarget, make_token, read_token
+from tidings.contacts.service import contact_not_found
 from tidings.core.clock import Clock, iso, to_utc
 from tidings.core.crypto import Crypto
 from tidings.core.errors import InvalidInput, NotFound
+from tidings.core.ids import is_valid_id
 from tidings.domain.addresses import AddressError, normalise_number
 from tidings.domain.consent import (
     CHANNELS,
     DEFAULT_REPLIES,
     EVENT_CHANNELS,
     KEYWORD_KINDS,
+    TRANSACTIONAL,
     ConsentError,
     check_event,
     check_keywords,
@@ -27,6 +31,7 @@ from tidings.pipeline.consent_gate import ConsentGate
 from tidings.pipeline.keywords import Languages, default_languages, languages_of
 from tidings.pipeline.opt_out import OptOuts, ledger_row
 from tidings.store import consent as consent_store
+from tidings.store import contacts as contact_store
 from tidings.store.database import Database
 from tidings.store.tables import messages
 
@@ -59,6 +64,40 @@ class ConsentService:
         return self._opt_outs.policy_version
 
     # --- the ledger ----------------------------------------------------------------------
+    def record_for_contact(
+        self, account_id: str, contact_id: str, values: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Record an event for a contact: keyed by its number's index and its id."""
+        index = self._contact_index(account_id, contact_id)
+        evidence = dict(values.get("evidence") or {})
+        occurred_at = evidence.pop("at", None)
+        _check_evidence(evidence)
+        return self._record(
+            account_id,
+            index,
+            contact_id=contact_id,
+            channel=values["channel"],
+            purpose=values["purpose"],
+            action=values["action"],
+            basis=values["basis"],
+            source=values.get("source") or "api",
+            evidence={k: v for k, v in evidence.items() if v is not None} or None,
+            occurred_at=occurred_at,
+        )
+
+    def consents_of_contact(self, account_id: str, contact_id: str) -> dict[str, Any]:
+        index = self._contact_index(account_id, contact_id)
+        return {"contact_id": contact_id, **self._consents(account_id, index)}
+
+    def _contact_index(self, account_id: str, contact_id: str) -> bytes:
+        if not is_valid_id(contact_id, "con"):
+            raise contact_not_found(contact_id)
+        with self._db.read() as conn:
+            row = contact_store.get_contact(conn, account_id, contact_id)
+        if row is None:
+            raise contact_not_found(contact_id)
+        return bytes(row.number_index)
+
     def record(
         self,
         account_id: str,
@@ -74,6 +113,33 @@ class ConsentService:
         occurred_at: datetime | None = None,
     ) -> dict[str, Any]:
         """Append one event to the ledger of `number` (E.164) in the account."""
+        return self._record(
+            account_id,
+            self._index(account_id, number),
+            contact_id=contact_id,
+            channel=channel,
+            purpose=purpose,
+            action=action,
+            basis=basis,
+            source=source,
+            evidence=evidence,
+            occurred_at=occurred_at,
+        )
+
+    def _record(
+        self,
+        account_id: str,
+        index: bytes,
+        *,
+        contact_id: str | None,
+        channel: str,
+        purpose: str,
+        action: str,
+        basis: str,
+        source: str,
+        evidence: dict[str, Any] | None,
+        occurred_at: datetime | None,
+    ) -> dict[str, Any]:
         try:
             check_event(channel, purpose, action, basis, source)
         except ConsentError as exc:
@@ -88,14 +154,20 @@ class ConsentService:
                 extra={"field": "source"},
             )
         now = self._clock.now()
-        occurred = to_utc(occurred_at) if occurred_at is not None else now
+        try:
+            occurred = to_utc(occurred_at) if occurred_at is not None else now
+        except OverflowError:  # year 1 or 9999 with an offset: no such UTC time
+            raise InvalidInput(
+                "'evidence.at' is out of range; give a time like 2026-02-27T10:00:00Z",
+                code="invalid_consent",
+                extra={"field": "evidence.at"},
+            ) from None
         if occurred - now > MAX_CLOCK_SKEW:
             raise InvalidInput(
                 "'evidence.at' lies in the future; give the time the person acted",
                 code="invalid_consent",
                 extra={"field": "evidence.at"},
             )
-        index = self._index(account_id, number)
         row = ledger_row(
             self._crypto,
             account_id=account_id,
@@ -112,8 +184,23 @@ class ConsentService:
             now=now,
         )
         with self._db.write() as conn:
+            if action != "granted":  # nothing waiting for this purpose may go out after it
+                consent_store.lock_account(conn, account_id, exclusive=True)
             consent_store.insert_events(conn, [row])
-        return self._event_view(account_id, row)
+            canceled: list[str] = []
+            if action != "granted" and purpose != TRANSACTIONAL:
+                canceled = self._opt_outs.cancel_waiting(
+                    conn,
+                    account_id,
+                    index,
+                    channel,
+                    now,
+                    excluded=[],
+                    only=[purpose],
+                    code="no_consent",
+                    reason=f"consent for {purpose} was {action} before the message was sent",
+                )
+        return {**self._event_view(account_id, row), "canceled_message_ids": canceled}
 
     def _index(self, account_id: str, number: str, field: str = "number") -> bytes:
         try:
@@ -124,7 +211,9 @@ class ConsentService:
 
     def consents_of_number(self, account_id: str, number: str) -> dict[str, Any]:
         """The current state per channel and purpose, the opt-outs and the full history."""
-        index = self._index(account_id, number)
+        return self._consents(account_id, self._index(account_id, number))
+
+    def _consents(self, account_id: str, index: bytes) -> dict[str, Any]:
         with self._db.read() as conn:
             rows = consent_store.events_of_number(conn, account_id, index)
             suppressed = consent_store.suppressed_channels(conn, account_id, index)
@@ -263,6 +352,19 @@ def _number_of(conn: Any, crypto: Crypto, target: LinkTarget) -> str | None:
     if row is None:
         return None
     return crypto.decrypt_or_none(target.account_id, "messages.recipient", row.recipient_enc)
+
+
+def _check_evidence(evidence: dict[str, Any]) -> None:
+    ip = evidence.get("ip")
+    if ip is not None:
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError:
+            raise InvalidInput(
+                "'evidence.ip' must be an IPv4 or IPv6 address, like 203.0.113.7",
+                code="invalid_consent",
+                extra={"field": "evidence.ip"},
+            ) from None
 
 
 def _checked_languages(languages: Languages) -> Languages:

@@ -100,23 +100,45 @@ class OptOuts:
         )
         settings = consent_store.get_settings(conn, account_id)
         refuse_all = settings is not None and settings.transactional == "refuse"
-        waiting = consent_store.pending_messages_to(
+        canceled = self.cancel_waiting(
             conn,
             account_id,
             number_index,
-            None if channel == ALL else [channel],
-            [] if refuse_all else [TRANSACTIONAL],
-        )
-        canceled = consent_store.take_unleased_work(conn, waiting, now)
-        fields = {
-            "error_code": "opted_out",
-            "error_message": "the recipient opted out before the message was sent",
-        }
-        self._writer.apply(
-            conn, [Change(m, "canceled", dict(fields), "opted out") for m in canceled], now
+            channel,
+            now,
+            excluded=[] if refuse_all else [TRANSACTIONAL],
+            only=None,
+            code="opted_out",
+            reason="the recipient opted out before the message was sent",
         )
         self._notify(conn, account_id, "consent.opt_out", channel, source, number, now, canceled)
         return Outcome(row["id"], canceled)
+
+    def cancel_waiting(
+        self,
+        conn: Connection,
+        account_id: str,
+        number_index: bytes,
+        channel: str,
+        now: datetime,
+        *,
+        excluded: list[str],
+        only: list[str] | None,
+        code: str,
+        reason: str,
+    ) -> list[str]:
+        """Cancel the scheduled and queued messages to the number that no worker holds."""
+        waiting = consent_store.pending_messages_to(
+            conn, account_id, number_index, None if channel == ALL else [channel], excluded, only
+        )
+        canceled = consent_store.take_unleased_work(conn, waiting, now)
+        fields = {"error_code": code, "error_message": reason}
+        self._writer.apply(
+            conn,
+            [Change(m, "canceled", dict(fields), code.replace("_", " ")) for m in canceled],
+            now,
+        )
+        return canceled
 
     def opt_in(
         self,

@@ -223,9 +223,10 @@ def pending_messages_to(
     number_index: bytes,
     channels: Sequence[str] | None,
     purposes_excluded: Sequence[str],
+    purposes_only: Sequence[str] | None = None,
 ) -> list[str]:
     """Scheduled or queued outbound messages to the number (on `channels`, or any), whose
-    purpose is not among `purposes_excluded`."""
+    purpose is not among `purposes_excluded` (and among `purposes_only`, when given)."""
     query = select(messages.c.id).where(
         messages.c.account_id == account_id,
         messages.c.recipient_index == number_index,
@@ -236,6 +237,8 @@ def pending_messages_to(
         query = query.where(messages.c.channel.in_(list(channels)))
     if purposes_excluded:
         query = query.where(messages.c.purpose.not_in(list(purposes_excluded)))
+    if purposes_only is not None:
+        query = query.where(messages.c.purpose.in_(list(purposes_only)))
     return [row.id for row in conn.execute(query)]
 
 

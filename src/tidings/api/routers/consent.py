@@ -1,4 +1,4 @@
-"""/v1: consent settings of the account (keywords, opt-out policy) and opt-out links."""
+"""/v1: a contact's consent ledger, the account's keywords and opt-out policy, opt-out links."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
 from tidings.accounts.service import Principal
-from tidings.api.deps import admin, runtime, sender
+from tidings.api.deps import admin, reader, runtime, sender
 from tidings.api.responses import JsonResponse
-from tidings.api.schemas import KeywordSettings, NewOptOutLink, OptOutPolicy
+from tidings.api.schemas import KeywordSettings, NewConsent, NewOptOutLink, OptOutPolicy
 from tidings.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["consent"])
@@ -61,3 +61,26 @@ async def create_opt_out_link(
         rt.consent.opt_out_link, caller.account_id, payload.to, payload.channel
     )
     return JsonResponse(link, status_code=201)
+
+
+@router.post("/contacts/{contact_id}/consents", status_code=201, summary="Record a consent event")
+def record_consent(
+    contact_id: str,
+    payload: NewConsent,
+    rt: Runtime = Depends(runtime),
+    caller: Principal = Depends(sender),
+) -> JsonResponse:
+    event = rt.consent.record_for_contact(
+        caller.account_id, contact_id, payload.model_dump(exclude_unset=False)
+    )
+    return JsonResponse(event, status_code=201)
+
+
+@router.get(
+    "/contacts/{contact_id}/consents",
+    summary="A contact's consent now (per channel and purpose), opt-outs and full history",
+)
+def get_consents(
+    contact_id: str, rt: Runtime = Depends(runtime), caller: Principal = Depends(reader)
+) -> JsonResponse:
+    return JsonResponse(rt.consent.consents_of_contact(caller.account_id, contact_id))
