@@ -162,6 +162,8 @@ class CallbackSink:
                     break
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):
             pass
+        except asyncio.CancelledError:  # the run is over: the loop cancels idle connections
+            pass
         finally:
             writer.close()
 

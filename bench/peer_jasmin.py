@@ -214,7 +214,9 @@ class JasminPeer:
     def logs(self) -> str:
         parts = []
         for path in sorted(self.root.rglob("*.log")):
-            text = path.read_text(errors="replace")
+            lines = path.read_text(errors="replace").splitlines()
+            # An empty store at start is normal; it would hide the lines that matter.
+            text = "\n".join(line for line in lines if "Cannot load configuration" not in line)
             if text.strip():
                 parts.append(f"--- {path.name}\n{text[-1500:]}")
         return "\n".join(parts)
