@@ -71,7 +71,8 @@ def ensure_installed(version: str) -> Path:
         done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=900)
         if done.returncode != 0:
             errors = [line for line in done.stderr.splitlines() if "WARNING" not in line]
-            raise SetupFailed(f"`{' '.join(command[:4])} ...` failed: {' '.join(errors[-2:])}")
+            reason = " ".join(errors[-1:])[-300:]
+            raise SetupFailed(f"`{' '.join(command[1:5])} ...` failed: {reason}")
 
     print(f"installing jasmin {version} into {venv} (first run only) ...", file=sys.stderr)
     CACHE.mkdir(parents=True, exist_ok=True)
