@@ -39,6 +39,7 @@ from common import (
     driver_cpu_seconds,
     machine_busy_seconds,
     source_revision,
+    wait_for_quiet,
 )
 from peer_http import CallbackSink, send_all, wait_for_receipts
 from peer_smsc import SMSC_PASSWORD, LoopbackSmsc
@@ -375,6 +376,11 @@ def main() -> None:
     parser.add_argument(
         "--stall-timeout", type=float, default=30.0, help="stop waiting after this long idle"
     )
+    parser.add_argument(
+        "--wait-for-quiet",
+        action="store_true",
+        help="before each peer, wait (up to 10 min) until the machine is nearly idle",
+    )
     parser.add_argument("--out", type=Path, default=None, help="JSON file (bench/results/...)")
     args = parser.parse_args()
     chosen = [name.strip() for name in args.peers.split(",") if name.strip()]
@@ -384,6 +390,8 @@ def main() -> None:
 
     results: list[dict[str, Any]] = []
     for name in chosen:
+        if args.wait_for_quiet:
+            wait_for_quiet()
         print(f"measuring {name} with {args.messages:,} messages ...", file=sys.stderr)
         results.extend(run_peer(name, args))
 
