@@ -69,8 +69,13 @@ class SmppServerConfig(ServerConfig):
         return "\n".join(lines)
 
 
-def start_smsc(receipts: str) -> tuple[subprocess.Popen[str], int]:
-    behaviour = {"password": "secret", "quiet": True, "receipts": receipts}
+def start_smsc(receipts: str, receipt_delay: float = 0.0) -> tuple[subprocess.Popen[str], int]:
+    behaviour = {
+        "password": "secret",
+        "quiet": True,
+        "receipts": receipts,
+        "receipt_delay": receipt_delay,
+    }
     process = subprocess.Popen(
         [sys.executable, str(SMSC), json.dumps(behaviour)],
         stdin=subprocess.PIPE,
@@ -97,10 +102,16 @@ def main() -> None:
         "--no-receipts", action="store_true", help="the SMSC sends none: ends at `sent`"
     )
     parser.add_argument("--stall-timeout", type=float, default=60.0)
+    parser.add_argument(
+        "--receipt-delay",
+        type=float,
+        default=0.0,
+        help="seconds the SMSC waits between a submit_sm_resp and its receipt",
+    )
     args = parser.parse_args()
     total, size = args.messages, args.batch_size
 
-    smsc, port = start_smsc("none" if args.no_receipts else "after")
+    smsc, port = start_smsc("none" if args.no_receipts else "after", args.receipt_delay)
     base = server_config(args)
     config = SmppServerConfig(
         **{k: getattr(base, k) for k in base.__dataclass_fields__},

@@ -19,6 +19,7 @@ Behaviour (the JSON argument, changeable later with {"cmd": "set", ...} on stdin
     receipt_stat    {destination: stat} (default DELIVRD)
     undeliverable   submit numbers (1-based) whose receipt says UNDELIV
     receipt_form    "tlv" (TLVs and text, default) or "text" (text only)
+    receipt_delay   seconds between a submit_sm_resp and its receipt (default 0)
     drop_at         on that submit (1-based), answer nothing and drop every connection
     quiet           report no per-submit events (for the benchmark)
     tls             {"cert": PEM file, "key": PEM file}: the gate speaks TLS
@@ -213,6 +214,8 @@ class Smsc:
             event.accept(message_id=message_id)
         else:
             event.accept(message_id=message_id)
+            if b.get("receipt_delay"):
+                await asyncio.sleep(float(b["receipt_delay"]))
             await receipt
 
     async def send_receipt(self, message_id: str, source: str, destination: str, stat: str) -> None:
