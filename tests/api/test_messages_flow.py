@@ -28,6 +28,7 @@ def test_send_reaches_delivered_with_history(tenant: Tenant) -> None:
         "delivered",
     ]
     assert final["sent_at"] is not None and final["delivered_at"] is not None
+    assert set(message) == set(final), "the accepted resource and a read one have one shape"
 
 
 def test_unicode_message_counts_ucs2_segments(tenant: Tenant) -> None:

@@ -144,6 +144,7 @@ class Prepared:
             "reference": row["reference"],
             "purpose": row["purpose"],
             "status_callback": row["status_callback"],
+            "parts": [],  # submitted parts appear once a connector takes the message
         }
 
 
