@@ -281,6 +281,7 @@ OPERATOR_ROUTES = [
     ("GET", "/v1/admin/retention/log"),
     ("GET", "/v1/admin/privacy/ropa"),
     ("GET", "/v1/admin/privacy/data-map"),
+    ("POST", "/v1/admin/accounts/{account_id}/close"),
 ]
 
 

@@ -13,6 +13,7 @@ from tidings.api import problems
 from tidings.api.middleware import RequestLimits
 from tidings.api.routers import (
     account,
+    accounts_admin,
     consent,
     health,
     holds,
@@ -67,6 +68,7 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         consent,
         optout,
         retention,
+        accounts_admin,
     ):
         app.include_router(module.router)
     app.add_middleware(RequestLimits, max_body_bytes=rt.settings.max_request_bytes)
