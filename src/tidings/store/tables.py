@@ -53,7 +53,7 @@ USER_EMAIL = DataClass(
     "account_management",
     "contract",
     "controller",
-    "account_data",
+    "user_data",
 )
 USER_CREDENTIAL = DataClass(
     "user.authorization.credentials",
@@ -61,7 +61,7 @@ USER_CREDENTIAL = DataClass(
     "authentication",
     "contract",
     "controller",
-    "account_data",
+    "user_data",
 )
 USER_EMAIL_INDEX = DataClass(
     "user.unique_id.pseudonymous",
@@ -69,7 +69,7 @@ USER_EMAIL_INDEX = DataClass(
     "authentication",
     "contract",
     "controller",
-    "account_data",
+    "user_data",
 )
 OWNED_NUMBER = DataClass(
     "user.contact.phone_number",
@@ -707,7 +707,7 @@ USER_CONSENT_EVIDENCE = DataClass(
     "account_management",
     "contract",
     "controller",
-    "consent_records",
+    "marketing_consent",
 )
 
 consent_events = Table(
@@ -780,6 +780,9 @@ user_consent_events = Table(
     col("policy_version", String(64), OPS, nullable=False),
     col("occurred_at", UTC_TS, OPS, nullable=False),
     col("recorded_at", UTC_TS, OPS, nullable=False),
+    # when the user withdrew (or objected to) this channel and purpose: the `withdrawn`
+    # anchor of every earlier event of it and of the withdrawal itself
+    col("withdrawn_at", UTC_TS, OPS, nullable=True),
 )
 
 
@@ -918,7 +921,7 @@ _lifecycle(
 _lifecycle(
     user_consent_events,
     Lifecycle(
-        anchors={**_OF_ACCOUNT, "collected": "occurred_at"},
+        anchors={**_OF_ACCOUNT, "collected": "occurred_at", "withdrawn": "withdrawn_at"},
         account="account_id",
         at="occurred_at",
         parent=Ref("user_id", "users"),
