@@ -24,6 +24,7 @@ from tests.privacy.retention_support import (
     service,
     with_action,
 )
+from tidings.accounts.access_log import AccessLog
 from tidings.core.clock import ManualClock
 from tidings.core.ids import new_id
 from tidings.domain.policy import add_period, parse_period
@@ -183,7 +184,7 @@ def test_rules_without_a_data_set_are_reported() -> None:
         for name in ("ics", "bg", "bulksms")
     }
     assert idle == {
-        "ics": {"contract_data", "pre_contract", "legitimate_interest", "inquiry"},
+        "ics": {"contract_data", "pre_contract", "inquiry"},
         "bg": {"contract_data", "accounting", "court_information"},
         "bulksms": {"compliance_archive"},
     }
@@ -274,3 +275,39 @@ def test_bg_09_consent_data_goes_on_request_or_after_twelve_months(
     runtime.holds.release(hold["id"])
     sweep.sweep(boundary + DAY)
     assert count(runtime, "user_consent_events", user_id=held_user) == 0
+
+
+def access_at(rt: Runtime, clock: ManualClock, account: str, when: datetime) -> None:
+    """An API request of `account` logged at `when`, as the access-log middleware does."""
+    clock.set(when)
+    log = AccessLog(rt.db, rt.crypto, rt.clock)
+    log.record(account, "key_test", "GET", "/v1/numbers", 200, "203.0.113.7")
+    assert log.flush() == 1
+
+
+@pytest.mark.promise("ICS-08")
+def test_ics_08_legitimate_interest_data_twelve_months(
+    runtime: Runtime, clock: ManualClock
+) -> None:
+    """The API access log (security and abuse prevention, the Company's legitimate
+    interest) goes 12 months after each request; a hold keeps it."""
+    assert load_preset("ics").rule("access_log").period == parse_period("12m")  # type: ignore[union-attr]
+    logged = at(2026, 3, 1, 12)
+    free = str(runtime.accounts.create_account("Free")["account_id"])
+    held = str(runtime.accounts.create_account("Held")["account_id"])
+    for account in (free, held):
+        access_at(runtime, clock, account, logged)
+    sweep = service(runtime, "ics")
+    boundary = add_period(logged, "12m")
+    sweep.sweep(boundary - DAY)
+    assert count(runtime, "api_access_log", account_id=free) == 1
+    hold = runtime.holds.create(held, reason="abuse investigation", authority="CERT")
+    report = sweep.sweep(boundary + DAY)
+    assert count(runtime, "api_access_log", account_id=free) == 0
+    assert count(runtime, "api_access_log", account_id=held) == 1
+    assert count(runtime, "accounts", id=free) == 1  # the open account stays
+    counts = {(e.rule, e.data_set, e.action): e.count for e in report.entries}
+    assert counts[("access_log", "api_access_log", "delete")] == 1
+    runtime.holds.release(hold["id"])
+    sweep.sweep(boundary + DAY)
+    assert count(runtime, "api_access_log", account_id=held) == 0

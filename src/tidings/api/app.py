@@ -9,9 +9,12 @@ from typing import Any
 from fastapi import FastAPI
 
 import tidings
+from tidings.accounts.access_log import AccessLog
 from tidings.api import problems
+from tidings.api.access_log import AccessLogMiddleware
 from tidings.api.middleware import RequestLimits
 from tidings.api.routers import (
+    access_log,
     account,
     accounts_admin,
     consent,
@@ -33,9 +36,11 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if run_workers:
             await rt.start_workers()
+        requests.start()
         try:
             yield
         finally:
+            requests.stop()
             if run_workers:
                 await rt.stop_workers()
             else:
@@ -48,6 +53,8 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         description="Business messaging with data protection built into its engine.",
     )
     app.state.runtime = rt
+    requests = AccessLog(rt.db, rt.crypto, rt.clock)
+    app.state.access_log = requests
     problems.install(app)
 
     def openapi() -> dict[str, Any]:
@@ -69,7 +76,9 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         optout,
         retention,
         accounts_admin,
+        access_log,
     ):
         app.include_router(module.router)
+    app.add_middleware(AccessLogMiddleware, access_log=requests)
     app.add_middleware(RequestLimits, max_body_bytes=rt.settings.max_request_bytes)
     return app

@@ -31,6 +31,8 @@ PREFIXES = frozenset(
         "ret",
         "smc",
         "cev",
+        "acl",
+        "inq",
     }
 )
 

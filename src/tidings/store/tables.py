@@ -785,6 +785,32 @@ user_consent_events = Table(
     col("withdrawn_at", UTC_TS, OPS, nullable=True),
 )
 
+# The API's access log: who called which route, when, from where (security and abuse
+# prevention, the operator's legitimate interest). The client IP is encrypted under the
+# account's data key.
+ACCESS_IP = DataClass(
+    "user.device.ip_address",
+    "account_user",
+    "api_security",
+    "legitimate_interest",
+    "controller",
+    "access_log",
+)
+
+api_access_log = Table(
+    "api_access_log",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("account_id", String(32), OPS, nullable=False),
+    col("key_id", String(32), OPS, nullable=False),
+    col("method", String(8), OPS, nullable=False),
+    col("route", String(200), OPS, nullable=False),  # the template: /v1/messages/{message_id}
+    col("status", Integer, OPS, nullable=False),
+    col("ip_enc", LargeBinary, ACCESS_IP, nullable=True),
+    col("at", UTC_TS, OPS, nullable=False),
+    Index("ix_api_access_log_account_id_id", "account_id", "id"),
+)
+
 
 # --- retention: each data set's anchors, account, subjects and parent ---------------------
 # The sweep (tidings.privacy.retention) reads these with the column classifications above:
@@ -930,3 +956,13 @@ _lifecycle(
 # The register's privacy contacts live as long as the register names them (rule `register`
 # follows the record): no anchor, and no account: they are the operator's own.
 _lifecycle(privacy_contacts, Lifecycle(anchors={}, account=""))
+# The access log counts from each request; it goes with its account.
+_lifecycle(
+    api_access_log,
+    Lifecycle(
+        anchors={**_OF_ACCOUNT, "collected": "at"},
+        account="account_id",
+        at="at",
+        parent=Ref("account_id", "accounts"),
+    ),
+)
