@@ -25,6 +25,7 @@ from tests.privacy.retention_support import (
     with_action,
 )
 from tidings.accounts.access_log import AccessLog
+from tidings.accounts.inquiries import InquiryService
 from tidings.core.clock import ManualClock
 from tidings.core.ids import new_id
 from tidings.domain.policy import add_period, parse_period
@@ -184,7 +185,7 @@ def test_rules_without_a_data_set_are_reported() -> None:
         for name in ("ics", "bg", "bulksms")
     }
     assert idle == {
-        "ics": {"contract_data", "pre_contract", "inquiry"},
+        "ics": {"contract_data"},
         "bg": {"contract_data", "accounting", "court_information"},
         "bulksms": {"compliance_archive"},
     }
@@ -311,3 +312,27 @@ def test_ics_08_legitimate_interest_data_twelve_months(
     runtime.holds.release(hold["id"])
     sweep.sweep(boundary + DAY)
     assert count(runtime, "api_access_log", account_id=held) == 0
+
+
+@pytest.mark.promise("ICS-07")
+@pytest.mark.promise("ICS-04")
+def test_ics_07_pre_contract_inquiries_thirty_days(runtime: Runtime, clock: ManualClock) -> None:
+    """An inquiry of someone who never became a customer goes 30 days after it arrived."""
+    service_of_inquiries = InquiryService(runtime.db, runtime.crypto, runtime.clock)
+    asked = at(2026, 3, 1, 12)
+    clock.set(asked)
+    form = {"name": "Jane", "email": "jane@prospect.example", "message": "a price?"}
+    first = service_of_inquiries.submit(form, {"ip": "203.0.113.7"})["id"]
+    clock.set(asked + DAY)
+    later = service_of_inquiries.submit(form, {"ip": "203.0.113.7"})["id"]
+    sweep = service(runtime, "ics")
+    boundary = add_period(asked, "30d")
+    sweep.sweep(boundary - DAY)
+    assert count(runtime, "inquiries", id=first) == count(runtime, "inquiries", id=later) == 1
+    report = sweep.sweep(boundary + timedelta(hours=1))
+    assert count(runtime, "inquiries", id=first) == 0
+    assert count(runtime, "inquiries", id=later) == 1  # its own 30 days are not over
+    counts = {(e.rule, e.data_set, e.action): e.count for e in report.entries}
+    assert counts[("inquiry", "inquiries", "delete")] == 1
+    sweep.sweep(boundary + DAY + timedelta(hours=1))
+    assert count(runtime, "inquiries", id=later) == 0

@@ -283,6 +283,9 @@ OPERATOR_ROUTES = [
     ("GET", "/v1/admin/privacy/data-map"),
     ("POST", "/v1/admin/accounts/{account_id}/close"),
     ("GET", "/v1/admin/access-log"),
+    ("GET", "/v1/admin/inquiries"),
+    ("GET", "/v1/admin/inquiries/{inquiry_id}"),
+    ("DELETE", "/v1/admin/inquiries/{inquiry_id}"),
 ]
 
 

@@ -56,7 +56,7 @@ def test_the_plan_comes_from_the_data_map_and_the_policy() -> None:
     assert order.index("messages") < order.index("accounts")  # anchors before their owners
     assert order.index("users") < order.index("accounts")
     ics = build_plan(load_preset("ics"), metadata)
-    assert set(ics.idle_rules) == {"contract_data", "pre_contract", "inquiry"}
+    assert set(ics.idle_rules) == {"contract_data"}
     assert ("access_log", "api_access_log", "delete", ()) in {
         (s.rule.name, s.table.name, s.action, s.fields) for s in ics.steps
     }  # same_as legitimate_interest: that rule governs the access log

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 import tidings
 from tidings.accounts.access_log import AccessLog
+from tidings.accounts.inquiries import InquiryService
 from tidings.api import problems
 from tidings.api.access_log import AccessLogMiddleware
 from tidings.api.middleware import RequestLimits
@@ -20,6 +21,7 @@ from tidings.api.routers import (
     consent,
     health,
     holds,
+    inquiries,
     messages,
     numbers,
     privacy_admin,
@@ -55,6 +57,7 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
     app.state.runtime = rt
     requests = AccessLog(rt.db, rt.crypto, rt.clock)
     app.state.access_log = requests
+    app.state.inquiries = InquiryService(rt.db, rt.crypto, rt.clock)
     problems.install(app)
 
     def openapi() -> dict[str, Any]:
@@ -77,6 +80,7 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         retention,
         accounts_admin,
         access_log,
+        inquiries,
     ):
         app.include_router(module.router)
     app.add_middleware(AccessLogMiddleware, access_log=requests)

@@ -812,6 +812,28 @@ api_access_log = Table(
 )
 
 
+# Inquiries of prospects through the public form (pre-contractual, the operator's own):
+# encrypted under the operator's data key (see tidings.accounts.inquiries).
+def _inquiry(category: str) -> DataClass:
+    return DataClass(category, "prospect", "inquiries", "contract", "controller", "inquiry")
+
+
+inquiries = Table(
+    "inquiries",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("name_enc", LargeBinary, _inquiry("user.name"), nullable=False),
+    col("email_enc", LargeBinary, _inquiry("user.contact.email"), nullable=False),
+    col("phone_enc", LargeBinary, _inquiry("user.contact.phone_number"), nullable=True),
+    col("company_enc", LargeBinary, _inquiry("user.workplace"), nullable=True),
+    col("message_enc", LargeBinary, _inquiry("user.content.message"), nullable=False),
+    # what the sender saw and sent from: IP, user agent, the notice's name and version
+    col("evidence_enc", LargeBinary, _inquiry("user.privacy_preferences"), nullable=False),
+    col("created_at", UTC_TS, OPS, nullable=False),
+    col("updated_at", UTC_TS, OPS, nullable=False),
+)
+
+
 # --- retention: each data set's anchors, account, subjects and parent ---------------------
 # The sweep (tidings.privacy.retention) reads these with the column classifications above:
 # a rule's period counts from the anchor named here; an anchor not named never happens for
@@ -964,5 +986,14 @@ _lifecycle(
         account="account_id",
         at="at",
         parent=Ref("account_id", "accounts"),
+    ),
+)
+# Inquiries are the operator's own (no account): they count from their own dates.
+_lifecycle(
+    inquiries,
+    Lifecycle(
+        anchors={"collected": "created_at", "last_activity": "updated_at"},
+        account="",
+        at="created_at",
     ),
 )

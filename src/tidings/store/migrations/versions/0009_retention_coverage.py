@@ -1,4 +1,4 @@
-"""retention coverage: when an account user withdrew a marketing consent; API access log
+"""retention coverage: when an account user withdrew a marketing consent; API access log; inquiries
 
 Revision ID: 0009_retention_coverage
 Revises: 0008_consent
@@ -33,9 +33,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("api_access_log", schema=None) as batch_op:
         batch_op.create_index("ix_api_access_log_account_id_id", ["account_id", "id"])
+    op.create_table(
+        "inquiries",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("name_enc", sa.LargeBinary(), nullable=False),
+        sa.Column("email_enc", sa.LargeBinary(), nullable=False),
+        sa.Column("phone_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("company_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("message_enc", sa.LargeBinary(), nullable=False),
+        sa.Column("evidence_enc", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inquiries")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("inquiries")
     with op.batch_alter_table("api_access_log", schema=None) as batch_op:
         batch_op.drop_index("ix_api_access_log_account_id_id")
     op.drop_table("api_access_log")
