@@ -369,7 +369,18 @@ OPERATOR_ROUTES = [
     ("GET", "/v1/admin/retention/log"),
     ("GET", "/v1/admin/privacy/ropa"),
     ("GET", "/v1/admin/privacy/data-map"),
+    ("POST", "/v1/admin/accounts/{account_id}/close"),
+    ("GET", "/v1/admin/access-log"),
+    ("GET", "/v1/admin/inquiries"),
+    ("GET", "/v1/admin/inquiries/{inquiry_id}"),
+    ("DELETE", "/v1/admin/inquiries/{inquiry_id}"),
 ]
+
+
+def get_access_log(w: World) -> None:
+    w.b.get("/v1/numbers")
+    page = _ok(w.a.get("/v1/account/access-log", params={"limit": 500}))
+    assert page["data"] and {e["account_id"] for e in page["data"]} == {w.a.account_id}
 
 
 def get_keywords(w: World) -> None:
@@ -617,6 +628,7 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     ("POST", "/v1/simulator/inbound"): simulate_inbound,
     **{route: operator_only(*route) for route in OPERATOR_ROUTES},
     ("GET", "/v1/account/keywords"): get_keywords,
+    ("GET", "/v1/account/access-log"): get_access_log,
     ("PUT", "/v1/account/keywords"): put_keywords,
     ("GET", "/v1/account/opt-out"): get_opt_out_policy,
     ("PUT", "/v1/account/opt-out"): put_opt_out_policy,

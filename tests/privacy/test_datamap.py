@@ -22,19 +22,19 @@ def test_a_new_table_appears_in_the_data_map_by_itself() -> None:
     for table in metadata.tables.values():
         table.to_metadata(scratch)
     note = DataClass(
-        "user.content.inquiry", "prospect", "inquiries", "contract", "controller", "account_data"
+        "user.content.inquiry", "prospect", "callbacks", "contract", "controller", "account_data"
     )
     Table(
-        "inquiries",
+        "callbacks",
         scratch,
         col("id", String(32), not_personal(), primary_key=True),
         col("text_enc", LargeBinary, note),
     )
-    data_set = build_data_map(scratch).data_set("inquiries")
+    data_set = build_data_map(scratch).data_set("callbacks")
     assert data_set is not None
     assert data_set.role == "controller"
     assert [(i.name, i.protection) for i in data_set.personal] == [
-        ("inquiries.text_enc", "encrypted")
+        ("callbacks.text_enc", "encrypted")
     ]
 
 

@@ -48,20 +48,18 @@ def test_the_plan_comes_from_the_data_map_and_the_policy() -> None:
     assert ("webhook_delivery", "webhook_deliveries", "delete", ()) in steps
     assert {t for r, t, a, _ in steps if r == "account_data" and a == "delete"} >= {
         "accounts",
-        "users",
         "numbers",
         "legal_holds",
     }
+    assert ("user_data", "users", "delete", ()) in steps  # same_as account_data here
     order = [s.table.name for s in plan.steps]
     assert order.index("messages") < order.index("accounts")  # anchors before their owners
     assert order.index("users") < order.index("accounts")
     ics = build_plan(load_preset("ics"), metadata)
-    assert set(ics.idle_rules) == {
-        "contract_data",
-        "pre_contract",
-        "legitimate_interest",
-        "inquiry",
-    }
+    assert set(ics.idle_rules) == {"contract_data"}
+    assert ("access_log", "api_access_log", "delete", ()) in {
+        (s.rule.name, s.table.name, s.action, s.fields) for s in ics.steps
+    }  # same_as legitimate_interest: that rule governs the access log
 
 
 def test_message_text_goes_at_90_days_and_the_numbers_at_12_months(

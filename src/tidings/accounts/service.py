@@ -18,6 +18,7 @@ from tidings.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Una
 from tidings.core.ids import is_valid_id, new_id
 from tidings.store import accounts as account_store
 from tidings.store import keys as key_store
+from tidings.store import smpp as smpp_store
 from tidings.store.database import Database
 
 SCOPES = ("messages:send", "messages:read", "admin", "operator")
@@ -75,7 +76,8 @@ class AccountService:
         self._crypto = crypto
         self._clock = clock
         self._hasher = PasswordHasher()
-        self._cache: dict[str, tuple[float, Principal | None, bytes]] = {}
+        # prefix -> (when, principal or the reason it is refused, key digest)
+        self._cache: dict[str, tuple[float, Principal | str, bytes]] = {}
         self._cache_lock = threading.Lock()
 
     # --- accounts ------------------------------------------------------------
@@ -121,6 +123,33 @@ class AccountService:
             "status": row.status,
             "webhook_url": row.webhook_url,
             "created_at": iso(row.created_at),
+            "closed_at": iso(row.closed_at),
+        }
+
+    def close_account(self, account_id: str) -> dict[str, Any]:
+        """Close an account: record when (the anchor its retention counts from), revoke its
+        API keys and SMPP credentials (bound SMPP sessions are closed by the server)."""
+        if not is_valid_id(account_id, "acc"):
+            raise NotFound(f"no account {account_id[:64]!r}", code="account_not_found")
+        now = self._clock.now()
+        with self._db.write() as conn:
+            row = account_store.get_account(conn, account_id)
+            if row is None:
+                raise NotFound(f"no account {account_id!r}", code="account_not_found")
+            if not account_store.close_account(conn, account_id, now):
+                raise Conflict(
+                    f"account {account_id!r} is already closed (since {iso(row.closed_at)})",
+                    code="account_already_closed",
+                    extra={"account_id": account_id},
+                )
+            keys = account_store.revoke_all_api_keys(conn, account_id, now)
+            credentials = smpp_store.revoke_all_credentials(conn, account_id, now)
+        with self._cache_lock:
+            self._cache.clear()
+        return {
+            **self.get_account(account_id),
+            "revoked_api_keys": keys,
+            "revoked_smpp_credentials": credentials,
         }
 
     def list_accounts(self) -> list[dict[str, Any]]:
@@ -317,8 +346,8 @@ class AccountService:
             or cached[2] != _hash_key(api_key)
         ):
             return None
-        if cached[1] is None:
-            raise Unauthorized("the API key is unknown or revoked")
+        if isinstance(cached[1], str):
+            raise Unauthorized(cached[1], code=_refusal_code(cached[1]))
         return cached[1]
 
     def authenticate(self, api_key: str) -> Principal:
@@ -328,21 +357,31 @@ class AccountService:
             return principal
         prefix = _key_prefix(api_key)
         digest = _hash_key(api_key)
+        outcome: Principal | str = _UNKNOWN_KEY
         with self._db.read() as conn:
             row = account_store.api_key_by_prefix(conn, prefix)
-        if (
-            row is not None
-            and row.revoked_at is None
-            and hmac.compare_digest(bytes(row.secret_hash), digest)
-        ):
-            principal = Principal(row.account_id, row.id, frozenset(row.scopes.split()))
+            if row is not None and hmac.compare_digest(bytes(row.secret_hash), digest):
+                if row.revoked_at is None:
+                    outcome = Principal(row.account_id, row.id, frozenset(row.scopes.split()))
+                else:
+                    account = account_store.get_account(conn, row.account_id)
+                    if account is not None and account.closed_at is not None:
+                        outcome = _CLOSED_ACCOUNT
         with self._cache_lock:
             if len(self._cache) > 10_000:  # random keys must not grow memory without bound
                 self._cache.clear()
-            self._cache[prefix] = (time.monotonic(), principal, digest)
-        if principal is None:
-            raise Unauthorized("the API key is unknown or revoked")
-        return principal
+            self._cache[prefix] = (time.monotonic(), outcome, digest)
+        if isinstance(outcome, str):
+            raise Unauthorized(outcome, code=_refusal_code(outcome))
+        return outcome
+
+
+_UNKNOWN_KEY = "the API key is unknown or revoked"
+_CLOSED_ACCOUNT = "the account of this API key is closed: it can no longer send or read"
+
+
+def _refusal_code(reason: str) -> str:
+    return "account_closed" if reason == _CLOSED_ACCOUNT else "invalid_api_key"
 
 
 def user_subject_index(crypto: Crypto, account_id: str, user_id: str) -> bytes:

@@ -9,15 +9,21 @@ from typing import Any
 from fastapi import FastAPI
 
 import tidings
+from tidings.accounts.access_log import AccessLog
+from tidings.accounts.inquiries import InquiryService
 from tidings.api import problems
+from tidings.api.access_log import AccessLogMiddleware
 from tidings.api.middleware import RequestLimits
 from tidings.api.routers import (
+    access_log,
     account,
+    accounts_admin,
     admin_connectors,
     consent,
     contacts,
     health,
     holds,
+    inquiries,
     messages,
     numbers,
     privacy,
@@ -36,9 +42,11 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if run_workers:
             await rt.start_workers()
+        requests.start()
         try:
             yield
         finally:
+            requests.stop()
             if run_workers:
                 await rt.stop_workers()
             else:
@@ -51,6 +59,9 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         description="Business messaging with data protection built into its engine.",
     )
     app.state.runtime = rt
+    requests = AccessLog(rt.db, rt.crypto, rt.clock)
+    app.state.access_log = requests
+    app.state.inquiries = InquiryService(rt.db, rt.crypto, rt.clock)
     problems.install(app)
 
     def openapi() -> dict[str, Any]:
@@ -75,8 +86,12 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         privacy,
         contacts,
         users,
+        accounts_admin,
+        access_log,
+        inquiries,
     ):
         app.include_router(module.router)
+    app.add_middleware(AccessLogMiddleware, access_log=requests)
     app.add_middleware(
         RequestLimits,
         max_body_bytes=rt.settings.max_request_bytes,

@@ -26,10 +26,11 @@ async def principal(
             "send your API key as 'Authorization: Bearer tdk_...'", code="missing_api_key"
         )
     rt: Runtime = request.app.state.runtime
-    cached = rt.accounts.cached_principal(credentials.credentials)
-    if cached is not None:
-        return cached
-    return await run_in_threadpool(rt.accounts.authenticate, credentials.credentials)
+    caller = rt.accounts.cached_principal(credentials.credentials)
+    if caller is None:
+        caller = await run_in_threadpool(rt.accounts.authenticate, credentials.credentials)
+    request.scope.setdefault("state", {})["principal"] = caller  # for the access log
+    return caller
 
 
 async def sender(caller: Principal = Depends(principal)) -> Principal:

@@ -325,6 +325,22 @@ def account_list(
         out.print(f"{account['id']}  {account['status']:<8} {account['name']}", highlight=False)
 
 
+@account_app.command("close")
+def account_close(
+    account_id: str = typer.Argument(..., help="The account id (acc_...)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Close an account: revoke its API keys and SMPP credentials; its retention starts."""
+    rt = open_runtime(config)
+    try:
+        with _CliErrors():
+            result = rt.accounts.close_account(account_id)
+    finally:
+        rt.close()
+    emit(result, as_json)
+
+
 @account_app.command("webhook")
 def account_webhook(
     account: str = typer.Option(..., "--account", help="Account id."),

@@ -33,6 +33,8 @@ PREFIXES = frozenset(
         "cev",
         "rte",
         "era",
+        "acl",
+        "inq",
     }
 )
 

@@ -88,6 +88,8 @@ def build_plan(policy: Policy, metadata: MetaData) -> Plan:
             if rule is None or rule.follows_record:
                 continue
             used.add(name)
+            if rule.same_as:  # the rule it copies governs this data set too
+                used.add(rule.same_as)
             if rule.period is None and not rule.until:
                 continue
             lifecycle = table.info.get(LIFECYCLE_KEY)

@@ -156,3 +156,22 @@ def revoke_api_key(conn: Connection, account_id: str, key_id: str, at: datetime)
         .values(revoked_at=at)
     )
     return result.rowcount == 1
+
+
+def close_account(conn: Connection, account_id: str, at: datetime) -> bool:
+    """Mark an open account closed at `at`; False when it is already closed."""
+    result = conn.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id, accounts.c.closed_at.is_(None))
+        .values(status="closed", closed_at=at)
+    )
+    return result.rowcount == 1
+
+
+def revoke_all_api_keys(conn: Connection, account_id: str, at: datetime) -> int:
+    result = conn.execute(
+        update(api_keys)
+        .where(api_keys.c.account_id == account_id, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+    return int(result.rowcount)

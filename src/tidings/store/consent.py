@@ -301,7 +301,25 @@ def refusing_accounts(conn: Connection) -> set[str]:
 # --- the operator's own marketing to account users -------------------------------------
 
 
+ENDS_CONSENT = ("withdrawn", "objected")
+
+
 def insert_user_event(conn: Connection, row: dict[str, Any]) -> None:
+    """Append an event; a withdrawal or objection also marks when the events of its user,
+    channel and purpose were withdrawn (the retention anchor `withdrawn`)."""
+    if row["action"] in ENDS_CONSENT:
+        row = {**row, "withdrawn_at": row["occurred_at"]}
+        conn.execute(
+            update(user_consent_events)
+            .where(
+                user_consent_events.c.user_id == row["user_id"],
+                user_consent_events.c.channel == row["channel"],
+                user_consent_events.c.purpose == row["purpose"],
+                user_consent_events.c.occurred_at <= row["occurred_at"],
+                user_consent_events.c.withdrawn_at.is_(None),
+            )
+            .values(withdrawn_at=row["occurred_at"])
+        )
     conn.execute(insert(user_consent_events).values(**row))
 
 

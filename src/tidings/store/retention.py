@@ -99,6 +99,8 @@ def held(table: Table, holds: Iterable[Hold]) -> ColumnElement[bool]:
     """Rows an active hold preserves (see `Lifecycle` for what a hold covers)."""
     lifecycle = lifecycle_of(table)
     cases: list[ColumnElement[bool]] = []
+    if not lifecycle.account:  # the operator's own data (inquiries): holds are per account
+        return false()
     for hold in holds:
         if not hold.active:
             continue

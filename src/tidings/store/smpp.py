@@ -162,3 +162,12 @@ def outbox_messages(
         )
     )
     return {row.id: row for row in rows}
+
+
+def revoke_all_credentials(conn: Connection, account_id: str, now: datetime) -> int:
+    result = conn.execute(
+        update(smpp_credentials)
+        .where(smpp_credentials.c.account_id == account_id, smpp_credentials.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)

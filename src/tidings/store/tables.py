@@ -53,7 +53,7 @@ USER_EMAIL = DataClass(
     "account_management",
     "contract",
     "controller",
-    "account_data",
+    "user_data",
 )
 USER_CREDENTIAL = DataClass(
     "user.authorization.credentials",
@@ -61,7 +61,7 @@ USER_CREDENTIAL = DataClass(
     "authentication",
     "contract",
     "controller",
-    "account_data",
+    "user_data",
 )
 USER_EMAIL_INDEX = DataClass(
     "user.unique_id.pseudonymous",
@@ -69,7 +69,7 @@ USER_EMAIL_INDEX = DataClass(
     "authentication",
     "contract",
     "controller",
-    "account_data",
+    "user_data",
 )
 OWNED_NUMBER = DataClass(
     "user.contact.phone_number",
@@ -719,7 +719,7 @@ USER_CONSENT_EVIDENCE = DataClass(
     "account_management",
     "contract",
     "controller",
-    "consent_records",
+    "marketing_consent",
 )
 
 consent_events = Table(
@@ -792,6 +792,57 @@ user_consent_events = Table(
     col("policy_version", String(64), OPS, nullable=False),
     col("occurred_at", UTC_TS, OPS, nullable=False),
     col("recorded_at", UTC_TS, OPS, nullable=False),
+    # when the user withdrew (or objected to) this channel and purpose: the `withdrawn`
+    # anchor of every earlier event of it and of the withdrawal itself
+    col("withdrawn_at", UTC_TS, OPS, nullable=True),
+)
+
+# The API's access log: who called which route, when, from where (security and abuse
+# prevention, the operator's legitimate interest). The client IP is encrypted under the
+# account's data key.
+ACCESS_IP = DataClass(
+    "user.device.ip_address",
+    "account_user",
+    "api_security",
+    "legitimate_interest",
+    "controller",
+    "access_log",
+)
+
+api_access_log = Table(
+    "api_access_log",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("account_id", String(32), OPS, nullable=False),
+    col("key_id", String(32), OPS, nullable=False),
+    col("method", String(8), OPS, nullable=False),
+    col("route", String(200), OPS, nullable=False),  # the template: /v1/messages/{message_id}
+    col("status", Integer, OPS, nullable=False),
+    col("ip_enc", LargeBinary, ACCESS_IP, nullable=True),
+    col("at", UTC_TS, OPS, nullable=False),
+    Index("ix_api_access_log_account_id_id", "account_id", "id"),
+)
+
+
+# Inquiries of prospects through the public form (pre-contractual, the operator's own):
+# encrypted under the operator's data key (see tidings.accounts.inquiries).
+def _inquiry(category: str) -> DataClass:
+    return DataClass(category, "prospect", "inquiries", "contract", "controller", "inquiry")
+
+
+inquiries = Table(
+    "inquiries",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("name_enc", LargeBinary, _inquiry("user.name"), nullable=False),
+    col("email_enc", LargeBinary, _inquiry("user.contact.email"), nullable=False),
+    col("phone_enc", LargeBinary, _inquiry("user.contact.phone_number"), nullable=True),
+    col("company_enc", LargeBinary, _inquiry("user.workplace"), nullable=True),
+    col("message_enc", LargeBinary, _inquiry("user.content.message"), nullable=False),
+    # what the sender saw and sent from: IP, user agent, the notice's name and version
+    col("evidence_enc", LargeBinary, _inquiry("user.privacy_preferences"), nullable=False),
+    col("created_at", UTC_TS, OPS, nullable=False),
+    col("updated_at", UTC_TS, OPS, nullable=False),
 )
 
 
@@ -930,7 +981,7 @@ _lifecycle(
 _lifecycle(
     user_consent_events,
     Lifecycle(
-        anchors={**_OF_ACCOUNT, "collected": "occurred_at"},
+        anchors={**_OF_ACCOUNT, "collected": "occurred_at", "withdrawn": "withdrawn_at"},
         account="account_id",
         at="occurred_at",
         parent=Ref("user_id", "users"),
@@ -955,4 +1006,24 @@ erasures = Table(
     col("work_canceled", Integer, OPS, nullable=False),
     col("webhooks_deleted", Integer, OPS, nullable=False),
     col("created_at", UTC_TS, OPS, nullable=False),
+)
+
+# The access log counts from each request; it goes with its account.
+_lifecycle(
+    api_access_log,
+    Lifecycle(
+        anchors={**_OF_ACCOUNT, "collected": "at"},
+        account="account_id",
+        at="at",
+        parent=Ref("account_id", "accounts"),
+    ),
+)
+# Inquiries are the operator's own (no account): they count from their own dates.
+_lifecycle(
+    inquiries,
+    Lifecycle(
+        anchors={"collected": "created_at", "last_activity": "updated_at"},
+        account="",
+        at="created_at",
+    ),
 )
