@@ -100,10 +100,10 @@ class ConsentRecorder:
 
     def record(
         self, conn: Connection, account_id: str, answers: Sequence[Answer], now: datetime
-    ) -> int:
-        """Append the events that change a state; returns how many were recorded."""
+    ) -> None:
+        """Append the events that change a state."""
         if not answers:
-            return 0
+            return
         purposes = sorted({a.target.split(":")[2] for a in answers})
         events, _ = consent_store.consent_facts(
             conn, account_id, [a.number_index for a in answers], purposes, with_ledger=True
@@ -145,4 +145,3 @@ class ConsentRecorder:
             consent_store.lock_account(conn, account_id, exclusive=True)
         consent_store.insert_events(conn, rows)
         self._opt_outs.cancel_withdrawn(conn, account_id, withdrawals, now)
-        return len(rows)

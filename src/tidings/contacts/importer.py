@@ -38,7 +38,6 @@ class ParsedRow:
 class BatchResult:
     created: int = 0
     updated: int = 0
-    consents: int = 0
     errors: list[RowError] = field(default_factory=list)
 
 
@@ -245,7 +244,7 @@ class BatchWriter:
             if members_existing:
                 store.add_members(conn, account, self._list, members_existing, now)
         if self._consent is not None:
-            result.consents = self._consent.record(conn, account, answers, now)
+            self._consent.record(conn, account, answers, now)
         return result
 
     def _new_row(
