@@ -281,7 +281,9 @@ def build_runtime(
     holds = HoldService(db, crypto, clock)
     contacts = ContactService(db, crypto, clock)
     lists = ListService(db, clock)
-    imports = ImportService(db, contacts.codec, clock, lists, settings.data_dir / "imports", owner)
+    imports = ImportService(
+        db, contacts.codec, clock, lists, settings.data_dir / "imports", owner, opt_outs
+    )
     return Runtime(
         settings=settings,
         clock=clock,

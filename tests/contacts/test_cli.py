@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tidings.cli.main import app
+from tidings.cli.main import app, open_runtime
 
 
 @pytest.fixture
@@ -137,3 +137,37 @@ def test_import_and_export(env: dict[str, str], account: str, tmp_path: Path) ->
     assert code == 2 and "'Name' matches no contact attribute" in err
     code, _, err = run(env, "contacts", "import", "--account", account)
     assert code == 2 and "--resume" in err
+
+
+def test_import_with_a_consent_column(
+    env: dict[str, str], account: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "crm.csv"
+    source.write_text("Phone,SMS opt-in\n+31612345678,yes\n+31612345679,perhaps\n")
+    mapping = ("--map", "SMS opt-in=consent:sms:marketing")
+    code, out, err = run(env, "contacts", "import", str(source), "--account", account, *mapping)
+    assert code == 0, err
+    assert "1 created, 0 updated, 1 refused" in out and "line 3, column 'SMS opt-in'" in out
+    code, out, err = run(env, "contacts", "import", str(source), "--account", account, *mapping)
+    assert code == 0 and "0 created, 1 updated, 1 refused" in out, err
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    rt = open_runtime(None)
+    try:
+        ledger = rt.consent.consents_of_number(account, "+31612345678")
+    finally:
+        rt.close()
+    (event,) = ledger["history"]  # the second import changed nothing
+    assert (event["action"], event["source"]) == ("granted", "import")
+    assert (event["evidence"]["file"], event["evidence"]["line"]) == ("crm.csv", 2)
+    code, _, err = run(
+        env,
+        "contacts",
+        "import",
+        str(source),
+        "--account",
+        account,
+        "--map",
+        "SMS opt-in=consent:fax:Promo",
+    )
+    assert code == 2 and "'purpose'" in err and "Traceback" not in err

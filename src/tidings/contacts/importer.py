@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from tidings.contacts.import_consent import Answer, ConsentRecorder, is_consent, parse_answer
 from tidings.contacts.mapping import IGNORE, check_target, target_of
 from tidings.contacts.reader import Record
 from tidings.contacts.records import ENCRYPTED, ContactCodec, Schema, clean_number
@@ -68,6 +69,8 @@ class RowParser:
                     spec = self._schema[key]
                     value = rules.coerce_field(key, spec.type, spec.options, raw)
                     values.setdefault("fields", {})[key] = value
+                elif is_consent(target):
+                    values.setdefault("consent", {})[target] = (column, parse_answer(column, raw))
                 else:
                     values[target] = _clean(target, raw)
             except rules.ContactValueError as exc:
@@ -139,6 +142,7 @@ class BatchWriter:
         list_id: str | None,
         has_fields: bool,
         number_column: str,
+        consent: ConsentRecorder | None = None,
     ) -> None:
         self._codec = codec
         self._account = account_id
@@ -146,6 +150,7 @@ class BatchWriter:
         self._list = list_id
         self._has_fields = has_fields
         self._number_column = number_column
+        self._consent = consent
 
     def write(self, conn: Connection, rows: Sequence[ParsedRow], now: datetime) -> BatchResult:
         result = BatchResult()
@@ -169,6 +174,7 @@ class BatchWriter:
         indexes_replaced: dict[str, dict[str, bytes | None]] = {}
         members_new: list[str] = []
         members_existing: list[str] = []
+        answers: list[Answer] = []
         for index, row in by_index.items():
             found = existing.get(index)
             values = row.values
@@ -176,8 +182,12 @@ class BatchWriter:
                 result.errors.append(_repeat(row.line, self._number_column, found.import_line))
                 continue
             given_fields = values.get("fields")
+            contact_id = new_id("con", now) if found is None else found.id
+            answers += [
+                Answer(index, contact_id, row.line, column, target, action)
+                for target, (column, action) in values.get("consent", {}).items()
+            ]
             if found is None:
-                contact_id = new_id("con", now)
                 fields = {k: v for k, v in (given_fields or {}).items() if v is not None}
                 new_rows.append(self._new_row(contact_id, index, row, fields, now))
                 if values.get("tags"):
@@ -197,13 +207,14 @@ class BatchWriter:
                 members_new.append(contact_id)
                 result.created += 1
                 continue
-            contact_id = found.id
             merged = None
             if given_fields:
                 merged = self._codec.stored_fields(account, found.fields_enc)
                 merged.update({k: v for k, v in given_fields.items() if v is not None})
                 indexes_replaced[contact_id] = self._codec.field_indexes(account, given_fields)
-            attributes = {k: v for k, v in values.items() if k not in ("number", "fields", "tags")}
+            attributes = {
+                k: v for k, v in values.items() if k not in ("number", "fields", "tags", "consent")
+            }
             change = self._codec.columns(account, attributes, merged)
             change.update(
                 id=contact_id, import_id=self._import, import_line=row.line, updated_at=now
@@ -232,6 +243,8 @@ class BatchWriter:
             )
             if members_existing:
                 store.add_members(conn, account, self._list, members_existing, now)
+        if self._consent is not None:
+            self._consent.record(conn, account, answers, now)
         return result
 
     def _new_row(
@@ -244,7 +257,10 @@ class BatchWriter:
     ) -> dict[str, Any]:
         values = row.values
         columns = self._codec.columns(
-            self._account, {k: values[k] for k in values if k != "fields"}, fields, index
+            self._account,
+            {k: values[k] for k in values if k not in ("fields", "consent")},
+            fields,
+            index,
         )
         full: dict[str, Any] = {
             "id": contact_id,

@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 
 from tidings.contacts.fields import load_schema
+from tidings.contacts.import_consent import ConsentRecorder
 from tidings.contacts.importer import BatchWriter, ParsedRow, RowError, RowParser
 from tidings.contacts.lists import ListService
 from tidings.contacts.mapping import check_target, parse_map_options, resolve
@@ -34,6 +35,7 @@ from tidings.core.clock import Clock, iso
 from tidings.core.errors import Conflict, InvalidInput, NotFound
 from tidings.core.ids import is_valid_id, new_id
 from tidings.domain.contacts import neutralise
+from tidings.pipeline.opt_out import OptOuts
 from tidings.store import contact_imports as store
 from tidings.store.database import Database
 
@@ -69,6 +71,7 @@ class ImportService:
         lists: ListService,
         spool_dir: Path,
         owner: str,
+        opt_outs: OptOuts,
     ) -> None:
         self._db = db
         self._codec = codec
@@ -76,6 +79,7 @@ class ImportService:
         self._lists = lists
         self.spool_dir = spool_dir
         self._owner = owner
+        self._opt_outs = opt_outs
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -260,7 +264,13 @@ class ImportService:
             job.format == "jsonl" or any(t.startswith("fields.") for _, t in columns)
         )
         writer = BatchWriter(
-            self._codec, account_id, job.id, job.list_id, has_fields, number_column
+            self._codec,
+            account_id,
+            job.id,
+            job.list_id,
+            has_fields,
+            number_column,
+            ConsentRecorder(self._opt_outs, job.id, job.filename),
         )
         counts = _Counts(job.rows_created, job.rows_updated, job.rows_failed)
         rows: list[ParsedRow] = []

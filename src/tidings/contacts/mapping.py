@@ -1,7 +1,9 @@
 """Which import column fills which contact attribute.
 
 A column maps to a standard attribute (number, first_name, last_name, email, language,
-tags), to a custom field (`tier` or `fields.tier`), or to nothing (`--map column=`).
+tags), to a custom field (`tier` or `fields.tier`), to the consent ledger
+(`consent:sms` or `consent:sms:marketing`, see import_consent), or to nothing
+(`--map column=`). Consent columns are only ever mapped explicitly.
 Without an explicit mapping, a column whose name is an attribute, a custom field key or a
 usual alias (phone, mobile, surname, e-mail...) maps to it.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from tidings.contacts.import_consent import check_consent_target, is_consent
 from tidings.contacts.records import Schema
 from tidings.core.errors import InvalidInput
 from tidings.domain.contacts import READ_ONLY_ATTRIBUTES, STANDARD_FIELDS
@@ -78,6 +81,8 @@ def check_target(target: str, schema: Schema, column: str) -> str:
     """A target named in an explicit mapping: `number`, `tier`, `fields.tier` or empty."""
     if target == IGNORE:
         return IGNORE
+    if is_consent(target):
+        return check_consent_target(target, column)
     if target in STANDARD_FIELDS:
         return target
     key = target.removeprefix("fields.")
@@ -85,7 +90,8 @@ def check_target(target: str, schema: Schema, column: str) -> str:
         return f"fields.{key}"
     raise InvalidInput(
         f"'map' sends column {column!r} to {target!r}, which is neither a contact attribute "
-        f"({', '.join(STANDARD_FIELDS)}) nor a custom field of this account",
+        f"({', '.join(STANDARD_FIELDS)}), a custom field of this account nor a consent "
+        "target (consent:CHANNEL[:PURPOSE])",
         code="unknown_field",
         extra={"field": "map"},
     )
@@ -127,7 +133,7 @@ def resolve(header: Iterable[str], explicit: Mapping[str, str], schema: Schema) 
     repeated = sorted({t for t in targets if targets.count(t) > 1})
     if repeated:
         raise InvalidInput(
-            f"two columns fill {repeated[0]!r}; map one of them elsewhere or skip it",
+            f"'map' sends two columns to {repeated[0]!r}; map one of them elsewhere or skip it",
             code="duplicate_target",
             extra={"field": "map"},
         )

@@ -10,6 +10,7 @@ can commit a message after it unseen.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,16 @@ from tidings.domain.consent import ALL, MARKETING, TRANSACTIONAL
 from tidings.pipeline.transitions import Change, StatusWriter, account_webhook_urls, webhook_row
 from tidings.store import consent as consent_store
 from tidings.store import webhooks as webhook_store
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """A "no" for one number, channel (or `all`) and purpose, recorded in a batch."""
+
+    number_index: bytes
+    channel: str
+    purpose: str
+    action: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +84,10 @@ class OptOuts:
         self._crypto = crypto
         self._writer = writer
         self.policy_version = policy_version
+
+    @property
+    def crypto(self) -> Crypto:
+        return self._crypto
 
     def opt_out(
         self,
@@ -136,6 +151,43 @@ class OptOuts:
         self._writer.apply(
             conn,
             [Change(m, "canceled", dict(fields), code.replace("_", " ")) for m in canceled],
+            now,
+        )
+        return canceled
+
+    def cancel_withdrawn(
+        self, conn: Connection, account_id: str, withdrawals: Sequence[Withdrawal], now: datetime
+    ) -> list[str]:
+        """Many numbers' `cancel_waiting` for the purpose they withdrew, in one query: what
+        the consent API does for one withdrawal (the account must be locked already)."""
+        targets = [w for w in withdrawals if w.purpose != TRANSACTIONAL]
+        if not targets:
+            return []
+        waiting = consent_store.pending_messages_to_numbers(
+            conn,
+            account_id,
+            list({w.number_index for w in targets}),
+            sorted({w.purpose for w in targets}),
+        )
+        reasons: dict[str, str] = {}
+        for message_id, index, channel, purpose in waiting:
+            for w in targets:
+                if w.number_index == index and w.purpose == purpose and w.channel in (channel, ALL):
+                    reasons[message_id] = (
+                        f"consent for {purpose} was {w.action} before the message was sent"
+                    )
+        canceled = consent_store.take_unleased_work(conn, list(reasons), now)
+        self._writer.apply(
+            conn,
+            [
+                Change(
+                    m,
+                    "canceled",
+                    {"error_code": "no_consent", "error_message": reasons[m]},
+                    "no consent",
+                )
+                for m in canceled
+            ],
             now,
         )
         return canceled

@@ -120,10 +120,13 @@ def consent_facts(
     return events, suppressed
 
 
-def _index_in(conn: Connection, table: Any, indexes: Sequence[bytes]) -> Any:
+def _index_in(
+    conn: Connection, table: Any, indexes: Sequence[bytes], name: str = "number_index"
+) -> Any:
+    column = table.c[name]
     if conn.dialect.name == "postgresql":
-        return table.c.number_index == any_(bindparam(None, list(indexes), type_=ARRAY(BYTEA)))
-    return table.c.number_index.in_(list(indexes))
+        return column == any_(bindparam(None, list(indexes), type_=ARRAY(BYTEA)))
+    return column.in_(list(indexes))
 
 
 # --- suppression ---------------------------------------------------------------------
@@ -240,6 +243,28 @@ def pending_messages_to(
     if purposes_only is not None:
         query = query.where(messages.c.purpose.in_(list(purposes_only)))
     return [row.id for row in conn.execute(query)]
+
+
+def pending_messages_to_numbers(
+    conn: Connection, account_id: str, number_indexes: Sequence[bytes], purposes: Sequence[str]
+) -> list[tuple[str, bytes, str, str]]:
+    """Scheduled or queued outbound messages of `purposes` to any of the numbers, as
+    (message id, recipient index, channel, purpose)."""
+    if not number_indexes:
+        return []
+    query = select(
+        messages.c.id, messages.c.recipient_index, messages.c.channel, messages.c.purpose
+    ).where(
+        messages.c.account_id == account_id,
+        _index_in(conn, messages, list(number_indexes), "recipient_index"),
+        messages.c.direction == "outbound",
+        messages.c.status.in_(("scheduled", "queued")),
+        messages.c.purpose.in_(list(purposes)),
+    )
+    return [
+        (row.id, bytes(row.recipient_index), row.channel, row.purpose)
+        for row in conn.execute(query)
+    ]
 
 
 def take_unleased_work(conn: Connection, message_ids: Sequence[str], now: datetime) -> list[str]:

@@ -1,0 +1,147 @@
+"""Consent columns of an import: `column=consent:CHANNEL[:PURPOSE]` records each row's
+answer in the consent ledger, in the batch's transaction.
+
+A cell of yes/true/1/granted records `granted` (basis consent), no/false/0/withdrawn
+records `withdrawn`, objected records `objected`; an empty cell records nothing. An
+event is recorded only when it changes the number's current state for that channel and
+purpose, so importing the same file again adds no event. A withdrawal or objection
+cancels the waiting messages of that purpose, as the consent API does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from tidings.core.clock import iso
+from tidings.core.errors import InvalidInput
+from tidings.domain.consent import MARKETING, ConsentError, check_event, state_of
+from tidings.domain.contacts import ContactValueError
+from tidings.pipeline.opt_out import OptOuts, Withdrawal, ledger_row
+from tidings.store import consent as consent_store
+
+PREFIX = "consent:"
+ANSWERS = {
+    "yes": "granted",
+    "y": "granted",
+    "true": "granted",
+    "1": "granted",
+    "granted": "granted",
+    "no": "withdrawn",
+    "n": "withdrawn",
+    "false": "withdrawn",
+    "0": "withdrawn",
+    "withdrawn": "withdrawn",
+    "objected": "objected",
+}
+
+
+def is_consent(target: str) -> bool:
+    return target.startswith(PREFIX)
+
+
+def check_consent_target(target: str, column: str) -> str:
+    """`consent:sms` or `consent:sms:marketing` -> the normal form `consent:sms:marketing`."""
+    parts = target[len(PREFIX) :].split(":")
+    channel = parts[0].strip().lower()
+    purpose = parts[1].strip() if len(parts) > 1 else MARKETING
+    try:
+        if len(parts) > 2:
+            raise ConsentError("map", "it has more than CHANNEL and PURPOSE")
+        check_event(channel, purpose, "granted", "consent", "import")
+    except ConsentError as exc:
+        raise InvalidInput(
+            f"'map' sends column {column!r} to {target!r}, which is not a consent target "
+            f"(consent:CHANNEL or consent:CHANNEL:PURPOSE): {exc}",
+            code="invalid_consent_target",
+            extra={"field": "map"},
+        ) from None
+    return f"{PREFIX}{channel}:{purpose}"
+
+
+def parse_answer(target: str, raw: object) -> str:
+    """The action a cell records; ContactValueError for what is not a yes or a no."""
+    if isinstance(raw, bool):
+        return "granted" if raw else "withdrawn"
+    text = str(raw).strip().lower() if isinstance(raw, str | int) else None
+    action = ANSWERS.get(text) if text is not None else None
+    if action is None:
+        raise ContactValueError(
+            target,
+            f"must be yes, no, true, false, 1, 0, granted, withdrawn or objected "
+            f"(got {str(raw)[:40]!r})",
+        )
+    return action
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One row's consent cell, for a contact that the batch wrote."""
+
+    number_index: bytes
+    contact_id: str
+    line: int
+    column: str
+    target: str  # consent:CHANNEL:PURPOSE
+    action: str
+
+
+class ConsentRecorder:
+    """Writes the ledger events of one import batch, set-based."""
+
+    def __init__(self, opt_outs: OptOuts, import_id: str, filename: str | None) -> None:
+        self._opt_outs = opt_outs
+        self._import = import_id
+        self._filename = filename
+
+    def record(
+        self, conn: Connection, account_id: str, answers: Sequence[Answer], now: datetime
+    ) -> None:
+        """Append the events that change a state."""
+        if not answers:
+            return
+        purposes = sorted({a.target.split(":")[2] for a in answers})
+        events, _ = consent_store.consent_facts(
+            conn, account_id, [a.number_index for a in answers], purposes, with_ledger=True
+        )
+        rows: list[dict[str, Any]] = []
+        withdrawals: list[Withdrawal] = []
+        for answer in answers:
+            _, channel, purpose = answer.target.split(":")
+            current = state_of(events.get(answer.number_index, ()), channel, purpose)
+            if current.status == answer.action:
+                continue  # already so: a re-import adds nothing
+            evidence = {
+                "import_id": self._import,
+                "file": self._filename,
+                "line": answer.line,
+                "column": answer.column,
+                "at": iso(now),
+            }
+            rows.append(
+                ledger_row(
+                    self._opt_outs.crypto,
+                    account_id=account_id,
+                    number_index=answer.number_index,
+                    contact_id=answer.contact_id,
+                    channel=channel,
+                    purpose=purpose,
+                    action=answer.action,
+                    basis="consent",
+                    source="import",
+                    evidence={k: v for k, v in evidence.items() if v is not None},
+                    policy_version=self._opt_outs.policy_version,
+                    occurred_at=now,
+                    now=now,
+                )
+            )
+            if answer.action != "granted":
+                withdrawals.append(Withdrawal(answer.number_index, channel, purpose, answer.action))
+        if withdrawals:  # nothing waiting for this purpose may go out after it
+            consent_store.lock_account(conn, account_id, exclusive=True)
+        consent_store.insert_events(conn, rows)
+        self._opt_outs.cancel_withdrawn(conn, account_id, withdrawals, now)
