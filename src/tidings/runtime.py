@@ -28,7 +28,7 @@ from tidings.contacts.lists import ListService
 from tidings.contacts.service import ContactService
 from tidings.core.clock import Clock, SystemClock
 from tidings.core.config import ConnectorConfig, Settings
-from tidings.core.crypto import Crypto, load_or_create_master_key
+from tidings.core.crypto import Crypto, load_or_create_master_key, private_file
 from tidings.core.errors import ConfigError
 from tidings.core.ids import new_id
 from tidings.domain.policy import Policy
@@ -222,7 +222,9 @@ def build_runtime(
         upgrade(db)
     master = load_or_create_master_key(settings.master_key_env, settings.data_dir)
 
-    vault = KeyVault(settings.key_vault_url or f"sqlite:///{settings.data_dir / 'keys.db'}")
+    vault = KeyVault(
+        settings.key_vault_url or f"sqlite:///{private_file(settings.data_dir, 'keys.db')}"
+    )
     ring = KeyRing(db, vault)
     crypto = Crypto(
         master,

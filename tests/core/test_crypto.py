@@ -12,8 +12,10 @@ from tidings.core.crypto import (
     KeyUnavailable,
     load_or_create_master_key,
     parse_master_key,
+    private_file,
 )
 from tidings.core.errors import ConfigError
+from tidings.runtime import Runtime
 
 
 def make_crypto(master: bytes | None = None) -> tuple[Crypto, dict[str, bytes | None]]:
@@ -77,6 +79,13 @@ def test_master_key_file_is_created_private_and_reused(tmp_path: Path) -> None:
     assert mode == 0o600
     assert load_or_create_master_key(None, tmp_path) == first
     assert len(first) == 32
+
+
+def test_key_vault_file_in_the_data_dir_is_private(runtime: Runtime) -> None:
+    vault = runtime.settings.data_dir / "keys.db"
+    assert vault.exists()
+    assert stat.S_IMODE(vault.stat().st_mode) == 0o600
+    assert private_file(runtime.settings.data_dir, "keys.db") == vault  # an existing one stays
 
 
 def test_master_key_from_environment_wins(tmp_path: Path) -> None:

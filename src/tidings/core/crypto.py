@@ -71,6 +71,16 @@ def parse_master_key(text: str) -> bytes:
     return key
 
 
+def private_file(directory: Path, name: str) -> Path:
+    """A file only its owner may read (created empty with mode 0600 when missing), for
+    secrets kept in the data dir beside the master key, like the key vault."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return path
+
+
 def load_or_create_master_key(env_value: str | None, data_dir: Path) -> bytes:
     """The master key from the environment, else from the data dir (created 0600 on first use)."""
     if env_value:
