@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,9 @@ def test_cli_creates_lists_and_revokes_credentials(env: dict[str, str]) -> None:
     assert code == 0
     created = json.loads(out)
     assert len(created["password"]) == 8
-    assert 1 <= len(created["system_id"]) <= 15
+    # "tid" + 10 of [a-z0-9]: fits SMPP's system_id (a C-octet string of at most 16 octets)
+    assert re.fullmatch(r"tid[a-z0-9]{10}", created["system_id"])
+    assert len(created["system_id"].encode("ascii")) <= 15
     assert created["max_tps"] == 50
     code, out, _ = run(env, "smpp", "credentials", "list", "--account", account_id, "--json")
     assert code == 0
