@@ -66,7 +66,9 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = problems.document(FastAPI.openapi(app))
+            document = FastAPI.openapi(app)
+            document.setdefault("components", {}).setdefault("schemas", {}).update(messages.SCHEMAS)
+            app.openapi_schema = problems.document(document)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -102,6 +102,17 @@ class Checked:
 
 
 @dataclass(frozen=True, slots=True)
+class Queued:
+    """A checked message waiting for its group's transaction, where it is sealed."""
+
+    account_id: str
+    checked: Checked
+    now: datetime
+    message_id: str | None
+    companions: tuple[tuple[Table, dict[str, Any]], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Prepared:
     row: dict[str, Any]
     event: dict[str, Any]
@@ -182,7 +193,7 @@ class AcceptService:
         self.max_batch = max_batch
         self._on_accepted = on_accepted
         self._load = load
-        self._group: GroupCommitter[Prepared] = GroupCommitter(self._write_group)
+        self._group: GroupCommitter[Queued, Prepared] = GroupCommitter(self._write_group)
 
     def prepare(
         self, account_id: str, req: MessageRequest, now: datetime, *, message_id: str | None = None
@@ -369,34 +380,71 @@ class AcceptService:
     ) -> dict[str, Any]:
         """Accept one message through group commit (no Idempotency-Key); `companions` are
         rows of other tables written in the message's transaction. A message whose purpose
-        calls for a consent or opt-out check commits on its own, checked in its transaction."""
-        prepared = self.prepare(account_id, req, self._clock.now(), message_id=message_id)
-        if companions:
-            prepared = dataclasses.replace(prepared, companions=tuple(companions))
+        calls for a consent or opt-out check commits on its own, checked in its transaction.
+
+        Only the checks run on the event loop: subject keys (a lookup, or a minted key), the
+        encryption and the write happen on the group's thread, once per group."""
+        now = self._clock.now()
+        queued = Queued(
+            account_id,
+            self.check(account_id, req, now),
+            now,
+            message_id,
+            tuple(companions),
+        )
         if self._gate.needs_check(account_id, req.purpose):
-            await asyncio.to_thread(self._commit_checked, account_id, prepared)
+            prepared = await asyncio.to_thread(self._commit_checked, queued)
         else:
-            await self._group.commit(prepared)
+            prepared = await self._group.commit(queued)
         self._accepted(req.channel, 1)
         return prepared.resource
 
     async def close(self) -> None:
         await self._group.close()
 
-    def _write_group(self, group: Sequence[Prepared]) -> None:
+    def _seal_queued(self, group: Sequence[Queued]) -> list[Prepared]:
+        """Seal each queued message under its subject's key: one key lookup per account."""
+        keys: dict[str, dict[bytes, SubjectKey]] = {}
+        for account_id in dict.fromkeys(q.account_id for q in group):
+            keys[account_id] = self._crypto.subject_keys(
+                account_id,
+                [q.checked.subject_index for q in group if q.account_id == account_id],
+                group[0].now,
+            )
+        prepared = []
+        for q in group:
+            sealed = self.seal(
+                q.account_id,
+                q.checked,
+                keys[q.account_id][q.checked.subject_index],
+                q.now,
+                message_id=q.message_id,
+            )
+            if q.companions:
+                sealed = dataclasses.replace(sealed, companions=q.companions)
+            prepared.append(sealed)
+        return prepared
+
+    def _write_group(self, group: Sequence[Queued]) -> list[Prepared]:
+        prepared = self._seal_queued(group)
+
         def write() -> None:
             with self._db.write() as conn:
-                self._insert(conn, group)
+                self._insert(conn, prepared)
 
-        self._write(group, write)
+        self._write(prepared, write)
+        return prepared
 
-    def _commit_checked(self, account_id: str, prepared: Prepared) -> None:
+    def _commit_checked(self, queued: Queued) -> Prepared:
+        (prepared,) = self._seal_queued([queued])
+
         def write() -> None:
             with self._db.write() as conn:
-                self._refuse_unless_allowed(conn, account_id, prepared)
+                self._refuse_unless_allowed(conn, queued.account_id, prepared)
                 self._insert(conn, [prepared])
 
         self._write([prepared], write)
+        return prepared
 
     def accept(
         self, account_id: str, req: MessageRequest, idempotency_key: str | None = None

@@ -13,26 +13,32 @@ from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
-class GroupCommitter(Generic[Item]):
-    def __init__(self, write: Callable[[Sequence[Item]], None], max_group: int = 500) -> None:
+class GroupCommitter(Generic[Item, Result]):
+    """`write` commits a group in one transaction and returns one result per item, in order."""
+
+    def __init__(
+        self, write: Callable[[Sequence[Item]], Sequence[Result]], max_group: int = 500
+    ) -> None:
         self._write = write
         self._max_group = max_group
-        self._queue: list[tuple[Item, asyncio.Future[None]]] = []
+        self._queue: list[tuple[Item, asyncio.Future[Result]]] = []
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._busy = False
 
-    async def commit(self, item: Item) -> None:
-        """Return once `item` is durably committed; raise what its transaction raised."""
+    async def commit(self, item: Item) -> Result:
+        """Return `item`'s result once it is durably committed; raise what its transaction
+        raised."""
         if self._task is None or self._task.done():
             self._ready = asyncio.Event()  # bound to the loop that runs the committer
             self._task = asyncio.create_task(self._run(), name="group-commit")
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
         self._ready.set()
-        await future
+        return await future
 
     async def _run(self) -> None:
         while True:
@@ -45,23 +51,23 @@ class GroupCommitter(Generic[Item]):
                 continue
             self._busy = True
             try:
-                await asyncio.to_thread(self._write, [item for item, _ in group])
+                results = await asyncio.to_thread(self._write, [item for item, _ in group])
             except Exception:
                 # One bad item must not fail the others: commit each alone.
                 for item, future in group:
                     try:
-                        await asyncio.to_thread(self._write, [item])
+                        (result,) = await asyncio.to_thread(self._write, [item])
                     except Exception as exc:
                         if not future.done():
                             future.set_exception(exc)
                     else:
                         if not future.done():
-                            future.set_result(None)
+                            future.set_result(result)
                 self._busy = False
                 continue
-            for _, future in group:
+            for (_, future), result in zip(group, results, strict=True):
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(result)
             self._busy = False
 
     async def close(self, timeout: float = 10.0) -> None:
