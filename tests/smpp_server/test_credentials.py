@@ -89,3 +89,29 @@ def test_password_is_stored_hashed_and_checked(runtime: Runtime) -> None:
     service.revoke(account_id, created["id"])
     assert service.authenticate(created["system_id"], created["password"]) is None
     assert not service.is_active(created["id"], created["system_id"])
+
+
+def test_cli_shows_sets_and_clears_account_caps(env: dict[str, str]) -> None:
+    account_id = json.loads(run(env, "account", "create", "--name", "A", "--json")[1])["account_id"]
+    limits = ("smpp", "limits", "--account", account_id)
+    code, out, _ = run(env, *limits, "--json")
+    assert code == 0
+    assert json.loads(out)["max_binds"] is None  # only each credential's own caps
+    code, _, err = run(env, *limits, "--max-binds", "3")
+    assert code == 2
+    assert "--max-tps" in err  # nothing to keep the other cap from yet
+    code, out, _ = run(env, *limits, "--max-binds", "3", "--max-tps", "200", "--json")
+    assert code == 0
+    assert (json.loads(out)["max_binds"], json.loads(out)["max_tps"]) == (3, 200)
+    code, out, _ = run(env, *limits, "--max-tps", "50", "--json")  # the other cap stays
+    assert (json.loads(out)["max_binds"], json.loads(out)["max_tps"]) == (3, 50)
+    code, _, err = run(env, *limits, "--max-binds", "0")
+    assert code == 2
+    assert "max_binds" in err
+    assert json.loads(run(env, *limits, "--json")[1])["max_binds"] == 3  # unchanged
+    code, out, _ = run(env, *limits, "--clear", "--json")
+    assert code == 0
+    assert json.loads(out)["max_tps"] is None
+    code, _, err = run(env, "smpp", "limits", "--account", "acc_nope", "--json")
+    assert code == 2
+    assert "no active account" in err and "Traceback" not in err

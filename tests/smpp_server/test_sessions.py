@@ -160,3 +160,19 @@ def test_failed_bind_delays_grow_and_expire_with_the_clock() -> None:
     assert guard.delay("10.0.0.2") == 0.0  # another address is not slowed
     clock.advance(timedelta(seconds=limits.failed_bind_window + 1))
     assert guard.delay("10.0.0.1") == 0.0
+
+
+def test_bind_limit_per_account_over_all_its_credentials(connect: Any, runtime: Runtime) -> None:
+    first_login = make_login(runtime, max_binds=4)
+    second_login = make_login(runtime, first_login.account_id, max_binds=4)
+    other_account = make_login(runtime, max_binds=4)
+    CredentialService(runtime.db, runtime.clock).set_account_caps(
+        first_login.account_id, max_binds=2, max_tps=100
+    )
+    assert connect().bind(first_login).command_status == S.ESME_ROK
+    assert connect().bind(second_login).command_status == S.ESME_ROK
+    # each credential has room for more, the account has not
+    assert connect().bind(first_login).command_status == S.ESME_RBINDFAIL
+    assert connect().bind(second_login).command_status == S.ESME_RBINDFAIL
+    # another account's binds do not count
+    assert connect().bind(other_account).command_status == S.ESME_ROK

@@ -26,6 +26,7 @@ from tidings.channels.smpp.text import encode_text
 from tidings.channels.smpp.udh import ConcatInfo, concat_header
 from tidings.core.ids import is_valid_id
 from tidings.runtime import Runtime
+from tidings.smpp_server.credentials import CredentialService
 
 S = CommandStatus
 TO = "31612345678"
@@ -224,3 +225,38 @@ def test_an_incomplete_long_message_is_dropped_after_the_timeout(
     wait_until(lambda: handler.open_sets == 0, message="the set dropped")
     query = esme.request(QuerySm(sequence_number=esme.next_sequence(), message_id=resp.message_id))
     assert query.command_status == S.ESME_RQUERYFAIL
+
+
+def test_throughput_limit_per_account_is_shared_by_its_credentials(
+    connect: Any, runtime: Runtime
+) -> None:
+    first_login = make_login(runtime, max_tps=100)
+    second_login = make_login(runtime, first_login.account_id, max_tps=100)
+    CredentialService(runtime.db, runtime.clock).set_account_caps(
+        first_login.account_id, max_binds=10, max_tps=3
+    )
+    sessions = [connect(), connect()]
+    sessions[0].bind(first_login)
+    sessions[1].bind(second_login)
+    sent = 0
+    for n in range(1, 6):
+        for esme in sessions:
+            esme.send(
+                SubmitSm(
+                    sequence_number=n,
+                    source_addr="Acme",
+                    source_addr_ton=5,
+                    destination_addr=TO,
+                    short_message=b"burst",
+                )
+            )
+            sent += 1
+    statuses = [
+        esme.receive().command_status  # type: ignore[attr-defined]
+        for esme in sessions
+        for _ in range(5)
+    ]
+    assert len(statuses) == sent
+    # 10 submits over two credentials of 100/s each: the account's 3/s is the cap
+    assert statuses.count(S.ESME_ROK) <= 4
+    assert statuses.count(S.ESME_RTHROTTLED) >= 6

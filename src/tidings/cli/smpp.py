@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from tidings.core.errors import TidingsError
+from tidings.core.errors import InvalidInput, TidingsError
 from tidings.smpp_server.credentials import DEFAULT_MAX_BINDS, DEFAULT_MAX_TPS, CredentialService
 
 smpp_app = typer.Typer(help="The SMPP server that accounts bind to.", no_args_is_help=True)
@@ -94,3 +94,48 @@ def credentials_revoke(
         return
     rt.close()
     out.print(f"revoked {credential_id}")
+
+
+@smpp_app.command("limits")
+def account_limits(
+    account: str = typer.Option(..., "--account", help="Account id."),
+    max_binds: int | None = typer.Option(
+        None, help="Sessions bound at once over all the account's credentials."
+    ),
+    max_tps: int | None = typer.Option(
+        None, help="Messages per second over all the account's binds."
+    ),
+    clear: bool = typer.Option(False, "--clear", help="Only each credential's own caps."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Show or set an account's caps over all its SMPP credentials together."""
+    from tidings.cli.main import emit, open_runtime
+
+    if clear and (max_binds is not None or max_tps is not None):
+        _fail("give --clear alone, or --max-binds and --max-tps without it")
+        return
+    rt = open_runtime(config)
+    service = CredentialService(rt.db, rt.clock)
+    try:
+        if clear:
+            caps = service.clear_account_caps(account)
+        elif max_binds is None and max_tps is None:
+            caps = service.account_caps(account)
+        else:
+            current = service.account_caps(account)
+            binds = max_binds if max_binds is not None else current["max_binds"]
+            tps = max_tps if max_tps is not None else current["max_tps"]
+            if binds is None or tps is None:
+                missing = "--max-tps" if tps is None else "--max-binds"
+                raise InvalidInput(
+                    f"the account has no caps yet: give {missing} too",
+                    code="missing_limit",
+                )
+            caps = service.set_account_caps(account, max_binds=binds, max_tps=tps)
+    except TidingsError as exc:
+        rt.close()
+        _fail(exc.detail)
+        return
+    rt.close()
+    emit(caps, as_json)

@@ -32,6 +32,15 @@ _SYSTEM_ID_ALPHABET = string.ascii_lowercase + string.digits
 DEFAULT_MAX_BINDS = 4
 DEFAULT_MAX_TPS = 500
 LIMITS = {"max_binds": (1, 100), "max_tps": (1, 100_000)}
+ACCOUNT_LIMITS = {"max_binds": (1, 1_000), "max_tps": (1, 100_000)}
+
+
+@dataclass(frozen=True, slots=True)
+class AccountCaps:
+    """Caps over all binds of one account, whatever credential they use."""
+
+    max_binds: int
+    max_tps: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +50,18 @@ class Credential:
     system_id: str
     max_binds: int
     max_tps: int
+    account_caps: AccountCaps | None = None  # as they were at bind time
+
+
+def _check_limits(bounds: dict[str, tuple[int, int]], **values: int) -> None:
+    for name, value in values.items():
+        low, high = bounds[name]
+        if not low <= value <= high:
+            raise InvalidInput(
+                f"'{name}' must be from {low} to {high}",
+                code=f"invalid_{name}",
+                extra={"field": name},
+            )
 
 
 class CredentialService:
@@ -59,14 +80,7 @@ class CredentialService:
         max_tps: int = DEFAULT_MAX_TPS,
     ) -> dict[str, Any]:
         """A new system_id and password; the password is shown here once and never again."""
-        for name, value in (("max_binds", max_binds), ("max_tps", max_tps)):
-            low, high = LIMITS[name]
-            if not low <= value <= high:
-                raise InvalidInput(
-                    f"'{name}' must be from {low} to {high}",
-                    code=f"invalid_{name}",
-                    extra={"field": name},
-                )
+        _check_limits(LIMITS, max_binds=max_binds, max_tps=max_tps)
         password = "".join(secrets.choice(_ALPHABET) for _ in range(PASSWORD_LENGTH))
         password_hash = self._hasher.hash(password)
         now = self._clock.now()
@@ -86,11 +100,7 @@ class CredentialService:
             }
             try:
                 with self._db.write() as conn:
-                    account = account_store.get_account(conn, account_id)
-                    if account is None or account.status != "active":
-                        raise NotFound(
-                            f"no active account {account_id[:64]!r}", code="account_not_found"
-                        )
+                    self._active_account(conn, account_id)
                     smpp_store.insert_credential(conn, row)
             except IntegrityError:
                 continue
@@ -116,11 +126,51 @@ class CredentialService:
                     code="smpp_credential_not_found",
                 )
 
+    def set_account_caps(self, account_id: str, *, max_binds: int, max_tps: int) -> dict[str, Any]:
+        """Cap the binds and messages a second of all the account's credentials together;
+        bound sessions follow within the server's revalidation period."""
+        _check_limits(ACCOUNT_LIMITS, max_binds=max_binds, max_tps=max_tps)
+        row = {
+            "account_id": account_id,
+            "max_binds": max_binds,
+            "max_tps": max_tps,
+            "updated_at": self._clock.now(),
+        }
+        with self._db.write() as conn:
+            self._active_account(conn, account_id)
+            smpp_store.set_account_limits(conn, row)
+        return _public_caps(account_id, row)
+
+    def clear_account_caps(self, account_id: str) -> dict[str, Any]:
+        """Back to each credential's own caps only."""
+        with self._db.write() as conn:
+            self._active_account(conn, account_id)
+            smpp_store.clear_account_limits(conn, account_id)
+        return _public_caps(account_id, None)
+
+    def account_caps(self, account_id: str) -> dict[str, Any]:
+        with self._db.read() as conn:
+            self._active_account(conn, account_id)
+            row = smpp_store.account_limits(conn, account_id)
+        return _public_caps(account_id, None if row is None else row._mapping)
+
+    def current_caps(self, account_id: str) -> AccountCaps | None:
+        with self._db.read() as conn:
+            row = smpp_store.account_limits(conn, account_id)
+        return None if row is None else AccountCaps(row.max_binds, row.max_tps)
+
+    @staticmethod
+    def _active_account(conn: Any, account_id: str) -> None:
+        account = account_store.get_account(conn, account_id)
+        if account is None or account.status != "active":
+            raise NotFound(f"no active account {account_id[:64]!r}", code="account_not_found")
+
     def authenticate(self, system_id: str, password: str) -> Credential | None:
         """The credential when system_id and password match an active one (slow: argon2)."""
         with self._db.read() as conn:
             row = smpp_store.credential_by_system_id(conn, system_id)
             account = account_store.get_account(conn, row.account_id) if row else None
+            caps = smpp_store.account_limits(conn, row.account_id) if row else None
         usable = row is not None and row.revoked_at is None and account is not None
         usable = usable and account.status == "active"  # type: ignore[union-attr]
         try:
@@ -130,7 +180,14 @@ class CredentialService:
         if not usable:
             return None
         assert row is not None
-        return Credential(row.id, row.account_id, row.system_id, row.max_binds, row.max_tps)
+        return Credential(
+            row.id,
+            row.account_id,
+            row.system_id,
+            row.max_binds,
+            row.max_tps,
+            None if caps is None else AccountCaps(caps.max_binds, caps.max_tps),
+        )
 
     def is_active(self, credential_id: str, system_id: str) -> bool:
         with self._db.read() as conn:
@@ -147,4 +204,14 @@ def _public(row: Any) -> dict[str, Any]:
         "max_tps": row["max_tps"],
         "created_at": iso(row["created_at"]),
         "revoked_at": iso(row["revoked_at"]),
+    }
+
+
+def _public_caps(account_id: str, row: Any) -> dict[str, Any]:
+    """The account's caps; null where only each credential's own apply."""
+    return {
+        "account_id": account_id,
+        "max_binds": None if row is None else row["max_binds"],
+        "max_tps": None if row is None else row["max_tps"],
+        "updated_at": None if row is None else iso(row["updated_at"]),
     }

@@ -15,7 +15,7 @@ from tidings.core.clock import Clock
 from tidings.core.crypto import Crypto
 from tidings.core.errors import TidingsError
 from tidings.pipeline.queries import MessageQueries
-from tidings.smpp_server.credentials import Credential, CredentialService
+from tidings.smpp_server.credentials import AccountCaps, Credential, CredentialService
 from tidings.smpp_server.guard import FailedBinds
 from tidings.smpp_server.limits import ServerLimits
 from tidings.smpp_server.outbox import Delivery, OutboxWriter, build_deliveries
@@ -53,12 +53,16 @@ class _Rate:
         self._tokens = self.rate
         self._stamp: float | None = None
 
-    def take(self) -> bool:
+    def ready(self) -> bool:
+        """Whether a message may go now (without taking it)."""
         now = asyncio.get_running_loop().time()
         if self._stamp is not None:
             self._tokens = min(self.rate, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
-        if self._tokens >= 1.0:
+        return self._tokens >= 1.0
+
+    def take(self) -> bool:
+        if self.ready():
             self._tokens -= 1.0
             return True
         return False
@@ -89,7 +93,9 @@ class SmppServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self._sessions: dict[str, list[Session]] = {}  # account id -> bound sessions
-        self._rates: dict[str, _Rate] = {}
+        self._rates: dict[str, _Rate] = {}  # credential id -> its rate
+        self._account_rates: dict[str, _Rate] = {}  # account id -> the rate of all its binds
+        self._account_caps: dict[str, AccountCaps | None] = {}  # account id -> newest caps
         self._pumps: dict[str, asyncio.Task[None]] = {}
         self._wakers: dict[str, asyncio.Event] = {}
         self._references: dict[str, int] = {}
@@ -162,12 +168,26 @@ class SmppServer:
         if in_use >= credential.max_binds:
             log.warning("SMPP bind refused: %s already has %d binds", credential.system_id, in_use)
             return None, S.ESME_RBINDFAIL
+        caps = credential.account_caps
+        account_binds = sum(
+            1
+            for bound in self._sessions.get(credential.account_id, ())
+            if bound.credential is not None
+        )
+        if caps is not None and account_binds >= caps.max_binds:
+            log.warning(
+                "SMPP bind refused: account %s already has %d binds (its cap)",
+                credential.account_id,
+                account_binds,
+            )
+            return None, S.ESME_RBINDFAIL
         return credential, S.ESME_ROK
 
     def bound(self, session: Session) -> None:
         assert session.credential is not None
         account = session.credential.account_id
         self._sessions.setdefault(account, []).append(session)
+        self._account_caps[account] = session.credential.account_caps
         if session.receives:
             self._start_pump(account)
 
@@ -179,12 +199,21 @@ class SmppServer:
             sessions.remove(session)
         if not sessions:
             self._sessions.pop(session.credential.account_id, None)
+            self._account_caps.pop(session.credential.account_id, None)
+            self._account_rates.pop(session.credential.account_id, None)
 
     def throttle(self, credential: Credential) -> bool:
+        """Whether a submit may go now: within its credential's rate and its account's."""
         rate = self._rates.get(credential.id)
         if rate is None or rate.rate != credential.max_tps:
             rate = self._rates[credential.id] = _Rate(credential.max_tps)
-        return rate.take()
+        caps = self._account_caps.get(credential.account_id)
+        if caps is None:
+            return rate.take()
+        shared = self._account_rates.get(credential.account_id)
+        if shared is None or shared.rate != caps.max_tps:
+            shared = self._account_rates[credential.account_id] = _Rate(caps.max_tps)
+        return rate.ready() and shared.take() and rate.take()
 
     def sessions(self, account_id: str) -> list[Session]:
         return list(self._sessions.get(account_id, ()))
@@ -201,6 +230,14 @@ class SmppServer:
         while True:
             await asyncio.sleep(self.limits.revalidate_seconds)
             self.submits.expire()
+            for account_id in list(self._sessions):
+                try:
+                    caps = await asyncio.to_thread(self.credentials.current_caps, account_id)
+                except Exception:
+                    log.exception("reading the SMPP caps of %s failed", account_id)
+                    continue
+                if account_id in self._sessions:
+                    self._account_caps[account_id] = caps
             bound = {
                 s.credential.id: s.credential
                 for sessions in self._sessions.values()

@@ -9,7 +9,13 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
 
 from tidings.store.bulk import in_list
-from tidings.store.tables import messages, smpp_credentials, smpp_outbox, smpp_receipt_requests
+from tidings.store.tables import (
+    messages,
+    smpp_account_limits,
+    smpp_credentials,
+    smpp_outbox,
+    smpp_receipt_requests,
+)
 
 # -- credentials -----------------------------------------------------------------------
 
@@ -43,6 +49,27 @@ def revoke_credential(conn: Connection, account_id: str, credential_id: str, now
             smpp_credentials.c.revoked_at.is_(None),
         )
         .values(revoked_at=now)
+    )
+    return result.rowcount == 1
+
+
+def account_limits(conn: Connection, account_id: str) -> Row[Any] | None:
+    return conn.execute(
+        select(smpp_account_limits).where(smpp_account_limits.c.account_id == account_id)
+    ).first()
+
+
+def set_account_limits(conn: Connection, row: dict[str, Any]) -> None:
+    """Insert or replace the account's caps (one row per account)."""
+    conn.execute(
+        delete(smpp_account_limits).where(smpp_account_limits.c.account_id == row["account_id"])
+    )
+    conn.execute(insert(smpp_account_limits).values(**row))
+
+
+def clear_account_limits(conn: Connection, account_id: str) -> bool:
+    result = conn.execute(
+        delete(smpp_account_limits).where(smpp_account_limits.c.account_id == account_id)
     )
     return result.rowcount == 1
 

@@ -664,6 +664,16 @@ smpp_credentials = Table(
     col("revoked_at", UTC_TS, OPS, nullable=True),
 )
 
+# Caps over all SMPP credentials of one account (no row: each credential's own caps only).
+smpp_account_limits = Table(
+    "smpp_account_limits",
+    metadata,
+    col("account_id", String(32), OPS, ForeignKey("accounts.id"), primary_key=True),
+    col("max_binds", Integer, OPS, nullable=False),
+    col("max_tps", Integer, OPS, nullable=False),
+    col("updated_at", UTC_TS, OPS, nullable=False),
+)
+
 smpp_receipt_requests = Table(
     "smpp_receipt_requests",
     metadata,
@@ -873,7 +883,15 @@ _lifecycle(
 )
 # What belongs to an account goes with it. While any hold of the account is active,
 # these rows stay (no `at`): held records need their account, keys and holds.
-for _table in (users, api_keys, numbers, data_keys, legal_holds):
+for _table in (
+    users,
+    api_keys,
+    numbers,
+    data_keys,
+    legal_holds,
+    smpp_credentials,
+    smpp_account_limits,
+):
     _lifecycle(
         _table,
         Lifecycle(anchors=_OF_ACCOUNT, account="account_id", parent=Ref("account_id", "accounts")),
