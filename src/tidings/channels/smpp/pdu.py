@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import struct
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import ClassVar, Final, TypeVar
 
 from tidings.channels.smpp.constants import (
     HEADER_SIZE,
@@ -46,6 +46,7 @@ from tidings.channels.smpp.tlv import (
 )
 
 _HEADER: Final = struct.Struct(">IIII")
+_P = TypeVar("_P", bound="Pdu")
 _U32_MAX: Final = 0xFFFFFFFF
 S = CommandStatus
 
@@ -377,16 +378,19 @@ def _layout(cls: type[Pdu]) -> tuple[tuple[str, Spec], ...]:
 # -- encoding ---------------------------------------------------------------------------
 
 
-def encode(pdu: Pdu) -> bytes:
-    """The wire bytes of ``pdu``, header included."""
+def encode(pdu: Pdu, sequence_number: int | None = None) -> bytes:
+    """The wire bytes of ``pdu``, header included; ``sequence_number`` replaces the PDU's
+    own (a session numbers its requests as it sends them)."""
     status = pdu.command_status if isinstance(pdu, Response) else 0
     body = b"" if _omits_body(pdu, status) else _encode_body(pdu)
-    header = _HEADER.pack(HEADER_SIZE + len(body), pdu.command_id, status, pdu.sequence_number)
-    return header + body
+    sequence = pdu.sequence_number if sequence_number is None else sequence_number
+    if not 0 <= sequence <= _U32_MAX:
+        raise ValueError(f"sequence_number must fit in 32 bits, got {sequence}")
+    return _HEADER.pack(HEADER_SIZE + len(body), pdu.command_id, status, sequence) + body
 
 
 def _omits_body(pdu: Pdu, status: int) -> bool:
-    if status == CommandStatus.ESME_ROK:
+    if not status:
         return False
     return all(
         getattr(pdu, field.name) == field.default
@@ -444,10 +448,29 @@ def decode(data: bytes | bytearray | memoryview) -> Pdu:
     values = {} if is_response and len(data) == HEADER_SIZE else reader.read(_layout(cls))
     if is_response:
         values["command_status"] = status
-    try:
-        return cls(sequence_number=sequence, **values)
-    except ValueError as error:  # a bug if reached: the reader enforces the same specs
-        raise reader.error(str(error), CommandStatus.ESME_RSYSERR) from error
+    values["sequence_number"] = sequence
+    # The reader enforced every spec the constructor checks (fixed-size integers, string
+    # sizes, no NUL inside a string, sm_length, TLV values): build without checking again.
+    return _unchecked(cls, values)
+
+
+_FIELDS: Final[dict[type[Pdu], tuple[tuple[str, object], ...]]] = {}
+
+
+def _fields(cls: type[Pdu]) -> tuple[tuple[str, object], ...]:
+    """Every field of ``cls`` with its default (sequence_number has none)."""
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = tuple((f.name, f.default) for f in dataclasses.fields(cls))
+        _FIELDS[cls] = found
+    return found
+
+
+def _unchecked(cls: type[_P], values: dict[str, object]) -> _P:
+    pdu = object.__new__(cls)
+    for name, default in _fields(cls):
+        object.__setattr__(pdu, name, values.get(name, default))
+    return pdu
 
 
 class _BodyReader:

@@ -88,7 +88,7 @@ def parse_receipt(text: str) -> DeliveryReceipt:
     fields: dict[str, str] = {}
     matches = list(_KEY.finditer(text))
     for index, match in enumerate(matches):
-        key = re.sub(r"[ _]", "", match.group(1).lower())
+        key = match.group(1).lower().replace(" ", "").replace("_", "")
         if key == "text":
             fields.setdefault(key, text[match.end() :].lstrip())
             break
@@ -109,14 +109,13 @@ def parse_receipt(text: str) -> DeliveryReceipt:
     )
 
 
+_STATS: Final[dict[str, ReceiptStat]] = {stat.value: stat for stat in ReceiptStat} | _ALIASES
+
+
 def _stat(value: str | None) -> ReceiptStat | str | None:
     if not value:
         return None
-    upper = value.upper()
-    try:
-        return ReceiptStat(upper)
-    except ValueError:
-        return _ALIASES.get(upper, value)
+    return _STATS.get(value.upper(), value)
 
 
 def _count(value: str | None) -> int | None:
@@ -127,11 +126,16 @@ def _date(value: str | None) -> datetime | None:
     """YYMMDDhhmm[ss]; the two-digit year is in 2000-2099 (receipts report the present)."""
     if not value or not value.isdigit() or len(value) not in (10, 12):
         return None
-    numbers = [int(value[i : i + 2]) for i in range(0, len(value), 2)]
-    year, month, day, hour, minute = numbers[:5]
-    second = numbers[5] if len(numbers) == 6 else 0
+    second = int(value[10:12]) if len(value) == 12 else 0
     try:
-        return datetime(2000 + year, month, day, hour, minute, second)
+        return datetime(
+            2000 + int(value[0:2]),
+            int(value[2:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[8:10]),
+            second,
+        )
     except ValueError:
         return None
 
@@ -189,6 +193,8 @@ def receipt_from_pdu(pdu: DeliverSm) -> DeliveryReceipt:
             raise
         receipt = DeliveryReceipt(message_id=tlv_id)
     state = pdu.message_state
+    if not tlv_id and not isinstance(state, MessageState):
+        return receipt
     return DeliveryReceipt(
         message_id=tlv_id or receipt.message_id,
         stat=_BY_STATE[state] if isinstance(state, MessageState) else receipt.stat,
