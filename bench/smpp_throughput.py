@@ -148,6 +148,7 @@ def main() -> None:
                 Profiler(server.pids[-1], args.profile_seconds, args.profile).start()
             smsc_cpu0 = cpu_seconds(smsc.pid)
             before = cpu_snapshot(server.pids, args.db)
+            per_process0 = [cpu_seconds(pid) for pid in server.pids]
             started = before.wall
             for start in range(0, total, size):
                 count = min(size, total - start)
@@ -172,6 +173,7 @@ def main() -> None:
                     print(f"no progress for {args.stall_timeout:.0f}s: {counter.counts()}")
                     break
             after = cpu_snapshot(server.pids, args.db)
+            per_process = [cpu_seconds(p) - c for p, c in zip(server.pids, per_process0, strict=True)]
             smsc_cpu = cpu_seconds(smsc.pid) - smsc_cpu0
             final_counts = counter.counts()
             connector_state = http.get("/healthz").json()["connectors"][0]
@@ -201,6 +203,9 @@ def main() -> None:
         "counts_at_intake": counts_at_intake,
         "final_counts": final_counts,
         "tidings_cpu_ms_per_message": round(cpu["server_cpu_s"] * 1000 / total, 3),
+        # With --split: the API process (intake) and the worker (dispatch, SMPP, receipts).
+        "process_cpu_ms_per_message": [round(c * 1000 / total, 3) for c in per_process],
+        "split": args.split,
         "smsc_cpu_ms_per_message": round(smsc_cpu * 1000 / total, 3),
         "smsc_cpu_s": round(smsc_cpu, 2),
         "connector_errors": connector_state.get("errors"),

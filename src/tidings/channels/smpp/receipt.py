@@ -84,7 +84,29 @@ _KEY: Final = re.compile(
 )
 
 
+# The Appendix B layout exactly as most SMSCs write it: read in one match; anything else
+# goes through the tolerant reader below, which gives the same result for this layout.
+_EXACT: Final = re.compile(
+    r"id:(\S+) sub:(\d{3}) dlvrd:(\d{3}) submit date:(\d+) done date:(\d+)"
+    r" stat:([A-Za-z]+) err:(\S*)(?: text:(.*))?",
+    re.DOTALL,
+)
+
+
 def parse_receipt(text: str) -> DeliveryReceipt:
+    exact = _EXACT.fullmatch(text)
+    if exact is not None:
+        message_id, sub, dlvrd, submitted, done, stat, error, rest = exact.groups()
+        return DeliveryReceipt(
+            message_id=message_id,
+            stat=_stat(stat),
+            submitted=int(sub),
+            delivered=int(dlvrd),
+            submit_date=_date(submitted),
+            done_date=_date(done),
+            error=error or None,
+            text=rest.lstrip() if rest is not None else None,
+        )
     fields: dict[str, str] = {}
     matches = list(_KEY.finditer(text))
     for index, match in enumerate(matches):
