@@ -61,8 +61,11 @@ class Pdu:
     def __post_init__(self) -> None:
         if not 0 <= self.sequence_number <= _U32_MAX:
             raise ValueError(f"sequence_number must fit in 32 bits, got {self.sequence_number}")
-        for name, spec in _layout(type(self)):
-            problem = spec.problem(name, getattr(self, name))
+        for name, spec, default in _checks(type(self)):
+            value = getattr(self, name)
+            if value is default:  # the field's own default, valid by construction
+                continue
+            problem = spec.problem(name, value)
             if problem:
                 raise ValueError(f"{self.command_id.name.lower()}: {problem}")
 
@@ -373,6 +376,19 @@ def _layout(cls: type[Pdu]) -> tuple[tuple[str, Spec], ...]:
         )
         _LAYOUTS[cls] = layout
     return layout
+
+
+_CHECKS: Final[dict[type[Pdu], tuple[tuple[str, Spec, object], ...]]] = {}
+
+
+def _checks(cls: type[Pdu]) -> tuple[tuple[str, Spec, object], ...]:
+    """The body fields of ``cls`` with their specs and defaults."""
+    checks = _CHECKS.get(cls)
+    if checks is None:
+        defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+        checks = tuple((name, spec, defaults[name]) for name, spec in _layout(cls))
+        _CHECKS[cls] = checks
+    return checks
 
 
 # -- encoding ---------------------------------------------------------------------------
