@@ -98,7 +98,9 @@ def wait_for_bind(smsc: subprocess.Popen[str], http: Any, *, split: bool) -> Non
     while time.monotonic() < deadline:
         if split:
             assert smsc.stdout is not None
-            ready, _, _ = select.select([smsc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+            ready, _, _ = select.select(
+                [smsc.stdout], [], [], max(0.0, deadline - time.monotonic())
+            )
             if ready and json.loads(smsc.stdout.readline() or "{}").get("event") == "bind":
                 return
             continue
@@ -173,7 +175,9 @@ def main() -> None:
                     print(f"no progress for {args.stall_timeout:.0f}s: {counter.counts()}")
                     break
             after = cpu_snapshot(server.pids, args.db)
-            per_process = [cpu_seconds(p) - c for p, c in zip(server.pids, per_process0, strict=True)]
+            per_process = [
+                cpu_seconds(p) - c for p, c in zip(server.pids, per_process0, strict=True)
+            ]
             smsc_cpu = cpu_seconds(smsc.pid) - smsc_cpu0
             final_counts = counter.counts()
             connector_state = http.get("/healthz").json()["connectors"][0]

@@ -310,6 +310,8 @@ class Dispatcher:
         finished: list[str] = []
         retry: list[dict[str, Any]] = []
         part_rows: list[dict[str, Any]] = []
+        # Only a message tried before can have parts stored already.
+        retried = [job.message.id for job in jobs if job.attempts > 1]
         for job in jobs:
             result = job.result
             assert result is not None
@@ -380,7 +382,7 @@ class Dispatcher:
                 )
                 finished.append(job.message.id)
         with self._db.write() as conn:
-            part_store.replace_parts(conn, part_rows)
+            part_store.replace_parts(conn, part_rows, retried)
             self._writer.apply(conn, changes, now)
             message_store.finish_work(conn, finished)
             message_store.requeue(conn, retry)

@@ -293,4 +293,3 @@ class SmppSession:
                 future.set_exception(SessionClosed("the session ended before the response"))
         if self._writer is not None and not self._writer.is_closing():
             self._writer.close()
-
