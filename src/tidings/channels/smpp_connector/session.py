@@ -36,6 +36,7 @@ from tidings.channels.smpp.pdu import (
     error_response,
 )
 from tidings.channels.smpp_connector.options import SmppOptions
+from tidings.pipeline.throttle import Window
 
 log = logging.getLogger("tidings.smpp")
 
@@ -73,7 +74,7 @@ class SmppSession:
         # sequence -> (the answer to come, when to give up on it); in the order sent, so
         # in the order of the deadlines.
         self._pending: dict[int, tuple[asyncio.Future[Response], float]] = {}
-        self._window = asyncio.Semaphore(options.window)
+        self._window = Window(options.window)
         self._sequence = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._last_heard = 0.0
@@ -144,20 +145,21 @@ class SmppSession:
         """
         if self.closed.is_set() or (bound_required and not self.bound):
             raise SessionClosed("the session is not bound")
-        async with self._window:
-            sequence = self._next_sequence()
-            loop = asyncio.get_running_loop()
-            future: asyncio.Future[Response] = loop.create_future()
-            self._pending[sequence] = (future, loop.time() + self.options.response_timeout_seconds)
-            try:
-                self._write(encode(pdu, sequence))
-                return await future  # the watchdog fails it with TimeoutError
-            except TimeoutError:
-                log.warning("%s: no response to %s; closing", self.mode, type(pdu).__name__)
-                await self.close()
-                raise
-            finally:
-                self._pending.pop(sequence, None)
+        await self._window.acquire()
+        sequence = self._next_sequence()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Response] = loop.create_future()
+        self._pending[sequence] = (future, loop.time() + self.options.response_timeout_seconds)
+        try:
+            self._write(encode(pdu, sequence))
+            return await future  # the watchdog fails it with TimeoutError
+        except TimeoutError:
+            log.warning("%s: no response to %s; closing", self.mode, type(pdu).__name__)
+            await self.close()
+            raise
+        finally:
+            self._pending.pop(sequence, None)
+            self._window.release()
 
     def respond(self, pdu: Response) -> None:
         """Answer a request of the peer; dropped when the session has ended (the peer
