@@ -100,6 +100,8 @@ def measure_tidings(db: str, args: argparse.Namespace) -> dict[str, Any]:
         str(args.stall_timeout),
         "--pg-admin-url",
         args.pg_admin_url,
+        "--pg-database",
+        args.pg_database,
         "--receipt-delay",
         str(args.receipt_delay),
     ]
@@ -354,6 +356,11 @@ def main() -> None:
     parser.add_argument("--peers", default=",".join(PEERS), help="any of tidings,kannel,jasmin")
     parser.add_argument("--tidings-dbs", default="sqlite,postgres")
     parser.add_argument("--batch-size", type=int, default=5_000, help="Tidings batch size")
+    parser.add_argument(
+        "--pg-database",
+        default="tidings_bench_peers",
+        help="the database Tidings' PostgreSQL run creates and drops",
+    )
     parser.add_argument(
         "--split",
         action="store_true",
