@@ -508,16 +508,26 @@ class _BodyReader:
 
     def read(self, layout: tuple[tuple[str, Spec], ...]) -> dict[str, object]:
         values: dict[str, object] = {}
+        data = self.data
         for name, spec in layout:
-            if isinstance(spec, Integer):
-                values[name] = self._integer(name, spec)
-            elif isinstance(spec, CString):
+            kind = type(spec)
+            if kind is Integer:
+                assert isinstance(spec, Integer)
+                pos = self.pos
+                if spec.size == 1 and pos < len(data):  # most fields: one octet
+                    values[name] = data[pos]
+                    self.pos = pos + 1
+                else:
+                    values[name] = self._integer(name, spec)
+            elif kind is CString:
+                assert isinstance(spec, CString)
                 values[name] = self._c_string(name, spec)
-            elif isinstance(spec, ShortMessage):
+            elif kind is ShortMessage:
+                assert isinstance(spec, ShortMessage)
                 values[name] = self._short_message(name, spec)
-            elif isinstance(spec, OptionalParameters):
+            elif kind is OptionalParameters:
                 values[name] = self._tlvs()
-        extra = len(self.data) - self.pos
+        extra = len(data) - self.pos
         if extra:
             raise self.error(
                 f"{extra} octet(s) follow the last field", CommandStatus.ESME_RINVCMDLEN
@@ -536,6 +546,13 @@ class _BodyReader:
         return value
 
     def _c_string(self, name: str, spec: CString) -> str:
+        pos = self.pos
+        if spec.sizes is None:
+            # The usual case: a NUL within reach, the length then within the limit.
+            nul = self.data.find(b"\0", pos, pos + spec.max_size)
+            if nul >= 0:
+                self.pos = nul + 1
+                return self.data[pos:nul].decode("latin-1")
         limit = self.pos + spec.max_size
         nul = self.data.find(b"\0", self.pos, limit)
         if nul < 0:
