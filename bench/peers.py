@@ -95,10 +95,13 @@ def measure_tidings(db: str, args: argparse.Namespace) -> dict[str, Any]:
         str(args.messages),
         "--batch-size",
         str(args.batch_size),
+        *(["--split"] if args.split else []),
         "--stall-timeout",
         str(args.stall_timeout),
         "--pg-admin-url",
         args.pg_admin_url,
+        "--pg-database",
+        args.pg_database,
         "--receipt-delay",
         str(args.receipt_delay),
     ]
@@ -353,6 +356,16 @@ def main() -> None:
     parser.add_argument("--peers", default=",".join(PEERS), help="any of tidings,kannel,jasmin")
     parser.add_argument("--tidings-dbs", default="sqlite,postgres")
     parser.add_argument("--batch-size", type=int, default=5_000, help="Tidings batch size")
+    parser.add_argument(
+        "--pg-database",
+        default="tidings_bench_peers",
+        help="the database Tidings' PostgreSQL run creates and drops",
+    )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="run Tidings as two processes: serve --role api and serve --role worker",
+    )
     parser.add_argument("--concurrency", type=int, default=50, help="HTTP connections")
     parser.add_argument(
         "--receipt-delay",

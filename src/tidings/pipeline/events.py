@@ -158,6 +158,8 @@ class EventRecorder:
                 by_connector.setdefault(item.receipt.connector, []).append(item)
             changes: list[Change] = []
             with_parts: set[str] = set()
+            # A message of one part takes its part's status straight from the receipt.
+            single: dict[str, Change] = {}
             part_changes: list[dict[str, Any]] = []
             for connector, items in by_connector.items():
                 refs = [i.receipt.connector_message_id for i in items]
@@ -178,7 +180,10 @@ class EventRecorder:
                                 "done_at": r.at,
                             }
                         )
-                        with_parts.add(part[0])
+                        if part[2] == 1:
+                            single[part[0]] = _single_part_change(part[0], r)
+                        else:
+                            with_parts.add(part[0])
                         continue
                     message_id = found.get(r.connector_message_id)
                     if message_id is None:
@@ -192,6 +197,7 @@ class EventRecorder:
                         fields["error_message"] = f"receipt from {connector}: {r.status}"
                     changes.append(Change(message_id, r.status, fields))
             part_store.record_part_statuses(conn, part_changes)
+            changes.extend(single.values())
             changes.extend(self._from_parts(conn, with_parts))
             self._writer.apply(conn, changes, now)
             replied = self._record_inbound(conn, inbound, now, minted)
@@ -331,6 +337,18 @@ class EventRecorder:
             ],
         )
         return replied
+
+
+def _single_part_change(message_id: str, receipt: Receipt) -> Change:
+    """What `_from_parts` makes of a message whose only part the receipt is about."""
+    status = receipt.status
+    if status == "delivered":
+        return Change(message_id, status, {"delivered_at": to_utc(receipt.at)})
+    return Change(
+        message_id,
+        status,
+        {"error_code": receipt.error_code or status, "error_message": f"part 1 of 1: {status}"},
+    )
 
 
 def _acknowledge(receipt: Receipt) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import deque
 
 
 class TokenBucket:
@@ -27,17 +29,37 @@ class TokenBucket:
 
 
 class Window:
-    """At most `size` submits whose result is not yet durably recorded."""
+    """At most `size` holders at once; the others wait in order (first come, first served).
+
+    Not asyncio.Semaphore: taking a free slot here is a counter and no await, which
+    matters at one acquire per message; a release hands its slot to the oldest waiter.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._free = asyncio.Semaphore(size)
         self.in_flight = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     async def acquire(self) -> None:
-        await self._free.acquire()
-        self.in_flight += 1
+        if self.in_flight < self.size and not self._waiters:
+            self.in_flight += 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter  # release() passes its slot on: in_flight stays as it is
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot, but cancelled before taking it: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
 
     def release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
         self.in_flight -= 1
-        self._free.release()

@@ -116,12 +116,16 @@ class StatusWriter:
             observe(conn, applied, now)
         for status, count in Counter(item.status for item in applied).items():
             self._metrics.status.labels(status).inc(count)
+        latency: dict[str, Any] = {}
         for item in applied:
             if is_final(item.status):
+                histogram = latency.get(item.status)
+                if histogram is None:
+                    histogram = latency[item.status] = self._metrics.delivery_latency.labels(
+                        item.status
+                    )
                 created = to_utc(states[item.message_id].created_at)
-                self._metrics.delivery_latency.labels(item.status).observe(
-                    max((now - created).total_seconds(), 0.0)
-                )
+                histogram.observe(max((now - created).total_seconds(), 0.0))
         return applied
 
     def _enqueue_webhooks(

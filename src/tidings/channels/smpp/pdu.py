@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import struct
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import ClassVar, Final, TypeVar
 
 from tidings.channels.smpp.constants import (
     HEADER_SIZE,
@@ -46,6 +46,7 @@ from tidings.channels.smpp.tlv import (
 )
 
 _HEADER: Final = struct.Struct(">IIII")
+_P = TypeVar("_P", bound="Pdu")
 _U32_MAX: Final = 0xFFFFFFFF
 S = CommandStatus
 
@@ -60,8 +61,11 @@ class Pdu:
     def __post_init__(self) -> None:
         if not 0 <= self.sequence_number <= _U32_MAX:
             raise ValueError(f"sequence_number must fit in 32 bits, got {self.sequence_number}")
-        for name, spec in _layout(type(self)):
-            problem = spec.problem(name, getattr(self, name))
+        for name, spec, default in _checks(type(self)):
+            value = getattr(self, name)
+            if value is default:  # the field's own default, valid by construction
+                continue
+            problem = spec.problem(name, value)
             if problem:
                 raise ValueError(f"{self.command_id.name.lower()}: {problem}")
 
@@ -374,19 +378,35 @@ def _layout(cls: type[Pdu]) -> tuple[tuple[str, Spec], ...]:
     return layout
 
 
+_CHECKS: Final[dict[type[Pdu], tuple[tuple[str, Spec, object], ...]]] = {}
+
+
+def _checks(cls: type[Pdu]) -> tuple[tuple[str, Spec, object], ...]:
+    """The body fields of ``cls`` with their specs and defaults."""
+    checks = _CHECKS.get(cls)
+    if checks is None:
+        defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+        checks = tuple((name, spec, defaults[name]) for name, spec in _layout(cls))
+        _CHECKS[cls] = checks
+    return checks
+
+
 # -- encoding ---------------------------------------------------------------------------
 
 
-def encode(pdu: Pdu) -> bytes:
-    """The wire bytes of ``pdu``, header included."""
+def encode(pdu: Pdu, sequence_number: int | None = None) -> bytes:
+    """The wire bytes of ``pdu``, header included; ``sequence_number`` replaces the PDU's
+    own (a session numbers its requests as it sends them)."""
     status = pdu.command_status if isinstance(pdu, Response) else 0
     body = b"" if _omits_body(pdu, status) else _encode_body(pdu)
-    header = _HEADER.pack(HEADER_SIZE + len(body), pdu.command_id, status, pdu.sequence_number)
-    return header + body
+    sequence = pdu.sequence_number if sequence_number is None else sequence_number
+    if not 0 <= sequence <= _U32_MAX:
+        raise ValueError(f"sequence_number must fit in 32 bits, got {sequence}")
+    return _HEADER.pack(HEADER_SIZE + len(body), pdu.command_id, status, sequence) + body
 
 
 def _omits_body(pdu: Pdu, status: int) -> bool:
-    if status == CommandStatus.ESME_ROK:
+    if not status:
         return False
     return all(
         getattr(pdu, field.name) == field.default
@@ -444,10 +464,29 @@ def decode(data: bytes | bytearray | memoryview) -> Pdu:
     values = {} if is_response and len(data) == HEADER_SIZE else reader.read(_layout(cls))
     if is_response:
         values["command_status"] = status
-    try:
-        return cls(sequence_number=sequence, **values)
-    except ValueError as error:  # a bug if reached: the reader enforces the same specs
-        raise reader.error(str(error), CommandStatus.ESME_RSYSERR) from error
+    values["sequence_number"] = sequence
+    # The reader enforced every spec the constructor checks (fixed-size integers, string
+    # sizes, no NUL inside a string, sm_length, TLV values): build without checking again.
+    return _unchecked(cls, values)
+
+
+_FIELDS: Final[dict[type[Pdu], tuple[tuple[str, object], ...]]] = {}
+
+
+def _fields(cls: type[Pdu]) -> tuple[tuple[str, object], ...]:
+    """Every field of ``cls`` with its default (sequence_number has none)."""
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = tuple((f.name, f.default) for f in dataclasses.fields(cls))
+        _FIELDS[cls] = found
+    return found
+
+
+def _unchecked(cls: type[_P], values: dict[str, object]) -> _P:
+    pdu = object.__new__(cls)
+    for name, default in _fields(cls):
+        object.__setattr__(pdu, name, values.get(name, default))
+    return pdu
 
 
 class _BodyReader:
@@ -469,16 +508,26 @@ class _BodyReader:
 
     def read(self, layout: tuple[tuple[str, Spec], ...]) -> dict[str, object]:
         values: dict[str, object] = {}
+        data = self.data
         for name, spec in layout:
-            if isinstance(spec, Integer):
-                values[name] = self._integer(name, spec)
-            elif isinstance(spec, CString):
+            kind = type(spec)
+            if kind is Integer:
+                assert isinstance(spec, Integer)
+                pos = self.pos
+                if spec.size == 1 and pos < len(data):  # most fields: one octet
+                    values[name] = data[pos]
+                    self.pos = pos + 1
+                else:
+                    values[name] = self._integer(name, spec)
+            elif kind is CString:
+                assert isinstance(spec, CString)
                 values[name] = self._c_string(name, spec)
-            elif isinstance(spec, ShortMessage):
+            elif kind is ShortMessage:
+                assert isinstance(spec, ShortMessage)
                 values[name] = self._short_message(name, spec)
-            elif isinstance(spec, OptionalParameters):
+            elif kind is OptionalParameters:
                 values[name] = self._tlvs()
-        extra = len(self.data) - self.pos
+        extra = len(data) - self.pos
         if extra:
             raise self.error(
                 f"{extra} octet(s) follow the last field", CommandStatus.ESME_RINVCMDLEN
@@ -497,6 +546,13 @@ class _BodyReader:
         return value
 
     def _c_string(self, name: str, spec: CString) -> str:
+        pos = self.pos
+        if spec.sizes is None:
+            # The usual case: a NUL within reach, the length then within the limit.
+            nul = self.data.find(b"\0", pos, pos + spec.max_size)
+            if nul >= 0:
+                self.pos = nul + 1
+                return self.data[pos:nul].decode("latin-1")
         limit = self.pos + spec.max_size
         nul = self.data.find(b"\0", self.pos, limit)
         if nul < 0:

@@ -84,11 +84,33 @@ _KEY: Final = re.compile(
 )
 
 
+# The Appendix B layout exactly as most SMSCs write it: read in one match; anything else
+# goes through the tolerant reader below, which gives the same result for this layout.
+_EXACT: Final = re.compile(
+    r"id:(\S+) sub:(\d{3}) dlvrd:(\d{3}) submit date:(\d+) done date:(\d+)"
+    r" stat:([A-Za-z]+) err:(\S*)(?: text:(.*))?",
+    re.DOTALL,
+)
+
+
 def parse_receipt(text: str) -> DeliveryReceipt:
+    exact = _EXACT.fullmatch(text)
+    if exact is not None:
+        message_id, sub, dlvrd, submitted, done, stat, error, rest = exact.groups()
+        return DeliveryReceipt(
+            message_id=message_id,
+            stat=_stat(stat),
+            submitted=int(sub),
+            delivered=int(dlvrd),
+            submit_date=_date(submitted),
+            done_date=_date(done),
+            error=error or None,
+            text=rest.lstrip() if rest is not None else None,
+        )
     fields: dict[str, str] = {}
     matches = list(_KEY.finditer(text))
     for index, match in enumerate(matches):
-        key = re.sub(r"[ _]", "", match.group(1).lower())
+        key = match.group(1).lower().replace(" ", "").replace("_", "")
         if key == "text":
             fields.setdefault(key, text[match.end() :].lstrip())
             break
@@ -109,14 +131,13 @@ def parse_receipt(text: str) -> DeliveryReceipt:
     )
 
 
+_STATS: Final[dict[str, ReceiptStat]] = {stat.value: stat for stat in ReceiptStat} | _ALIASES
+
+
 def _stat(value: str | None) -> ReceiptStat | str | None:
     if not value:
         return None
-    upper = value.upper()
-    try:
-        return ReceiptStat(upper)
-    except ValueError:
-        return _ALIASES.get(upper, value)
+    return _STATS.get(value.upper(), value)
 
 
 def _count(value: str | None) -> int | None:
@@ -127,11 +148,16 @@ def _date(value: str | None) -> datetime | None:
     """YYMMDDhhmm[ss]; the two-digit year is in 2000-2099 (receipts report the present)."""
     if not value or not value.isdigit() or len(value) not in (10, 12):
         return None
-    numbers = [int(value[i : i + 2]) for i in range(0, len(value), 2)]
-    year, month, day, hour, minute = numbers[:5]
-    second = numbers[5] if len(numbers) == 6 else 0
+    second = int(value[10:12]) if len(value) == 12 else 0
     try:
-        return datetime(2000 + year, month, day, hour, minute, second)
+        return datetime(
+            2000 + int(value[0:2]),
+            int(value[2:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[8:10]),
+            second,
+        )
     except ValueError:
         return None
 
@@ -189,6 +215,8 @@ def receipt_from_pdu(pdu: DeliverSm) -> DeliveryReceipt:
             raise
         receipt = DeliveryReceipt(message_id=tlv_id)
     state = pdu.message_state
+    if not tlv_id and not isinstance(state, MessageState):
+        return receipt
     return DeliveryReceipt(
         message_id=tlv_id or receipt.message_id,
         stat=_BY_STATE[state] if isinstance(state, MessageState) else receipt.stat,

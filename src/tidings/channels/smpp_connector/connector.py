@@ -304,6 +304,9 @@ class SmppConnector(Connector):
 
     async def _transmitter(self) -> SmppSession:
         mode: SessionMode = "transceiver" if "transceiver" in self._modes else "transmitter"
+        session = self._sessions.get(mode)
+        if session is not None and session.bound:
+            return session
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(
                 self._transmit_ready.wait(), self.options.response_timeout_seconds

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import ssl
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from tidings.channels.smpp.pdu import (
     error_response,
 )
 from tidings.channels.smpp_connector.options import SmppOptions
+from tidings.pipeline.throttle import Window
 
 log = logging.getLogger("tidings.smpp")
 
@@ -71,8 +71,10 @@ class SmppSession:
         self._on_deliver = on_deliver
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._pending: dict[int, asyncio.Future[Response]] = {}
-        self._window = asyncio.Semaphore(options.window)
+        # sequence -> (the answer to come, when to give up on it); in the order sent, so
+        # in the order of the deadlines.
+        self._pending: dict[int, tuple[asyncio.Future[Response], float]] = {}
+        self._window = Window(options.window)
         self._sequence = 0
         self._tasks: list[asyncio.Task[None]] = []
         self._last_heard = 0.0
@@ -100,6 +102,7 @@ class SmppSession:
         )
         self._last_heard = asyncio.get_running_loop().time()
         self._tasks.append(asyncio.create_task(self._read_loop(), name="smpp-read"))
+        self._tasks.append(asyncio.create_task(self._watchdog_loop(), name="smpp-timeouts"))
         bind_class = {
             "transceiver": BindTransceiver,
             "transmitter": BindTransmitter,
@@ -142,32 +145,32 @@ class SmppSession:
         """
         if self.closed.is_set() or (bound_required and not self.bound):
             raise SessionClosed("the session is not bound")
-        async with self._window:
-            sequence = self._next_sequence()
-            future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
-            self._pending[sequence] = future
-            try:
-                self._write(_with_sequence(pdu, sequence))
-                return await asyncio.wait_for(
-                    asyncio.shield(future), self.options.response_timeout_seconds
-                )
-            except TimeoutError:
-                log.warning("%s: no response to %s; closing", self.mode, type(pdu).__name__)
-                await self.close()
-                raise
-            finally:
-                self._pending.pop(sequence, None)
+        await self._window.acquire()
+        sequence = self._next_sequence()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Response] = loop.create_future()
+        self._pending[sequence] = (future, loop.time() + self.options.response_timeout_seconds)
+        try:
+            self._write(encode(pdu, sequence))
+            return await future  # the watchdog fails it with TimeoutError
+        except TimeoutError:
+            log.warning("%s: no response to %s; closing", self.mode, type(pdu).__name__)
+            await self.close()
+            raise
+        finally:
+            self._pending.pop(sequence, None)
+            self._window.release()
 
     def respond(self, pdu: Response) -> None:
         """Answer a request of the peer; dropped when the session has ended (the peer
         then still owes itself the answer and sends the request again)."""
         if not self.closed.is_set():
-            self._write(pdu)
+            self._write(encode(pdu))
 
-    def _write(self, pdu: Pdu) -> None:
+    def _write(self, data: bytes) -> None:
         if self._writer is None or self._writer.is_closing():
             raise SessionClosed("the connection is closed")
-        self._writer.write(encode(pdu))
+        self._writer.write(data)
 
     # --- reading ---------------------------------------------------------------------
     async def _read_loop(self) -> None:
@@ -196,7 +199,7 @@ class SmppSession:
         answer = error_response(error)
         if answer is not None:
             with contextlib.suppress(SessionClosed):
-                self._write(answer)
+                self._write(encode(answer))
         if error.fatal:
             log.warning("%s: the peer's stream cannot be framed: %s", self.mode, error)
             return True
@@ -205,9 +208,9 @@ class SmppSession:
     def _handle(self, pdu: Pdu) -> bool:
         """Returns True when the session must end."""
         if isinstance(pdu, Response):
-            future = self._pending.get(pdu.sequence_number)
-            if future is not None and not future.done():
-                future.set_result(pdu)
+            waiting = self._pending.get(pdu.sequence_number)
+            if waiting is not None and not waiting[0].done():
+                waiting[0].set_result(pdu)
             elif isinstance(pdu, GenericNack):
                 log.warning("%s: generic_nack %s", self.mode, status_name(pdu.command_status))
             return False
@@ -228,6 +231,20 @@ class SmppSession:
             )
         )
         return False
+
+    async def _watchdog_loop(self) -> None:
+        """Fail requests unanswered after `response_timeout_seconds` with TimeoutError
+        (one timer for the session instead of one per request)."""
+        timeout = self.options.response_timeout_seconds
+        loop = asyncio.get_running_loop()
+        while not self.closed.is_set():
+            await asyncio.sleep(min(1.0, timeout / 4))
+            now = loop.time()
+            for future, deadline in self._pending.values():
+                if deadline > now:
+                    break
+                if not future.done():
+                    future.set_exception(TimeoutError())
 
     # --- keep-alive --------------------------------------------------------------------
     async def _keepalive_loop(self) -> None:
@@ -273,12 +290,8 @@ class SmppSession:
             return
         self.bound = False
         self.closed.set()
-        for future in self._pending.values():
+        for future, _ in self._pending.values():
             if not future.done():
                 future.set_exception(SessionClosed("the session ended before the response"))
         if self._writer is not None and not self._writer.is_closing():
             self._writer.close()
-
-
-def _with_sequence(pdu: Request, sequence: int) -> Request:
-    return dataclasses.replace(pdu, sequence_number=sequence)
