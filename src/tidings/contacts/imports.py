@@ -26,9 +26,16 @@ import orjson
 
 from tidings.contacts.fields import load_schema
 from tidings.contacts.import_consent import ConsentRecorder
-from tidings.contacts.importer import BatchWriter, ParsedRow, RowError, RowParser
+from tidings.contacts.importer import BatchWriter, RowParser
 from tidings.contacts.lists import ListService
 from tidings.contacts.mapping import check_target, parse_map_options, resolve
+from tidings.contacts.prepare import (
+    BatchPreparer,
+    Preparation,
+    PreparedBatch,
+    RawRecord,
+    default_workers,
+)
 from tidings.contacts.reader import FileProblem, Layout, describe, layout, records
 from tidings.contacts.records import ContactCodec
 from tidings.core.clock import Clock, iso
@@ -41,6 +48,8 @@ from tidings.store.database import Database
 
 log = logging.getLogger("tidings.imports")
 BATCH_ROWS = 2000
+# From this much left to read on, the rows are checked and encrypted in worker processes.
+PARALLEL_FROM_BYTES = 4 * 1024 * 1024
 LEASE = timedelta(seconds=30)
 SHOWN_ERRORS = 100
 FORMATS = ("csv", "jsonl")
@@ -72,8 +81,10 @@ class ImportService:
         spool_dir: Path,
         owner: str,
         opt_outs: OptOuts,
+        workers: int | None = None,
     ) -> None:
         self._db = db
+        self._workers = default_workers() if workers is None else workers
         self._codec = codec
         self._clock = clock
         self._lists = lists
@@ -273,38 +284,54 @@ class ImportService:
             ConsentRecorder(self._opt_outs, job.id, job.filename),
         )
         counts = _Counts(job.rows_created, job.rows_updated, job.rows_failed)
-        rows: list[ParsedRow] = []
-        errors: list[RowError] = []
+        workers = self._workers if job.size_bytes - job.offset_bytes >= PARALLEL_FROM_BYTES else 0
+        codec = self._codec.sealer(account_id) if workers else self._codec
+        preparer = BatchPreparer(parser, codec, account_id)
+        chunk: list[RawRecord] = []
         cursor = (job.offset_bytes, job.next_line)
-        for record in records(Path(job.spool_path), shape, job.offset_bytes, job.next_line):
-            parsed = parser.parse(record)
-            if isinstance(parsed, ParsedRow):
-                rows.append(parsed)
-            else:
-                errors.extend(parsed)
-            cursor = (record.next_offset, record.next_line)
-            if len(rows) + len(errors) >= BATCH_ROWS:
-                if not self._commit(job, writer, rows, errors, counts, cursor, False):
+        with Preparation(preparer, workers) as preparation:
+            for record in records(Path(job.spool_path), shape, job.offset_bytes, job.next_line):
+                chunk.append((record.line, record.values, record.error))
+                cursor = (record.next_offset, record.next_line)
+                if len(chunk) >= BATCH_ROWS:
+                    preparation.submit(chunk, self._clock.now(), (cursor, False))
+                    chunk = []
+                    while preparation.ready():
+                        if not self._next(job, writer, preparation, counts, progress, stop):
+                            return
+            preparation.submit(chunk, self._clock.now(), (cursor, True))
+            while preparation.pending():
+                if not self._next(job, writer, preparation, counts, progress, stop):
                     return
-                if progress is not None:
-                    progress(self._progress(job, counts, cursor))
-                rows, errors = [], []
-                if stop.is_set():
-                    with self._db.write() as conn:
-                        store.release(conn, job.id, self._owner)
-                    return
-        if not self._commit(job, writer, rows, errors, counts, cursor, True):
-            return
         Path(job.spool_path).unlink(missing_ok=True)  # personal data: gone once imported
+
+    def _next(
+        self,
+        job: Any,
+        writer: BatchWriter,
+        preparation: Preparation,
+        counts: _Counts,
+        progress: Progress | None,
+        stop: threading.Event,
+    ) -> bool:
+        """Write the oldest prepared batch; False when the import stops here (the lease
+        was lost, or `stop` was asked and the job released)."""
+        batch, (cursor, last) = preparation.take()
+        if not self._commit(job, writer, batch, counts, cursor, last):
+            return False
         if progress is not None:
             progress(self._progress(job, counts, cursor))
+        if stop.is_set() and not last:
+            with self._db.write() as conn:
+                store.release(conn, job.id, self._owner)
+            return False
+        return True
 
     def _commit(
         self,
         job: Any,
         writer: BatchWriter,
-        rows: builtins.list[ParsedRow],
-        errors: builtins.list[RowError],
+        batch: PreparedBatch,
         counts: _Counts,
         cursor: tuple[int, int],
         last: bool,
@@ -313,7 +340,7 @@ class ImportService:
         lease was lost (another worker took the job): nothing of this batch is written."""
         now = self._clock.now()
         try:
-            result = self._write(job, writer, rows, errors, counts, cursor, last, now)
+            result = self._write(job, writer, batch, counts, cursor, last, now)
         except _LeaseLost:
             return False
         counts.created += result[0]
@@ -325,16 +352,15 @@ class ImportService:
         self,
         job: Any,
         writer: BatchWriter,
-        rows: builtins.list[ParsedRow],
-        errors: builtins.list[RowError],
+        batch: PreparedBatch,
         counts: _Counts,
         cursor: tuple[int, int],
         last: bool,
         now: datetime,
     ) -> tuple[int, int, int]:
         with self._db.write() as conn:
-            result = writer.write(conn, rows, now)
-            refused = sorted(errors + result.errors, key=lambda e: e.line)
+            result = writer.write(conn, batch.rows, now)
+            refused = sorted(batch.errors + result.errors, key=lambda e: e.line)
             store.insert_errors(
                 conn,
                 [

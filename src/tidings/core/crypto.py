@@ -351,6 +351,15 @@ class Crypto:
             self.forget(key_id)
 
     # --- fields ----------------------------------------------------------
+    def account_sealer(self, account_id: str) -> AccountSealer:
+        """What encrypts and indexes under `account_id`'s current key in another process
+        (a contact import's workers): that key and the account's index key, nothing else."""
+        key_id, _ = self._account_cipher(account_id)
+        self.blind_index(account_id, "")  # derives and caches the account's index key
+        return AccountSealer(
+            account_id, key_id, self._raw_key(key_id), self._index_keys[account_id]
+        )
+
     def encrypt(
         self, account_id: str, column: str, plaintext: str, key: SubjectKey | None = None
     ) -> bytes:
@@ -405,3 +414,33 @@ class Crypto:
     def verify(self, purpose: str, data: bytes, signature: bytes) -> bool:
         expected = self.sign(purpose, data)[: len(signature)]
         return len(signature) >= 16 and hmac.compare_digest(expected, signature)
+
+
+class AccountSealer:
+    """Encryption under one account's key and its blind indexes, with the same output as
+    `Crypto.encrypt` and `Crypto.blind_index` for that account. Picklable, so the
+    independent per-row work of a large import can run in worker processes; it holds no
+    master key and cannot decrypt under any other key."""
+
+    def __init__(self, account_id: str, key_id: str, raw_key: bytes, index_key: bytes) -> None:
+        self.account_id = account_id
+        self._key_id = key_id
+        self._raw = raw_key
+        self._index_key = index_key
+        self._cipher = AESGCM(raw_key)
+        self._head = bytes((_FORMAT_VERSION, len(key_id.encode()))) + key_id.encode()
+
+    def __reduce__(self) -> tuple[type[AccountSealer], tuple[str, str, bytes, bytes]]:
+        return (type(self), (self.account_id, self._key_id, self._raw, self._index_key))
+
+    def encrypt(self, account_id: str, column: str, plaintext: str) -> bytes:
+        if account_id != self.account_id:
+            raise KeyUnavailable(f"no data key for {account_id} here")
+        nonce = os.urandom(_NONCE_BYTES)
+        aad = f"{account_id}|{column}".encode()
+        return self._head + nonce + self._cipher.encrypt(nonce, plaintext.encode(), aad)
+
+    def blind_index(self, scope: str, value: str) -> bytes:
+        if scope != self.account_id:
+            raise KeyUnavailable(f"no index key for {scope} here")
+        return hmac.digest(self._index_key, value.encode(), "sha256")[:16]
