@@ -3,9 +3,10 @@ caller's transaction (update-or-insert by the number's blind index)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
@@ -77,7 +78,10 @@ class RowParser:
         values: dict[str, Any] = {}
         for column, target, raw in cells:
             try:
-                if target.startswith("fields."):
+                cleaner = _CLEANERS.get(target)
+                if cleaner is not None:
+                    values[target] = cleaner(raw)
+                elif target.startswith("fields."):
                     key = target[7:]
                     spec = self._schema[key]
                     value = rules.coerce_field(key, spec.type, spec.options, raw)
@@ -85,7 +89,7 @@ class RowParser:
                 elif is_consent(target):
                     values.setdefault("consent", {})[target] = (column, parse_answer(column, raw))
                 else:
-                    values[target] = _clean(target, raw)
+                    raise rules.ContactValueError(target, "is not a contact attribute")
             except rules.ContactValueError as exc:
                 errors.append(RowError(record.line, column, exc.reason))
         if "number" not in values and not any(e.column and _is_number(e, cells) for e in errors):
@@ -130,18 +134,14 @@ def _is_number(error: RowError, cells: list[tuple[str, str, object]]) -> bool:
     return any(c == error.column and t == "number" for c, t, _ in cells)
 
 
-def _clean(target: str, raw: object) -> Any:
-    if target == "number":
-        return clean_number(raw)
-    if target in ("first_name", "last_name"):
-        return rules.clean_name(target, raw)
-    if target == "email":
-        return rules.clean_email(raw)
-    if target == "language":
-        return rules.clean_language(raw)
-    if target == "tags":
-        return rules.clean_tags(raw)
-    raise rules.ContactValueError(target, "is not a contact attribute")
+_CLEANERS: dict[str, Callable[[object], Any]] = {
+    "number": clean_number,
+    "first_name": partial(rules.clean_name, "first_name"),
+    "last_name": partial(rules.clean_name, "last_name"),
+    "email": rules.clean_email,
+    "language": rules.clean_language,
+    "tags": rules.clean_tags,
+}
 
 
 class BatchWriter:

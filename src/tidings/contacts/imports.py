@@ -47,7 +47,8 @@ from tidings.store import contact_imports as store
 from tidings.store.database import Database
 
 log = logging.getLogger("tidings.imports")
-BATCH_ROWS = 2000
+BATCH_ROWS = 2000  # records per batch a worker prepares
+COMMIT_ROWS = 10000  # records per transaction (and cursor step): fewer index page writes
 # From this much left to read on, the rows are checked and encrypted in worker processes.
 PARALLEL_FROM_BYTES = 4 * 1024 * 1024
 LEASE = timedelta(seconds=30)
@@ -62,6 +63,24 @@ def import_not_found(import_id: str) -> NotFound:
 
 class _LeaseLost(Exception):
     """Another worker took the job (this one was too slow to renew its lease)."""
+
+
+class _Unwritten:
+    """Prepared batches taken but not written yet, and the cursor after the last one."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.batch = PreparedBatch()
+        self.records = 0
+        self.cursor = (0, 0)
+
+    def add(self, batch: PreparedBatch, cursor: tuple[int, int]) -> None:
+        self.batch.rows += batch.rows
+        self.batch.errors += batch.errors
+        self.records += batch.records
+        self.cursor = cursor
 
 
 @dataclass
@@ -82,9 +101,11 @@ class ImportService:
         owner: str,
         opt_outs: OptOuts,
         workers: int | None = None,
+        parallel_from_bytes: int = PARALLEL_FROM_BYTES,
     ) -> None:
         self._db = db
-        self._workers = default_workers() if workers is None else workers
+        self.workers = default_workers() if workers is None else workers
+        self.parallel_from_bytes = parallel_from_bytes
         self._codec = codec
         self._clock = clock
         self._lists = lists
@@ -284,11 +305,13 @@ class ImportService:
             ConsentRecorder(self._opt_outs, job.id, job.filename),
         )
         counts = _Counts(job.rows_created, job.rows_updated, job.rows_failed)
-        workers = self._workers if job.size_bytes - job.offset_bytes >= PARALLEL_FROM_BYTES else 0
+        left = job.size_bytes - job.offset_bytes
+        workers = self.workers if left >= self.parallel_from_bytes else 0
         codec = self._codec.sealer(account_id) if workers else self._codec
         preparer = BatchPreparer(parser, codec, account_id)
         chunk: list[RawRecord] = []
         cursor = (job.offset_bytes, job.next_line)
+        held = _Unwritten()
         with Preparation(preparer, workers) as preparation:
             for record in records(Path(job.spool_path), shape, job.offset_bytes, job.next_line):
                 chunk.append((record.line, record.values, record.error))
@@ -297,11 +320,11 @@ class ImportService:
                     preparation.submit(chunk, self._clock.now(), (cursor, False))
                     chunk = []
                     while preparation.ready():
-                        if not self._next(job, writer, preparation, counts, progress, stop):
+                        if not self._next(job, writer, preparation, held, counts, progress, stop):
                             return
             preparation.submit(chunk, self._clock.now(), (cursor, True))
             while preparation.pending():
-                if not self._next(job, writer, preparation, counts, progress, stop):
+                if not self._next(job, writer, preparation, held, counts, progress, stop):
                     return
         Path(job.spool_path).unlink(missing_ok=True)  # personal data: gone once imported
 
@@ -310,15 +333,21 @@ class ImportService:
         job: Any,
         writer: BatchWriter,
         preparation: Preparation,
+        unwritten: _Unwritten,
         counts: _Counts,
         progress: Progress | None,
         stop: threading.Event,
     ) -> bool:
-        """Write the oldest prepared batch; False when the import stops here (the lease
-        was lost, or `stop` was asked and the job released)."""
+        """Take the oldest prepared batch; write what was taken once it is COMMIT_ROWS
+        records or the end. False when the import stops here (the lease was lost, or
+        `stop` was asked and the job released)."""
         batch, (cursor, last) = preparation.take()
-        if not self._commit(job, writer, batch, counts, cursor, last):
+        unwritten.add(batch, cursor)
+        if unwritten.records < COMMIT_ROWS and not last and not stop.is_set():
+            return True
+        if not self._commit(job, writer, unwritten.batch, counts, unwritten.cursor, last):
             return False
+        unwritten.clear()
         if progress is not None:
             progress(self._progress(job, counts, cursor))
         if stop.is_set() and not last:

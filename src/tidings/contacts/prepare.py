@@ -22,7 +22,7 @@ from typing import Any
 from tidings.contacts.importer import ParsedRow, Prepared, RowError, RowParser
 from tidings.contacts.reader import Record
 from tidings.contacts.records import ColumnCodec
-from tidings.core.ids import new_id
+from tidings.core.ids import new_ids
 
 # A record as it travels to a worker: (line, values, why it could not be read).
 RawRecord = tuple[int, "dict[str, Any] | list[str] | None", "str | None"]
@@ -32,6 +32,7 @@ RawRecord = tuple[int, "dict[str, Any] | list[str] | None", "str | None"]
 class PreparedBatch:
     rows: list[Prepared] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    records: int = 0
 
 
 class BatchPreparer:
@@ -41,17 +42,20 @@ class BatchPreparer:
         self._account = account_id
 
     def prepare(self, records: Sequence[RawRecord], now: datetime) -> PreparedBatch:
-        batch = PreparedBatch()
+        batch = PreparedBatch(records=len(records))
         parse = self._parser.parse
+        parsed: list[ParsedRow] = []
         for line, values, error in records:
-            parsed = parse(Record(line, 0, 0, values, error))
-            if isinstance(parsed, ParsedRow):
-                batch.rows.append(self._prepare(parsed, now))
+            result = parse(Record(line, 0, 0, values, error))
+            if isinstance(result, ParsedRow):
+                parsed.append(result)
             else:
-                batch.errors.extend(parsed)
+                batch.errors.extend(result)
+        ids = new_ids("con", now, len(parsed))
+        batch.rows = [self._prepare(r, i) for r, i in zip(parsed, ids, strict=True)]
         return batch
 
-    def _prepare(self, row: ParsedRow, now: datetime) -> Prepared:
+    def _prepare(self, row: ParsedRow, contact_id: str) -> Prepared:
         account = self._account
         codec = self._codec
         values = row.values
@@ -67,7 +71,7 @@ class BatchPreparer:
         return Prepared(
             row.line,
             index,
-            new_id("con", now),
+            contact_id,
             codec.columns(account, attributes, None, index),
             given,
             indexes,
@@ -95,13 +99,13 @@ def _prepare_in_worker(records: Sequence[RawRecord], now: datetime) -> PreparedB
 
 
 def default_workers() -> int:
-    """One worker per core the process may use: the importing process itself mostly waits
-    for the database and the workers while they run."""
+    """One worker per core the process may use but one: the importing process keeps that
+    one busy reading the file and writing to the database (and at least one worker)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on every platform
         cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
+    return max(1, min(cores - 1, 8))
 
 
 class Preparation:

@@ -126,6 +126,31 @@ class SubjectKey:
     row: dict[str, Any] | None
 
 
+class HmacSha256:
+    """HMAC-SHA256 under one key, the same as `hmac.digest(key, data, "sha256")`, with the
+    key's padded hash states computed once: several times faster for the short values
+    of blind indexes, where setting up the key dominated."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > _SHA256_BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_SHA256_BLOCK, b"\0")
+        self._inner = hashlib.sha256(key.translate(_IPAD))
+        self._outer = hashlib.sha256(key.translate(_OPAD))
+
+    def digest(self, data: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(data)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
+_SHA256_BLOCK = 64
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
 def key_id_of(blob: bytes | None) -> str | None:
     """The data key id a ciphertext names (None for no or an unknown format)."""
     if not blob or blob[0] != _FORMAT_VERSION:
@@ -179,6 +204,7 @@ class Crypto:
         self._pending: dict[str, tuple[dict[str, Any], bytes]] = {}
         self._active: dict[str, tuple[str, AESGCM]] = {}  # account -> its key and cipher
         self._index_keys: dict[str, bytes] = {}
+        self._index_macs: dict[str, HmacSha256] = {}
         self._lock = threading.Lock()
         self._mint_lock = threading.Lock()
 
@@ -398,12 +424,14 @@ class Crypto:
     # --- blind indexes ---------------------------------------------------
     def blind_index(self, scope: str, value: str) -> bytes:
         """Keyed HMAC of a normalised value; `scope` is an account id, or "global"."""
-        key = self._index_keys.get(scope)
-        if key is None:
+        keyed = self._index_macs.get(scope)
+        if keyed is None:
             key = hmac.new(self._index_root, scope.encode(), hashlib.sha256).digest()
+            keyed = HmacSha256(key)
             with self._lock:
                 self._index_keys[scope] = key
-        return hmac.digest(key, value.encode(), "sha256")[:16]
+                self._index_macs[scope] = keyed
+        return keyed.digest(value.encode())[:16]
 
     # --- signatures ------------------------------------------------------
     def sign(self, purpose: str, data: bytes) -> bytes:
@@ -428,7 +456,11 @@ class AccountSealer:
         self._raw = raw_key
         self._index_key = index_key
         self._cipher = AESGCM(raw_key)
+        self._mac = HmacSha256(index_key)
         self._head = bytes((_FORMAT_VERSION, len(key_id.encode()))) + key_id.encode()
+        self._nonces = b""
+        self._used = 0
+        self._pid = 0
 
     def __reduce__(self) -> tuple[type[AccountSealer], tuple[str, str, bytes, bytes]]:
         return (type(self), (self.account_id, self._key_id, self._raw, self._index_key))
@@ -436,11 +468,18 @@ class AccountSealer:
     def encrypt(self, account_id: str, column: str, plaintext: str) -> bytes:
         if account_id != self.account_id:
             raise KeyUnavailable(f"no data key for {account_id} here")
-        nonce = os.urandom(_NONCE_BYTES)
+        used = self._used
+        if used == len(self._nonces) or self._pid != os.getpid():
+            # Random nonces drawn 1,024 at a time; never shared with a forked copy.
+            self._nonces = os.urandom(_NONCE_BYTES * 1024)
+            self._pid = os.getpid()
+            used = 0
+        self._used = used + _NONCE_BYTES
+        nonce = self._nonces[used : used + _NONCE_BYTES]
         aad = f"{account_id}|{column}".encode()
         return self._head + nonce + self._cipher.encrypt(nonce, plaintext.encode(), aad)
 
     def blind_index(self, scope: str, value: str) -> bytes:
         if scope != self.account_id:
             raise KeyUnavailable(f"no index key for {scope} here")
-        return hmac.digest(self._index_key, value.encode(), "sha256")[:16]
+        return self._mac.digest(value.encode())[:16]
