@@ -10,13 +10,17 @@ most a few batches are in flight, so memory stays flat whatever the file's size.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import queue
+import subprocess
+import sys
+import threading
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from tidings.contacts.importer import ParsedRow, Prepared, RowError, RowParser
@@ -85,17 +89,72 @@ _NOT_COLUMNS = frozenset(("fields", "tags", "consent"))
 
 # --- running it in worker processes -----------------------------------------------------
 
-_worker_preparer: BatchPreparer | None = None
 
+class _Worker:
+    """One worker process (`python -m tidings.contacts.prepare_worker`, which imports only
+    what preparing needs): it is sent the preparer, then batches, and sends each batch back
+    prepared, in order. A thread feeds it, so a large batch being sent can never wait on
+    a result nobody reads."""
 
-def _install(preparer: BatchPreparer) -> None:
-    global _worker_preparer
-    _worker_preparer = preparer
+    def __init__(self, preparer: BatchPreparer) -> None:
+        root = str(Path(__file__).resolve().parents[2])  # where the tidings package is
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
+        }
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "tidings.contacts.prepare_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._to = Connection(os.dup(self._process.stdin.fileno()), readable=False)
+        self._from = Connection(os.dup(self._process.stdout.fileno()), writable=False)
+        self._process.stdin.close()
+        self._process.stdout.close()
+        self._outbox: queue.Queue[Any] = queue.Queue()
+        self._feeder = threading.Thread(target=self._feed, name="import-feeder", daemon=True)
+        self._feeder.start()
+        self._outbox.put(preparer)
 
+    def _feed(self) -> None:
+        while True:
+            item = self._outbox.get()
+            try:
+                self._to.send(item)
+            except OSError:  # the worker is gone; take() reports it
+                return
+            if item is None:
+                return
 
-def _prepare_in_worker(records: Sequence[RawRecord], now: datetime) -> PreparedBatch:
-    assert _worker_preparer is not None, "the worker was started without its preparer"
-    return _worker_preparer.prepare(records, now)
+    def send(self, records: Sequence[RawRecord], now: datetime) -> None:
+        self._outbox.put((records, now))
+
+    def has_result(self) -> bool:
+        return self._from.poll()
+
+    def take(self) -> PreparedBatch:
+        try:
+            result = self._from.recv()
+        except (EOFError, OSError):
+            code = self._process.wait()
+            raise RuntimeError(f"an import worker process ended (exit status {code})") from None
+        if isinstance(result, str):  # the worker's traceback
+            raise RuntimeError(f"an import worker process failed:\n{result}")
+        assert isinstance(result, PreparedBatch)
+        return result
+
+    def close(self) -> None:
+        self._outbox.put(None)
+        self._feeder.join(timeout=10)
+        self._to.close()
+        self._from.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
 
 
 def default_workers() -> int:
@@ -109,49 +168,46 @@ def default_workers() -> int:
 
 
 class Preparation:
-    """Batches handed to `workers` processes (none: prepared here, at once), given back
-    in order. Use as a context manager; leaving it stops the workers."""
+    """Batches handed to `workers` processes in turn (none: prepared here, at once), given
+    back in the order they were handed out. Use as a context manager; leaving it stops the
+    workers."""
 
     def __init__(self, preparer: BatchPreparer, workers: int) -> None:
         self._preparer = preparer
-        self._pool: ProcessPoolExecutor | None = None
-        if workers > 0:
-            self._pool = ProcessPoolExecutor(
-                max_workers=workers,
-                # spawn, not fork: the importing process may hold threads and connections
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_install,
-                initargs=(preparer,),
-            )
+        self._workers = [_Worker(preparer) for _ in range(workers)]
         self._ahead = 2 * workers  # batches in flight: enough to keep every worker busy
-        self._queue: deque[tuple[Future[PreparedBatch], Any]] = deque()
+        self._queue: deque[tuple[_Worker | PreparedBatch, Any]] = deque()
+        self._turn = 0
 
     def __enter__(self) -> Preparation:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        for worker in self._workers:
+            worker.close()
 
     def submit(self, records: Sequence[RawRecord], now: datetime, tag: Any) -> None:
         """Queue a batch; `tag` (its cursor) comes back with it."""
-        if self._pool is None:
-            done: Future[PreparedBatch] = Future()
-            done.set_result(self._preparer.prepare(records, now))
-            self._queue.append((done, tag))
-        else:
-            self._queue.append((self._pool.submit(_prepare_in_worker, records, now), tag))
+        if not self._workers:
+            self._queue.append((self._preparer.prepare(records, now), tag))
+            return
+        worker = self._workers[self._turn % len(self._workers)]
+        self._turn += 1
+        worker.send(records, now)
+        self._queue.append((worker, tag))
 
     def ready(self) -> bool:
         """True when the oldest batch should be taken now (too many in flight, or done)."""
         if not self._queue:
             return False
-        return len(self._queue) > self._ahead or self._queue[0][0].done()
+        oldest = self._queue[0][0]
+        done = not isinstance(oldest, _Worker) or oldest.has_result()
+        return len(self._queue) > self._ahead or done
 
     def pending(self) -> int:
         return len(self._queue)
 
     def take(self) -> tuple[PreparedBatch, Any]:
         """The oldest batch (waiting for it) and its tag."""
-        future, tag = self._queue.popleft()
-        return future.result(), tag
+        source, tag = self._queue.popleft()
+        return (source.take() if isinstance(source, _Worker) else source), tag
