@@ -146,10 +146,11 @@ class _Worker:
         return result
 
     def close(self) -> None:
+        # Results nobody will read: closing first makes a worker still sending one stop.
+        self._from.close()
         self._outbox.put(None)
         self._feeder.join(timeout=10)
         self._to.close()
-        self._from.close()
         try:
             self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:
