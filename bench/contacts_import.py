@@ -68,6 +68,7 @@ def main() -> None:
         "TIDINGS_DATABASE_URL": database_url,
         "TIDINGS_DATA_DIR": str(work / "data"),
         "TIDINGS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "COLUMNS": "200",  # the summary line unwrapped
     }
     try:
         created = subprocess.run(
