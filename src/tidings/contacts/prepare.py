@@ -98,10 +98,9 @@ class _Worker:
 
     def __init__(self, preparer: BatchPreparer) -> None:
         root = str(Path(__file__).resolve().parents[2])  # where the tidings package is
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
-        }
+        # No empty entry: that would put the current directory on the worker's path.
+        path = [p for p in [root, *os.environ.get("PYTHONPATH", "").split(os.pathsep)] if p]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
         self._process = subprocess.Popen(
             [sys.executable, "-m", "tidings.contacts.prepare_worker"],
             stdin=subprocess.PIPE,
