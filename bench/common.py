@@ -96,12 +96,43 @@ def source_revision() -> str:
     return f"{head}+dirty" if dirty else head
 
 
-class RssSampler:
-    """Samples a process's RSS every `interval` seconds in a background thread."""
+def descendants(pid: int) -> list[int]:
+    """The live processes started by `pid`, and by those, and so on (from /proc)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError), open(f"/proc/{entry}/stat") as handle:
+            raw = handle.read()
+            parent = int(raw[raw.rindex(")") + 2 :].split()[1])
+            parents.setdefault(parent, []).append(int(entry))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
 
-    def __init__(self, pid: int, interval: float = 1.0) -> None:
+
+def tree_rss_mib(pid: int) -> float:
+    """The RSS of a process and all its descendants, summed (pages they share are counted
+    once per process, so this is an upper bound of the memory they use)."""
+    total = rss_mib(pid)
+    for child in descendants(pid):
+        with contextlib.suppress(OSError):
+            total += rss_mib(child)
+    return total
+
+
+class RssSampler:
+    """Samples a process's RSS every `interval` seconds in a background thread (with
+    `tree`, the sum over the process and every process it started)."""
+
+    def __init__(self, pid: int, interval: float = 1.0, tree: bool = False) -> None:
         self.pid = pid
         self.interval = interval
+        self._measure = tree_rss_mib if tree else rss_mib
         self.samples: list[tuple[float, float]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
@@ -118,7 +149,7 @@ class RssSampler:
         start = time.monotonic()
         while True:
             with contextlib.suppress(OSError):
-                self.samples.append((time.monotonic() - start, rss_mib(self.pid)))
+                self.samples.append((time.monotonic() - start, self._measure(self.pid)))
             if self._stop.wait(self.interval):
                 return
 

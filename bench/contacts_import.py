@@ -2,8 +2,9 @@
 
 Measures the import command as an operator runs it (its own process): wall time from
 start to exit (runtime start, copying the upload, every batch) and its peak resident
-memory, sampled every 0.2 s, and the CPU seconds the import process used (which, unlike
-the wall time, hardly depends on what else runs on the machine). The CSV has a number,
+memory (the sum over the import process and the worker processes it starts), sampled
+every 0.2 s, and the CPU seconds they used (which, unlike the wall time, hardly depends on
+what else runs on the machine). The CSV has a number,
 first and last name and an email per row, all distinct numbers, so every row is a new
 contact with four encrypted fields and two blind indexes.
 
@@ -67,6 +68,7 @@ def main() -> None:
         "TIDINGS_DATABASE_URL": database_url,
         "TIDINGS_DATA_DIR": str(work / "data"),
         "TIDINGS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "COLUMNS": "200",  # the summary line unwrapped
     }
     try:
         created = subprocess.run(
@@ -85,7 +87,7 @@ def main() -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        with RssSampler(process.pid, interval=0.2) as sampler:
+        with RssSampler(process.pid, interval=0.2, tree=True) as sampler:
             output, _ = process.communicate()
         seconds = time.monotonic() - started
         children = resource.getrusage(resource.RUSAGE_CHILDREN)

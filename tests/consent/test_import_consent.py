@@ -46,6 +46,7 @@ def test_a_yes_grants_marketing_and_a_no_refuses_it(tenant: Tenant, runtime: Run
     assert event["evidence"]["column"] == "SMS opt-in"
     assert event["policy_version"] == "baseline@1"
     assert [e["action"] for e in _history(runtime, tenant, OTHER_HANDSET)] == ["withdrawn"]
+    assert consents(runtime, tenant, OTHER_HANDSET)["opted_out"] == []  # a no: not an opt-out
     assert _history(runtime, tenant, "+14155550100") == []  # an empty cell says nothing
 
 
@@ -71,6 +72,38 @@ def test_reimport_adds_no_event_and_a_later_no_cancels_waiting_marketing(
     imported(tenant, _file(f"{HANDSET},Ana,1"), **SMS_MARKETING)  # fresh consent again
     assert [e["action"] for e in _history(runtime, tenant)] == ["granted", "withdrawn", "granted"]
     assert send(tenant, **MARKETING)["status"] == "queued"
+
+
+def test_a_stop_cell_opts_the_number_out_as_a_stop_keyword_does(
+    tenant: Tenant, runtime: Runtime, clock: ManualClock
+) -> None:
+    imported(tenant, _file(f"{HANDSET},Ana,yes", f"{OTHER_HANDSET},Bo,yes"), **SMS_MARKETING)
+    scheduled = send(tenant, **MARKETING, send_at=later(clock, days=1))
+    receipt = send(tenant, send_at=later(clock, days=1))  # transactional: sent (policy allow)
+    job = imported(tenant, _file(f"{HANDSET},Ana,STOP", f"{OTHER_HANDSET},Bo,no"), **SMS_MARKETING)
+    assert (job["rows"]["updated"], job["errors"]) == (2, [])
+    state = consents(runtime, tenant)
+    assert state["opted_out"] == ["sms"]
+    assert [(e["action"], e["source"]) for e in state["history"]] == [
+        ("granted", "import"),
+        ("withdrawn", "import"),
+    ]
+    assert state["history"][1]["evidence"]["line"] == 2
+    canceled = message(tenant, scheduled["id"])
+    assert (canceled["status"], canceled["error_code"]) == ("canceled", "opted_out")
+    assert message(tenant, receipt["id"])["status"] == "scheduled"
+    assert_problem(tenant.post("/v1/messages", MARKETING), 422, "opted_out", "to")
+    # A withdrawal (no) is refused for lack of consent, not as an opt-out.
+    no = tenant.post("/v1/messages", {**MARKETING, "to": OTHER_HANDSET})
+    assert_problem(no, 422, "no_consent", "to")
+
+    again = imported(tenant, _file(f"{HANDSET},Ana,opted out"), **SMS_MARKETING)
+    assert again["errors"] == []
+    assert len(_history(runtime, tenant)) == 2  # opted out already: nothing added
+    # The account's own file cannot lift the person's opt-out; their START can.
+    imported(tenant, _file(f"{HANDSET},Ana,yes"), **SMS_MARKETING)
+    assert [e["action"] for e in _history(runtime, tenant)] == ["granted", "withdrawn", "granted"]
+    assert_problem(tenant.post("/v1/messages", MARKETING), 422, "opted_out", "to")
 
 
 def test_a_bad_answer_refuses_the_row_like_any_bad_cell(tenant: Tenant, runtime: Runtime) -> None:

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import make_settings
-from tidings.contacts.imports import BATCH_ROWS
+from tidings.contacts.imports import COMMIT_ROWS
 from tidings.core.clock import ManualClock, SystemClock
 from tidings.runtime import Runtime, build_runtime
 from tidings.store.tables import contacts
@@ -70,7 +70,7 @@ def test_a_killed_import_resumes_from_its_cursor(database_url: str, tmp_path: Pa
         deadline = time.monotonic() + 120
         while True:
             jobs = rt.imports.list(account)
-            if jobs and jobs[0]["rows"]["created"] >= 2 * BATCH_ROWS:
+            if jobs and jobs[0]["rows"]["created"] >= COMMIT_ROWS:
                 break
             assert worker.poll() is None, "the import ended before it could be killed"
             assert time.monotonic() < deadline, "the import made no progress"
@@ -88,7 +88,7 @@ def test_a_killed_import_resumes_from_its_cursor(database_url: str, tmp_path: Pa
     stored, distinct, last_line = _count(rt, account)
     # Nothing half-imported: exactly the committed batches, all before the cursor.
     assert stored == distinct == job["rows"]["created"]
-    assert stored % BATCH_ROWS == 0
+    assert stored % COMMIT_ROWS == 0
     assert last_line == job["next_line"] - 1
     rt.close()
 

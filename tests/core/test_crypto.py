@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import base64
+import hmac
 import os
+import pickle
 import stat
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 
 from tidings.core.crypto import (
     Crypto,
+    HmacSha256,
     KeyUnavailable,
     load_or_create_master_key,
     parse_master_key,
@@ -71,6 +74,34 @@ def test_blind_index_is_keyed_deterministic_and_scoped() -> None:
     assert crypto.blind_index("acc_1", value) != crypto.blind_index("acc_2", value)
     assert crypto.blind_index("acc_1", value) != stranger.blind_index("acc_1", value)
     assert len(crypto.blind_index("acc_1", value)) == 16
+
+
+@pytest.mark.parametrize("key_size", [0, 16, 32, 64, 65, 200])
+def test_hmac_with_precomputed_key_states_is_hmac(key_size: int) -> None:
+    key = os.urandom(key_size)
+    mac = HmacSha256(key)
+    for data in (b"", b"+31612345678", os.urandom(1000)):
+        assert mac.digest(data) == hmac.digest(key, data, "sha256")
+
+
+def test_an_account_sealer_writes_what_the_crypto_reads_and_nothing_else() -> None:
+    crypto, _ = make_crypto()
+    sealer = pickle.loads(pickle.dumps(crypto.account_sealer("acc_1")))  # as a worker gets it
+    blobs = [sealer.encrypt("acc_1", "contacts.first_name", f"Ana {i}") for i in range(1500)]
+    assert len(set(blobs)) == 1500  # fresh nonces, past one draw of them
+    assert [crypto.decrypt("acc_1", "contacts.first_name", b) for b in blobs[::499]] == [
+        "Ana 0",
+        "Ana 499",
+        "Ana 998",
+        "Ana 1497",
+    ]
+    assert sealer.blind_index("acc_1", "+31612345678") == crypto.blind_index(
+        "acc_1", "+31612345678"
+    )
+    with pytest.raises(KeyUnavailable):
+        sealer.encrypt("acc_2", "contacts.first_name", "Bo")
+    with pytest.raises(KeyUnavailable):
+        sealer.blind_index("acc_2", "+31612345678")
 
 
 def test_master_key_file_is_created_private_and_reused(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tidings.core.ids import id_timestamp_ms, is_valid_id, new_id
+from tidings.core.ids import id_timestamp_ms, is_valid_id, new_id, new_ids
 
 
 def test_ids_sort_by_time_and_carry_their_prefix() -> None:
@@ -40,3 +40,21 @@ def test_unknown_prefix_is_refused() -> None:
 @pytest.mark.parametrize("bad", ["msg_", "msg", "msg_0000", "msg_" + "u" * 26, "acc_" + "0" * 26])
 def test_malformed_ids_are_not_valid(bad: str) -> None:
     assert not is_valid_id(bad, "msg")
+
+
+def test_ids_made_many_at_once_are_the_same_kind_of_id() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    many = new_ids("con", at, 5_000)
+    assert len(set(many)) == 5_000
+    assert all(
+        is_valid_id(i, "con") and id_timestamp_ms(i) == id_timestamp_ms(new_id("con", at))
+        for i in many
+    )
+    for text in (many[0].split("_")[1], many[-1].split("_")[1]):
+        number = 0
+        for c in text:
+            number = number * 32 + "0123456789abcdefghjkmnpqrstvwxyz".index(c)
+        value = uuid.UUID(int=number)
+        assert (value.version, value.variant) == (7, uuid.RFC_4122)
+    with pytest.raises(ValueError):
+        new_ids("xyz", at, 1)

@@ -6,6 +6,12 @@ records `withdrawn`, objected records `objected`; an empty cell records nothing.
 event is recorded only when it changes the number's current state for that channel and
 purpose, so importing the same file again adds no event. A withdrawal or objection
 cancels the waiting messages of that purpose, as the consent API does.
+
+A cell of stop/opted_out/unsubscribed is an opt-out, as a STOP keyword records one (say, a
+suppression list carried over from another platform): the `withdrawn` event and the
+number on the suppression list for the channel, so every message of any purpose but
+transactional (and those too under the account's `refuse` policy) is refused
+`opted_out` until the person opts in again; its waiting messages are canceled.
 """
 
 from __future__ import annotations
@@ -19,12 +25,19 @@ from sqlalchemy import Connection
 
 from tidings.core.clock import iso
 from tidings.core.errors import InvalidInput
-from tidings.domain.consent import MARKETING, ConsentError, check_event, state_of
+from tidings.domain.consent import (
+    MARKETING,
+    ConsentError,
+    check_event,
+    is_suppressed,
+    state_of,
+)
 from tidings.domain.contacts import ContactValueError
 from tidings.pipeline.opt_out import OptOuts, Withdrawal, ledger_row
 from tidings.store import consent as consent_store
 
 PREFIX = "consent:"
+OPTED_OUT = "opted_out"  # a cell's answer; recorded as `withdrawn` plus a suppression entry
 ANSWERS = {
     "yes": "granted",
     "y": "granted",
@@ -37,6 +50,11 @@ ANSWERS = {
     "0": "withdrawn",
     "withdrawn": "withdrawn",
     "objected": "objected",
+    "stop": OPTED_OUT,
+    "opted_out": OPTED_OUT,
+    "opt_out": OPTED_OUT,
+    "opted out": OPTED_OUT,
+    "unsubscribed": OPTED_OUT,
 }
 
 
@@ -72,8 +90,8 @@ def parse_answer(target: str, raw: object) -> str:
     if action is None:
         raise ContactValueError(
             target,
-            f"must be yes, no, true, false, 1, 0, granted, withdrawn or objected "
-            f"(got {str(raw)[:40]!r})",
+            f"must be yes, no, true, false, 1, 0, granted, withdrawn, objected or stop "
+            f"(an opt-out) (got {str(raw)[:40]!r})",
         )
     return action
 
@@ -105,15 +123,23 @@ class ConsentRecorder:
         if not answers:
             return
         purposes = sorted({a.target.split(":")[2] for a in answers})
-        events, _ = consent_store.consent_facts(
+        events, suppressed = consent_store.consent_facts(
             conn, account_id, [a.number_index for a in answers], purposes, with_ledger=True
         )
         rows: list[dict[str, Any]] = []
         withdrawals: list[Withdrawal] = []
+        opt_outs: list[tuple[bytes, str, str]] = []  # number index, channel, event id
         for answer in answers:
             _, channel, purpose = answer.target.split(":")
             current = state_of(events.get(answer.number_index, ()), channel, purpose)
-            if current.status == answer.action:
+            action = answer.action
+            if action == OPTED_OUT:
+                if current.status == "withdrawn" and _covers(
+                    suppressed.get(answer.number_index, set()), channel
+                ):
+                    continue  # opted out already
+                action = "withdrawn"
+            elif current.status == action:
                 continue  # already so: a re-import adds nothing
             evidence = {
                 "import_id": self._import,
@@ -122,26 +148,36 @@ class ConsentRecorder:
                 "column": answer.column,
                 "at": iso(now),
             }
-            rows.append(
-                ledger_row(
-                    self._opt_outs.crypto,
-                    account_id=account_id,
-                    number_index=answer.number_index,
-                    contact_id=answer.contact_id,
-                    channel=channel,
-                    purpose=purpose,
-                    action=answer.action,
-                    basis="consent",
-                    source="import",
-                    evidence={k: v for k, v in evidence.items() if v is not None},
-                    policy_version=self._opt_outs.policy_version,
-                    occurred_at=now,
-                    now=now,
-                )
+            row = ledger_row(
+                self._opt_outs.crypto,
+                account_id=account_id,
+                number_index=answer.number_index,
+                contact_id=answer.contact_id,
+                channel=channel,
+                purpose=purpose,
+                action=action,
+                basis="consent",
+                source="import",
+                evidence={k: v for k, v in evidence.items() if v is not None},
+                policy_version=self._opt_outs.policy_version,
+                occurred_at=now,
+                now=now,
             )
-            if answer.action != "granted":
-                withdrawals.append(Withdrawal(answer.number_index, channel, purpose, answer.action))
-        if withdrawals:  # nothing waiting for this purpose may go out after it
+            rows.append(row)
+            if answer.action == OPTED_OUT:
+                opt_outs.append((answer.number_index, channel, row["id"]))
+            elif action != "granted":
+                withdrawals.append(Withdrawal(answer.number_index, channel, purpose, action))
+        if withdrawals or opt_outs:  # nothing waiting for this purpose may go out after it
             consent_store.lock_account(conn, account_id, exclusive=True)
         consent_store.insert_events(conn, rows)
         self._opt_outs.cancel_withdrawn(conn, account_id, withdrawals, now)
+        for number_index, channel, event_id in opt_outs:
+            self._opt_outs.suppress(
+                conn, account_id, number_index, channel, "import", event_id, now
+            )
+
+
+def _covers(suppressed: set[str], channel: str) -> bool:
+    """The number is suppressed on `channel` (on every channel when it is `all`)."""
+    return "all" in suppressed if channel == "all" else is_suppressed(suppressed, channel)

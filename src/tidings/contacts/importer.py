@@ -3,10 +3,11 @@ caller's transaction (update-or-insert by the number's blind index)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 
@@ -14,7 +15,6 @@ from tidings.contacts.import_consent import Answer, ConsentRecorder, is_consent,
 from tidings.contacts.mapping import IGNORE, check_target, target_of
 from tidings.contacts.reader import Record
 from tidings.contacts.records import ENCRYPTED, ContactCodec, Schema, clean_number
-from tidings.core.ids import new_id
 from tidings.domain import contacts as rules
 from tidings.store import contacts as store
 from tidings.store.bulk import insert_rows
@@ -32,6 +32,20 @@ class RowError:
 class ParsedRow:
     line: int
     values: dict[str, Any]  # cleaned attributes: number (E.164), names..., fields, tags
+
+
+class Prepared(NamedTuple):
+    """A checked row, ready to be written as a new contact or as an update of one."""
+
+    line: int
+    number_index: bytes
+    contact_id: str  # the id it gets if it is new
+    columns: dict[str, Any]  # the given attributes' columns, the number's included
+    fields: dict[str, Any] | None  # the custom values given (None clears one)
+    field_indexes: dict[str, bytes | None] | None
+    new_fields_enc: bytes | None  # the given values encrypted, for a new contact
+    tags: list[str] | None  # None: not given
+    consent: dict[str, tuple[str, str]] | None  # target -> (column, action)
 
 
 @dataclass
@@ -64,7 +78,10 @@ class RowParser:
         values: dict[str, Any] = {}
         for column, target, raw in cells:
             try:
-                if target.startswith("fields."):
+                cleaner = _CLEANERS.get(target)
+                if cleaner is not None:
+                    values[target] = cleaner(raw)
+                elif target.startswith("fields."):
                     key = target[7:]
                     spec = self._schema[key]
                     value = rules.coerce_field(key, spec.type, spec.options, raw)
@@ -72,7 +89,7 @@ class RowParser:
                 elif is_consent(target):
                     values.setdefault("consent", {})[target] = (column, parse_answer(column, raw))
                 else:
-                    values[target] = _clean(target, raw)
+                    raise rules.ContactValueError(target, "is not a contact attribute")
             except rules.ContactValueError as exc:
                 errors.append(RowError(record.line, column, exc.reason))
         if "number" not in values and not any(e.column and _is_number(e, cells) for e in errors):
@@ -117,18 +134,14 @@ def _is_number(error: RowError, cells: list[tuple[str, str, object]]) -> bool:
     return any(c == error.column and t == "number" for c, t, _ in cells)
 
 
-def _clean(target: str, raw: object) -> Any:
-    if target == "number":
-        return clean_number(raw)
-    if target in ("first_name", "last_name"):
-        return rules.clean_name(target, raw)
-    if target == "email":
-        return rules.clean_email(raw)
-    if target == "language":
-        return rules.clean_language(raw)
-    if target == "tags":
-        return rules.clean_tags(raw)
-    raise rules.ContactValueError(target, "is not a contact attribute")
+_CLEANERS: dict[str, Callable[[object], Any]] = {
+    "number": clean_number,
+    "first_name": partial(rules.clean_name, "first_name"),
+    "last_name": partial(rules.clean_name, "last_name"),
+    "email": rules.clean_email,
+    "language": rules.clean_language,
+    "tags": rules.clean_tags,
+}
 
 
 class BatchWriter:
@@ -152,17 +165,16 @@ class BatchWriter:
         self._number_column = number_column
         self._consent = consent
 
-    def write(self, conn: Connection, rows: Sequence[ParsedRow], now: datetime) -> BatchResult:
+    def write(self, conn: Connection, rows: Sequence[Prepared], now: datetime) -> BatchResult:
         result = BatchResult()
         account = self._account
-        by_index: dict[bytes, ParsedRow] = {}
+        by_index: dict[bytes, Prepared] = {}
         for row in rows:
-            index = self._codec.number_index(account, row.values["number"])
-            first = by_index.get(index)
+            first = by_index.get(row.number_index)
             if first is not None:
                 result.errors.append(_repeat(row.line, self._number_column, first.line))
             else:
-                by_index[index] = row
+                by_index[row.number_index] = row
         existing = store.contacts_by_number_indexes(
             conn, account, list(by_index), with_fields=self._has_fields
         )
@@ -175,53 +187,61 @@ class BatchWriter:
         members_new: list[str] = []
         members_existing: list[str] = []
         answers: list[Answer] = []
+        meta = {"import_id": self._import, "created_at": now, "updated_at": now}
         for index, row in by_index.items():
             found = existing.get(index)
-            values = row.values
             if found is not None and found.import_id == self._import:
                 result.errors.append(_repeat(row.line, self._number_column, found.import_line))
                 continue
-            given_fields = values.get("fields")
-            contact_id = new_id("con", now) if found is None else found.id
-            answers += [
-                Answer(index, contact_id, row.line, column, target, action)
-                for target, (column, action) in values.get("consent", {}).items()
-            ]
+            contact_id = row.contact_id if found is None else found.id
+            if row.consent:
+                answers += [
+                    Answer(index, contact_id, row.line, column, target, action)
+                    for target, (column, action) in row.consent.items()
+                ]
             if found is None:
-                fields = {k: v for k, v in (given_fields or {}).items() if v is not None}
-                new_rows.append(self._new_row(contact_id, index, row, fields, now))
-                if values.get("tags"):
+                new_rows.append(
+                    {
+                        **_NEW_CONTACT,
+                        **row.columns,
+                        "id": contact_id,
+                        "account_id": account,
+                        "fields_enc": row.new_fields_enc,
+                        "import_line": row.line,
+                        **meta,
+                    }
+                )
+                if row.tags:
                     tags_new += [
                         {"contact_id": contact_id, "tag": t, "account_id": account}
-                        for t in values["tags"]
+                        for t in row.tags
                     ]
-                for key, value in fields.items():
-                    indexes_new.append(
+                if row.field_indexes:
+                    indexes_new += [
                         {
                             "contact_id": contact_id,
                             "field_key": key,
                             "account_id": account,
-                            "value_index": self._codec.field_index(account, key, value),
+                            "value_index": value_index,
                         }
-                    )
+                        for key, value_index in row.field_indexes.items()
+                        if value_index is not None
+                    ]
                 members_new.append(contact_id)
                 result.created += 1
                 continue
-            merged = None
-            if given_fields:
+            change = {k: v for k, v in row.columns.items() if k not in _NUMBER_COLUMNS}
+            if row.fields:
                 merged = self._codec.stored_fields(account, found.fields_enc)
-                merged.update({k: v for k, v in given_fields.items() if v is not None})
-                indexes_replaced[contact_id] = self._codec.field_indexes(account, given_fields)
-            attributes = {
-                k: v for k, v in values.items() if k not in ("number", "fields", "tags", "consent")
-            }
-            change = self._codec.columns(account, attributes, merged)
+                merged.update({k: v for k, v in row.fields.items() if v is not None})
+                change["fields_enc"] = self._codec.columns(account, {}, merged)["fields_enc"]
+                indexes_replaced[contact_id] = row.field_indexes or {}
             change.update(
                 id=contact_id, import_id=self._import, import_line=row.line, updated_at=now
             )
             changes.append(change)
-            if "tags" in values:
-                tags_replaced[contact_id] = values["tags"]
+            if row.tags is not None:
+                tags_replaced[contact_id] = row.tags
             members_existing.append(contact_id)
             result.updated += 1
         store.insert_contacts(conn, new_rows)
@@ -247,36 +267,13 @@ class BatchWriter:
             self._consent.record(conn, account, answers, now)
         return result
 
-    def _new_row(
-        self,
-        contact_id: str,
-        index: bytes,
-        row: ParsedRow,
-        fields: Mapping[str, rules.FieldValue],
-        now: datetime,
-    ) -> dict[str, Any]:
-        values = row.values
-        columns = self._codec.columns(
-            self._account,
-            {k: values[k] for k in values if k not in ("fields", "consent")},
-            fields,
-            index,
-        )
-        full: dict[str, Any] = {
-            "id": contact_id,
-            "account_id": self._account,
-            "number_enc": columns["number_enc"],
-            "number_index": index,
-            "region": columns["region"],
-            "carrier": columns["carrier"],
-            "time_zones": columns["time_zones"],
-        }
-        for name in ENCRYPTED:
-            full[f"{name}_enc"] = columns.get(f"{name}_enc")
-        full["email_index"] = columns.get("email_index")
-        full["fields_enc"] = columns.get("fields_enc")
-        full.update(import_id=self._import, import_line=row.line, created_at=now, updated_at=now)
-        return full
+
+# What a new contact's row holds for the attributes its import row leaves out.
+_NEW_CONTACT: dict[str, Any] = {
+    **{f"{name}_enc": None for name in ENCRYPTED},
+    "email_index": None,
+}
+_NUMBER_COLUMNS = frozenset(("number_enc", "number_index", "region", "carrier", "time_zones"))
 
 
 def _repeat(line: int, column: str, first_line: int | None) -> RowError:

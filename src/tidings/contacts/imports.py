@@ -26,9 +26,16 @@ import orjson
 
 from tidings.contacts.fields import load_schema
 from tidings.contacts.import_consent import ConsentRecorder
-from tidings.contacts.importer import BatchWriter, ParsedRow, RowError, RowParser
+from tidings.contacts.importer import BatchWriter, RowParser
 from tidings.contacts.lists import ListService
 from tidings.contacts.mapping import check_target, parse_map_options, resolve
+from tidings.contacts.prepare import (
+    BatchPreparer,
+    Preparation,
+    PreparedBatch,
+    RawRecord,
+    default_workers,
+)
 from tidings.contacts.reader import FileProblem, Layout, describe, layout, records
 from tidings.contacts.records import ContactCodec
 from tidings.core.clock import Clock, iso
@@ -40,7 +47,11 @@ from tidings.store import contact_imports as store
 from tidings.store.database import Database
 
 log = logging.getLogger("tidings.imports")
-BATCH_ROWS = 2000
+BATCH_ROWS = 2000  # records per batch a worker prepares
+COMMIT_ROWS = 10000  # records per transaction (and cursor step): fewer index page writes
+SQLITE_CACHE_KIB = 16 * 1024  # KiB; SQLite's default is 2 MiB
+# From this much left to read on, the rows are checked and encrypted in worker processes.
+PARALLEL_FROM_BYTES = 4 * 1024 * 1024
 LEASE = timedelta(seconds=30)
 SHOWN_ERRORS = 100
 FORMATS = ("csv", "jsonl")
@@ -53,6 +64,23 @@ def import_not_found(import_id: str) -> NotFound:
 
 class _LeaseLost(Exception):
     """Another worker took the job (this one was too slow to renew its lease)."""
+
+
+class _Unwritten:
+    """Prepared batches taken but not written yet, and the cursor after the last one."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.batch = PreparedBatch()
+        self.cursor = (0, 0)
+
+    def add(self, batch: PreparedBatch, cursor: tuple[int, int]) -> None:
+        self.batch.rows += batch.rows
+        self.batch.errors += batch.errors
+        self.batch.records += batch.records
+        self.cursor = cursor
 
 
 @dataclass
@@ -72,8 +100,12 @@ class ImportService:
         spool_dir: Path,
         owner: str,
         opt_outs: OptOuts,
+        workers: int | None = None,
+        parallel_from_bytes: int = PARALLEL_FROM_BYTES,
     ) -> None:
         self._db = db
+        self.workers = default_workers() if workers is None else workers
+        self.parallel_from_bytes = parallel_from_bytes
         self._codec = codec
         self._clock = clock
         self._lists = lists
@@ -273,38 +305,62 @@ class ImportService:
             ConsentRecorder(self._opt_outs, job.id, job.filename),
         )
         counts = _Counts(job.rows_created, job.rows_updated, job.rows_failed)
-        rows: list[ParsedRow] = []
-        errors: list[RowError] = []
+        left = job.size_bytes - job.offset_bytes
+        workers = self.workers if left >= self.parallel_from_bytes else 0
+        codec = self._codec.sealer(account_id) if workers else self._codec
+        preparer = BatchPreparer(parser, codec, account_id)
+        chunk: list[RawRecord] = []
         cursor = (job.offset_bytes, job.next_line)
-        for record in records(Path(job.spool_path), shape, job.offset_bytes, job.next_line):
-            parsed = parser.parse(record)
-            if isinstance(parsed, ParsedRow):
-                rows.append(parsed)
-            else:
-                errors.extend(parsed)
-            cursor = (record.next_offset, record.next_line)
-            if len(rows) + len(errors) >= BATCH_ROWS:
-                if not self._commit(job, writer, rows, errors, counts, cursor, False):
+        held = _Unwritten()
+        with Preparation(preparer, workers) as preparation:
+            for record in records(Path(job.spool_path), shape, job.offset_bytes, job.next_line):
+                chunk.append((record.line, record.values, record.error))
+                cursor = (record.next_offset, record.next_line)
+                if len(chunk) >= BATCH_ROWS:
+                    preparation.submit(chunk, self._clock.now(), (cursor, False))
+                    chunk = []
+                    while preparation.ready():
+                        if not self._next(job, writer, preparation, held, counts, progress, stop):
+                            return
+            preparation.submit(chunk, self._clock.now(), (cursor, True))
+            while preparation.pending():
+                if not self._next(job, writer, preparation, held, counts, progress, stop):
                     return
-                if progress is not None:
-                    progress(self._progress(job, counts, cursor))
-                rows, errors = [], []
-                if stop.is_set():
-                    with self._db.write() as conn:
-                        store.release(conn, job.id, self._owner)
-                    return
-        if not self._commit(job, writer, rows, errors, counts, cursor, True):
-            return
         Path(job.spool_path).unlink(missing_ok=True)  # personal data: gone once imported
+
+    def _next(
+        self,
+        job: Any,
+        writer: BatchWriter,
+        preparation: Preparation,
+        unwritten: _Unwritten,
+        counts: _Counts,
+        progress: Progress | None,
+        stop: threading.Event,
+    ) -> bool:
+        """Take the oldest prepared batch; write what was taken once it is COMMIT_ROWS
+        records or the end. False when the import stops here (the lease was lost, or
+        `stop` was asked and the job released)."""
+        batch, (cursor, last) = preparation.take()
+        unwritten.add(batch, cursor)
+        if unwritten.batch.records < COMMIT_ROWS and not last and not stop.is_set():
+            return True
+        if not self._commit(job, writer, unwritten.batch, counts, unwritten.cursor, last):
+            return False
+        unwritten.clear()
         if progress is not None:
             progress(self._progress(job, counts, cursor))
+        if stop.is_set() and not last:
+            with self._db.write() as conn:
+                store.release(conn, job.id, self._owner)
+            return False
+        return True
 
     def _commit(
         self,
         job: Any,
         writer: BatchWriter,
-        rows: builtins.list[ParsedRow],
-        errors: builtins.list[RowError],
+        batch: PreparedBatch,
         counts: _Counts,
         cursor: tuple[int, int],
         last: bool,
@@ -313,7 +369,7 @@ class ImportService:
         lease was lost (another worker took the job): nothing of this batch is written."""
         now = self._clock.now()
         try:
-            result = self._write(job, writer, rows, errors, counts, cursor, last, now)
+            result = self._write(job, writer, batch, counts, cursor, last, now)
         except _LeaseLost:
             return False
         counts.created += result[0]
@@ -325,16 +381,20 @@ class ImportService:
         self,
         job: Any,
         writer: BatchWriter,
-        rows: builtins.list[ParsedRow],
-        errors: builtins.list[RowError],
+        batch: PreparedBatch,
         counts: _Counts,
         cursor: tuple[int, int],
         last: bool,
         now: datetime,
     ) -> tuple[int, int, int]:
         with self._db.write() as conn:
-            result = writer.write(conn, rows, now)
-            refused = sorted(errors + result.errors, key=lambda e: e.line)
+            if self._db.is_sqlite and batch.records >= COMMIT_ROWS:
+                # Most of a large import's writes land on random pages of the number and
+                # email indexes: a larger page cache (for this connection) keeps them from
+                # being read and spilled again and again. Released when the pool closes.
+                conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+            result = writer.write(conn, batch.rows, now)
+            refused = sorted(batch.errors + result.errors, key=lambda e: e.line)
             store.insert_errors(
                 conn,
                 [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -78,21 +78,29 @@ def clean_fields(value: object, schema: Schema) -> dict[str, rules.FieldValue | 
     return result
 
 
-class ContactCodec:
-    """Columns from cleaned attributes, and the resource from a stored row."""
+class Sealing(Protocol):
+    """Encryption and blind indexes: `Crypto`, or one account's `AccountSealer`."""
 
-    def __init__(self, crypto: Crypto) -> None:
-        self._crypto = crypto
+    def encrypt(self, account_id: str, column: str, plaintext: str) -> bytes: ...
+
+    def blind_index(self, scope: str, value: str) -> bytes: ...
+
+
+class ColumnCodec:
+    """Columns (ciphertexts, blind indexes, derived number facts) from cleaned attributes."""
+
+    def __init__(self, sealing: Sealing) -> None:
+        self._sealing = sealing
 
     def number_index(self, account_id: str, e164: str) -> bytes:
         """The same keyed index messages use for their recipient, so both can be joined."""
-        return self._crypto.blind_index(account_id, e164)
+        return self._sealing.blind_index(account_id, e164)
 
     def email_index(self, account_id: str, email: str) -> bytes:
-        return self._crypto.blind_index(account_id, rules.email_index_text(email))
+        return self._sealing.blind_index(account_id, rules.email_index_text(email))
 
     def field_index(self, account_id: str, key: str, value: rules.FieldValue) -> bytes:
-        return self._crypto.blind_index(account_id, rules.field_index_text(key, value))
+        return self._sealing.blind_index(account_id, rules.field_index_text(key, value))
 
     def columns(
         self,
@@ -103,7 +111,7 @@ class ContactCodec:
     ) -> dict[str, Any]:
         """Column values for the attributes in `cleaned`; `fields` is the full set of custom
         values to store (the existing ones merged with the new) when fields changed."""
-        encrypt = self._crypto.encrypt
+        encrypt = self._sealing.encrypt
         out: dict[str, Any] = {}
         number = cleaned.get("number")
         if number is not None:
@@ -137,6 +145,18 @@ class ContactCodec:
             key: None if value is None else self.field_index(account_id, key, value)
             for key, value in changed.items()
         }
+
+
+class ContactCodec(ColumnCodec):
+    """Columns from cleaned attributes, and the resource from a stored row."""
+
+    def __init__(self, crypto: Crypto) -> None:
+        super().__init__(crypto)
+        self._crypto = crypto
+
+    def sealer(self, account_id: str) -> ColumnCodec:
+        """The column work of one account, for another process (see `AccountSealer`)."""
+        return ColumnCodec(self._crypto.account_sealer(account_id))
 
     def stored_fields(self, account_id: str, blob: bytes | None) -> dict[str, Any]:
         text = self._crypto.decrypt_or_none(account_id, "contacts.fields", blob)

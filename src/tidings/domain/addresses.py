@@ -62,6 +62,8 @@ def _canonical_e164(raw: str) -> str | None:
         country_code = int(digits[:size])
         if country_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
             national = digits[size:]
+            if _is_mobile_number(country_code, national):
+                return raw
             number = phonenumbers.PhoneNumber(
                 country_code=country_code, national_number=int(national)
             )
@@ -69,9 +71,7 @@ def _canonical_e164(raw: str) -> str | None:
             if zeros:
                 number.italian_leading_zero = True
                 number.number_of_leading_zeros = zeros
-            if _is_mobile_number(country_code, national) or phonenumbers.is_valid_number(number):
-                return raw
-            return None
+            return raw if phonenumbers.is_valid_number(number) else None
     return None
 
 

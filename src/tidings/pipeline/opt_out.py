@@ -104,18 +104,35 @@ class OptOuts:
         consent_store.lock_account(conn, account_id, exclusive=True)
         row = self._event(account_id, number_index, channel, "withdrawn", source, evidence, now)
         consent_store.insert_events(conn, [row])
+        canceled = self.suppress(conn, account_id, number_index, channel, source, row["id"], now)
+        self._notify(conn, account_id, "consent.opt_out", channel, source, number, now, canceled)
+        return Outcome(row["id"], canceled)
+
+    def suppress(
+        self,
+        conn: Connection,
+        account_id: str,
+        number_index: bytes,
+        channel: str,
+        source: str,
+        event_id: str,
+        now: datetime,
+    ) -> list[str]:
+        """What an opt-out does after its ledger event (`event_id`): the number on the
+        suppression list and its waiting messages canceled (the account must be locked
+        already). Returns the canceled message ids."""
         consent_store.suppress(
             conn,
             account_id=account_id,
             number_index=number_index,
             channel=channel,
             source=source,
-            event_id=row["id"],
+            event_id=event_id,
             now=now,
         )
         settings = consent_store.get_settings(conn, account_id)
         refuse_all = settings is not None and settings.transactional == "refuse"
-        canceled = self.cancel_waiting(
+        return self.cancel_waiting(
             conn,
             account_id,
             number_index,
@@ -126,8 +143,6 @@ class OptOuts:
             code="opted_out",
             reason="the recipient opted out before the message was sent",
         )
-        self._notify(conn, account_id, "consent.opt_out", channel, source, number, now, canceled)
-        return Outcome(row["id"], canceled)
 
     def cancel_waiting(
         self,

@@ -15,6 +15,8 @@ from sqlalchemy import (
     Connection,
     Row,
     and_,
+    any_,
+    bindparam,
     delete,
     exists,
     func,
@@ -22,6 +24,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, BYTEA
 
 from tidings.store.bulk import in_list, insert_rows, update_rows
 from tidings.store.tables import (
@@ -75,19 +78,28 @@ def contacts_by_number_indexes(
 ) -> dict[bytes, Any]:
     """number_index -> (id, import_id, import_line[, fields_enc]) of the contacts that exist."""
     found: dict[bytes, Any] = {}
+    postgres = conn.dialect.name == "postgresql"
+    query = _BY_NUMBER[(postgres, with_fields)]
+    # One array parameter on PostgreSQL; an expanding (cached) IN list on SQLite.
+    for chunk in [indexes] if postgres else _chunks(indexes):
+        for found_row in conn.execute(query, {"account": account_id, "indexes": list(chunk)}):
+            found[bytes(found_row.number_index)] = found_row
+    return found
+
+
+def _by_number(postgres: bool, with_fields: bool) -> Any:
     columns = [contacts.c.number_index, contacts.c.id, contacts.c.import_id, contacts.c.import_line]
     if with_fields:
         columns.append(contacts.c.fields_enc)
-    query = select(*columns)
-    for chunk in _chunks(indexes):
-        rows = conn.execute(
-            query.where(
-                contacts.c.account_id == account_id, contacts.c.number_index.in_(list(chunk))
-            )
-        )
-        for found_row in rows:
-            found[bytes(found_row.number_index)] = found_row
-    return found
+    indexes = (
+        contacts.c.number_index == any_(bindparam("indexes", type_=ARRAY(BYTEA)))
+        if postgres
+        else contacts.c.number_index.in_(bindparam("indexes", expanding=True))
+    )
+    return select(*columns).where(contacts.c.account_id == bindparam("account"), indexes)
+
+
+_BY_NUMBER = {(p, f): _by_number(p, f) for p in (False, True) for f in (False, True)}
 
 
 def contacts_by_email_index(

@@ -1,0 +1,213 @@
+"""The per-row work of an import batch that needs no database: checking each record and
+turning it into columns (ciphertexts, blind indexes, the number's region, carrier and time
+zones, the id a new contact gets). It is independent between rows, so a large import runs
+it in worker processes while the importing process reads the file and writes batches.
+
+`Preparation` hands batches out and gives them back in the order they were read, so line
+numbers, errors and the import's cursor are the same as when one process does it all; at
+most a few batches are in flight, so memory stays flat whatever the file's size.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from tidings.contacts.importer import ParsedRow, Prepared, RowError, RowParser
+from tidings.contacts.reader import Record
+from tidings.contacts.records import ColumnCodec
+from tidings.core.ids import new_ids
+
+# A record as it travels to a worker: (line, values, why it could not be read).
+RawRecord = tuple[int, "dict[str, Any] | list[str] | None", "str | None"]
+
+
+@dataclass
+class PreparedBatch:
+    rows: list[Prepared] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    records: int = 0
+
+
+class BatchPreparer:
+    def __init__(self, parser: RowParser, codec: ColumnCodec, account_id: str) -> None:
+        self._parser = parser
+        self._codec = codec
+        self._account = account_id
+
+    def prepare(self, records: Sequence[RawRecord], now: datetime) -> PreparedBatch:
+        batch = PreparedBatch(records=len(records))
+        parse = self._parser.parse
+        parsed: list[ParsedRow] = []
+        for line, values, error in records:
+            result = parse(Record(line, 0, 0, values, error))
+            if isinstance(result, ParsedRow):
+                parsed.append(result)
+            else:
+                batch.errors.extend(result)
+        ids = new_ids("con", now, len(parsed))
+        batch.rows = [self._prepare(r, i) for r, i in zip(parsed, ids, strict=True)]
+        return batch
+
+    def _prepare(self, row: ParsedRow, contact_id: str) -> Prepared:
+        account = self._account
+        codec = self._codec
+        values = row.values
+        index = codec.number_index(account, values["number"])
+        attributes = {k: v for k, v in values.items() if k not in _NOT_COLUMNS}
+        given = values.get("fields")
+        fields_enc = None
+        indexes = None
+        if given:
+            kept = {k: v for k, v in given.items() if v is not None}
+            fields_enc = codec.columns(account, {}, kept)["fields_enc"]
+            indexes = codec.field_indexes(account, given)
+        return Prepared(
+            row.line,
+            index,
+            contact_id,
+            codec.columns(account, attributes, None, index),
+            given,
+            indexes,
+            fields_enc,
+            values.get("tags"),
+            values.get("consent"),
+        )
+
+
+_NOT_COLUMNS = frozenset(("fields", "tags", "consent"))
+
+# --- running it in worker processes -----------------------------------------------------
+
+
+class _Worker:
+    """One worker process (`python -m tidings.contacts.prepare_worker`, which imports only
+    what preparing needs): it is sent the preparer, then batches, and sends each batch back
+    prepared, in order. A thread feeds it, so a large batch being sent can never wait on
+    a result nobody reads."""
+
+    def __init__(self, preparer: BatchPreparer) -> None:
+        root = str(Path(__file__).resolve().parents[2])  # where the tidings package is
+        # No empty entry: that would put the current directory on the worker's path.
+        path = [p for p in [root, *os.environ.get("PYTHONPATH", "").split(os.pathsep)] if p]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "tidings.contacts.prepare_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._to = Connection(os.dup(self._process.stdin.fileno()), readable=False)
+        self._from = Connection(os.dup(self._process.stdout.fileno()), writable=False)
+        self._process.stdin.close()
+        self._process.stdout.close()
+        self._outbox: queue.Queue[Any] = queue.Queue()
+        self._feeder = threading.Thread(target=self._feed, name="import-feeder", daemon=True)
+        self._feeder.start()
+        self._outbox.put(preparer)
+
+    def _feed(self) -> None:
+        while True:
+            item = self._outbox.get()
+            try:
+                self._to.send(item)
+            except OSError:  # the worker is gone; take() reports it
+                return
+            if item is None:
+                return
+
+    def send(self, records: Sequence[RawRecord], now: datetime) -> None:
+        self._outbox.put((records, now))
+
+    def has_result(self) -> bool:
+        return self._from.poll()
+
+    def take(self) -> PreparedBatch:
+        try:
+            result = self._from.recv()
+        except (EOFError, OSError):
+            code = self._process.wait()
+            raise RuntimeError(f"an import worker process ended (exit status {code})") from None
+        if isinstance(result, str):  # the worker's traceback
+            raise RuntimeError(f"an import worker process failed:\n{result}")
+        assert isinstance(result, PreparedBatch)
+        return result
+
+    def close(self) -> None:
+        # Results nobody will read: closing first makes a worker still sending one stop.
+        self._from.close()
+        self._outbox.put(None)
+        self._feeder.join(timeout=10)
+        self._to.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def default_workers() -> int:
+    """One worker per core the process may use but one: the importing process keeps that
+    one busy reading the file and writing to the database (and at least one worker)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        cores = os.cpu_count() or 1
+    return max(1, min(cores - 1, 8))
+
+
+class Preparation:
+    """Batches handed to `workers` processes in turn (none: prepared here, at once), given
+    back in the order they were handed out. Use as a context manager; leaving it stops the
+    workers."""
+
+    def __init__(self, preparer: BatchPreparer, workers: int) -> None:
+        self._preparer = preparer
+        self._workers = [_Worker(preparer) for _ in range(workers)]
+        self._ahead = 2 * workers  # batches in flight: enough to keep every worker busy
+        self._queue: deque[tuple[_Worker | PreparedBatch, Any]] = deque()
+        self._turn = 0
+
+    def __enter__(self) -> Preparation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for worker in self._workers:
+            worker.close()
+
+    def submit(self, records: Sequence[RawRecord], now: datetime, tag: Any) -> None:
+        """Queue a batch; `tag` (its cursor) comes back with it."""
+        if not self._workers:
+            self._queue.append((self._preparer.prepare(records, now), tag))
+            return
+        worker = self._workers[self._turn % len(self._workers)]
+        self._turn += 1
+        worker.send(records, now)
+        self._queue.append((worker, tag))
+
+    def ready(self) -> bool:
+        """True when the oldest batch should be taken now (too many in flight, or done)."""
+        if not self._queue:
+            return False
+        oldest = self._queue[0][0]
+        done = not isinstance(oldest, _Worker) or oldest.has_result()
+        return len(self._queue) > self._ahead or done
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def take(self) -> tuple[PreparedBatch, Any]:
+        """The oldest batch (waiting for it) and its tag."""
+        source, tag = self._queue.popleft()
+        return (source.take() if isinstance(source, _Worker) else source), tag

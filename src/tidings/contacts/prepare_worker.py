@@ -1,0 +1,34 @@
+"""An import's worker process: `python -m tidings.contacts.prepare_worker`, started by
+`tidings.contacts.prepare.Preparation`. It reads a preparer and then batches of records
+from its stdin and writes each batch back prepared (or its traceback) to its stdout, until
+it reads None or its stdin closes (the importing process ended)."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from multiprocessing.connection import Connection
+
+
+def main() -> None:
+    # The protocol owns the real stdout; anything printed goes to stderr instead.
+    inbox = Connection(os.dup(0), writable=False)
+    outbox = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)
+    try:
+        preparer = inbox.recv()
+        while True:
+            item = inbox.recv()
+            if item is None:
+                return
+            try:
+                outbox.send(preparer.prepare(*item))
+            except Exception:
+                outbox.send(traceback.format_exc())
+                return
+    except (EOFError, OSError):
+        return  # the importing process is gone
+
+
+if __name__ == "__main__":
+    main()
