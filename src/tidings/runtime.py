@@ -242,6 +242,7 @@ def build_runtime(
         c.name: ConnectorSlot(connectors[c.name], c.tps, c.window) for c in settings.connectors
     }
     router = Router(settings.routes)
+    owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('req', clock.now())[-8:]}"
     fleet = Fleet(
         db,
         clock,
@@ -250,12 +251,14 @@ def build_runtime(
         connectors,
         slots,
         router,
+        node=owner,
     )
     gate = ConsentGate(db)
     opt_outs = OptOuts(crypto, writer, f"{policy.name}@{policy.version}")
     fleet.load()  # connectors and routes created through /v1/admin
-    metrics.registry.register(ConnectorCollector(connectors))
-    owner = f"{socket.gethostname()}:{os.getpid()}:{new_id('req', clock.now())[-8:]}"
+    metrics.registry.register(
+        ConnectorCollector(fleet.connector_states, lambda: not fleet.runs_connectors)
+    )
     dispatcher = Dispatcher(db, crypto, clock, metrics, writer, router, slots, settings, owner)
     accept = AcceptService(
         db,

@@ -57,6 +57,7 @@ def test_api_and_worker_processes_share_the_work(database_url: str, tmp_path: Pa
             httpx.get(f"{url}/v1/messages/{sent['id']}", headers=headers).json()["status"]
             == "queued"
         )
+        assert httpx.get(f"{url}/healthz").json()["connectors"] == []  # nobody runs them
         worker = subprocess.Popen(
             [TIDINGS, "serve", "--role", "worker"],
             env=env,
@@ -71,6 +72,10 @@ def test_api_and_worker_processes_share_the_work(database_url: str, tmp_path: Pa
                 break
             time.sleep(0.05)
         assert status == "delivered"
+        # The API process shows the connectors as the worker reports them.
+        health = httpx.get(f"{url}/healthz").json()
+        assert [c["name"] for c in health["connectors"]] == ["simulator"]
+        assert health["connectors"][0]["node"].split(":")[1] == str(worker.pid)
         inbound = httpx.post(
             f"{url}/v1/simulator/inbound",
             headers=headers,
@@ -79,6 +84,8 @@ def test_api_and_worker_processes_share_the_work(database_url: str, tmp_path: Pa
         assert inbound.status_code in (404, 409)  # no simulator in an API-only process
         worker.terminate()
         assert worker.wait(timeout=20) == 0
+        # A worker that stops takes its report back.
+        assert httpx.get(f"{url}/healthz").json()["connectors"] == []
     finally:
         for process in (api, worker):
             if process is not None and process.poll() is None:

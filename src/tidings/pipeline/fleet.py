@@ -9,11 +9,12 @@ routing table is rebuilt on every route change.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
 from collections.abc import Callable, MutableMapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -25,6 +26,7 @@ from tidings.core.errors import ConfigError, Conflict, InvalidInput, NotFound
 from tidings.core.ids import new_id
 from tidings.pipeline.dispatcher import ConnectorSlot
 from tidings.pipeline.routing import Router
+from tidings.store import connector_reports as report_store
 from tidings.store.database import Database
 from tidings.store.tables import connector_configs, route_configs
 
@@ -34,6 +36,9 @@ _PREFIX = re.compile(r"^\+[0-9]{0,15}$")
 SECRET_KEYS = frozenset({"password"})
 
 ConnectorFactory = Callable[[ConnectorConfig], Connector]
+FOLLOW_SECONDS = 5.0
+# A report older than this is from a node that stopped (or hangs): not shown.
+REPORT_MAX_AGE = timedelta(seconds=3 * FOLLOW_SECONDS)
 
 
 class Fleet:
@@ -46,8 +51,10 @@ class Fleet:
         connectors: MutableMapping[str, Connector],
         slots: MutableMapping[str, ConnectorSlot],
         router: Router,
+        node: str = "",
     ) -> None:
         self._db = db
+        self._node = node  # this process, in the connector reports it writes
         self._clock = clock
         self._build = build
         self._connectors = connectors
@@ -86,14 +93,52 @@ class Fleet:
         """The workers run: connectors created from now on are started at once."""
         self._events = events
 
-    async def follow(self, interval: float = 5.0) -> None:
-        """Apply changes stored by another process (an API-only node) every `interval`."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.sync()
-            except Exception:
-                log.exception("reloading connectors and routes failed; will retry")
+    async def follow(self, interval: float = FOLLOW_SECONDS) -> None:
+        """Apply changes stored by another process (an API-only node) every `interval`, and
+        report this node's connector states for the processes that do not run them."""
+        try:
+            while True:
+                await self._report_quietly()
+                await asyncio.sleep(interval)
+                try:
+                    await self.sync()
+                except Exception:
+                    log.exception("reloading connectors and routes failed; will retry")
+        finally:
+            with contextlib.suppress(Exception), self._db.write() as conn:
+                report_store.forget_node(conn, self._node)
+
+    async def _report_quietly(self) -> None:
+        states = {name: connector.status() for name, connector in self._connectors.items()}
+        try:
+            await asyncio.to_thread(self._report, states)
+        except Exception:
+            log.exception("reporting connector states failed; will retry")
+
+    def _report(self, states: dict[str, dict[str, object]]) -> None:
+        with self._db.write() as conn:
+            report_store.replace_reports(conn, self._node, states, self._clock.now())
+
+    @property
+    def runs_connectors(self) -> bool:
+        """Whether this process runs the connectors (roles all and worker), or only shows
+        what the worker nodes report (role api)."""
+        return self._events is not None
+
+    def reported_states(self) -> dict[str, list[dict[str, Any]]]:
+        """Per connector, the states recent reports of worker nodes give (one per node)."""
+        with self._db.read() as conn:
+            reports = report_store.reports_since(conn, self._clock.now() - REPORT_MAX_AGE)
+        states: dict[str, list[dict[str, Any]]] = {}
+        for node, name, state, at in reports:
+            states.setdefault(name, []).append({**state, "node": node, "reported_at": iso(at)})
+        return states
+
+    def connector_states(self) -> dict[str, list[dict[str, Any]]]:
+        """Each connector's state: its own here, else as the worker nodes report it."""
+        if self.runs_connectors:
+            return {name: [c.status()] for name, c in self._connectors.items()}
+        return self.reported_states()
 
     async def sync(self) -> None:
         """Bring the API-made connectors and routes in line with the database."""
@@ -131,12 +176,13 @@ class Fleet:
 
     # --- connectors ------------------------------------------------------------------------
     def list_connectors(self) -> list[dict[str, Any]]:
-        return [self._describe(name) for name in sorted(self._configs)]
+        reported = None if self.runs_connectors else self.reported_states()
+        return [self._describe(name, reported) for name in sorted(self._configs)]
 
     def get_connector(self, name: str) -> dict[str, Any]:
         if name not in self._configs:
             raise NotFound(f"no connector {name!r}", code="connector_not_found")
-        return self._describe(name)
+        return self._describe(name, None if self.runs_connectors else self.reported_states())
 
     async def create_connector(self, config: ConnectorConfig) -> dict[str, Any]:
         async with self._lock:
@@ -151,7 +197,7 @@ class Fleet:
             await asyncio.to_thread(self._store_connector, config, now, create=True)
             self._install(config, connector, "api")
             await self._start(connector)
-        return self._describe(config.name)
+        return await asyncio.to_thread(self.get_connector, config.name)
 
     async def update_connector(self, config: ConnectorConfig) -> dict[str, Any]:
         async with self._lock:
@@ -162,7 +208,7 @@ class Fleet:
             await old.stop()
             self._install(config, connector, "api")
             await self._start(connector)
-        return self._describe(config.name)
+        return await asyncio.to_thread(self.get_connector, config.name)
 
     async def delete_connector(self, name: str) -> None:
         async with self._lock:
@@ -221,9 +267,26 @@ class Fleet:
                 code="connector_from_config",
             )
 
-    def _describe(self, name: str) -> dict[str, Any]:
+    def _describe(
+        self, name: str, reported: dict[str, list[dict[str, Any]]] | None
+    ) -> dict[str, Any]:
+        """`reported` (None where this process runs the connectors): the worker nodes'
+        reports, shown as `state` (the newest) and `nodes` (one per node)."""
         config, source = self._configs[name]
         options = {k: ("***" if k in SECRET_KEYS else v) for k, v in config.options.items()}
+        if reported is not None:
+            nodes = reported.get(name, [])
+            state: dict[str, Any] = nodes[-1] if nodes else {"name": name, "state": "not_reported"}
+            return {
+                "name": name,
+                "type": config.type,
+                "tps": config.tps,
+                "window": config.window,
+                "options": options,
+                "source": source,
+                "state": state,
+                "nodes": nodes,
+            }
         return {
             "name": name,
             "type": config.type,

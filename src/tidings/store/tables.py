@@ -650,6 +650,17 @@ route_configs = Table(
     col("created_at", UTC_TS, OPS, nullable=False),
 )
 
+# What each worker node last saw of its connectors (state, binds, in-flight, errors), so an
+# API-only process can show them: one row per node and connector, replaced every few seconds.
+connector_reports = Table(
+    "connector_reports",
+    metadata,
+    col("node", String(128), OPS, primary_key=True),
+    col("connector", String(64), OPS, primary_key=True),
+    col("state_json", Text, OPS, nullable=False),
+    col("reported_at", UTC_TS, OPS, nullable=False),
+)
+
 # SMPP server: account credentials, receipts asked for, and deliver_sm waiting for a bind.
 smpp_credentials = Table(
     "smpp_credentials",

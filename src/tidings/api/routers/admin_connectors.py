@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from pydantic import Field
+from starlette.concurrency import run_in_threadpool
 
 from tidings.accounts.service import Principal
 from tidings.api.deps import operator, runtime
@@ -48,14 +49,14 @@ def _config(name: str, body: ConnectorBody) -> ConnectorConfig:
 async def list_connectors(
     rt: Runtime = Depends(runtime), _: Principal = Depends(operator)
 ) -> JsonResponse:
-    return JsonResponse({"data": rt.fleet.list_connectors()})
+    return JsonResponse({"data": await run_in_threadpool(rt.fleet.list_connectors)})
 
 
 @router.get("/connectors/{name}", summary="One connector and its state")
 async def get_connector(
     name: str, rt: Runtime = Depends(runtime), _: Principal = Depends(operator)
 ) -> JsonResponse:
-    return JsonResponse(rt.fleet.get_connector(name))
+    return JsonResponse(await run_in_threadpool(rt.fleet.get_connector, name))
 
 
 @router.post("/connectors", status_code=201, summary="Create a connector; it starts at once")

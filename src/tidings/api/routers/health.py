@@ -26,7 +26,10 @@ def healthz(rt: Runtime = Depends(runtime)) -> JsonResponse:
         {
             "status": "ok",
             "database": "ok",
-            "connectors": [c.status() for c in rt.connectors.values()],
+            # where this process runs no connectors: the newest report of each worker node
+            "connectors": [
+                state for states in rt.fleet.connector_states().values() for state in states
+            ],
         }
     )
 
