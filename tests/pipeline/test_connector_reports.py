@@ -36,8 +36,7 @@ def test_an_api_only_process_shows_what_the_workers_report(
     assert 'tidings_connector_bound{connector="sim",node="w1:100:a"} 1.0' in metrics
     assert 'tidings_connector_bound{connector="sim",node="w2:200:b"} 0.0' in metrics
     assert (
-        'tidings_connector_errors_total{connector="sim",node="w1:100:a",status="88"} 2.0'
-        in metrics
+        'tidings_connector_errors_total{connector="sim",node="w1:100:a",status="88"} 2.0' in metrics
     )
     # a node that stopped reporting drops out once its report is too old
     clock.advance(REPORT_MAX_AGE)

@@ -26,6 +26,7 @@ from tidings.cli.retention import retention_app
 from tidings.cli.smpp import smpp_app
 from tidings.core.config import Settings, load_settings
 from tidings.core.errors import TidingsError
+from tidings.core.gc_pauses import freeze_survivors, keep_freezing
 from tidings.runtime import Runtime, build_runtime
 from tidings.smpp_server.credentials import CredentialService
 
@@ -149,9 +150,12 @@ def _serve(
                 await smpp.start(host, smpp_port)
             except OSError as exc:
                 fail(f"cannot listen for SMPP on {host}:{smpp_port}: {exc.strerror or exc}")
+        freeze_survivors()
+        freezer = asyncio.create_task(keep_freezing(), name="gc-freeze")
         try:
             await server.serve()
         finally:
+            freezer.cancel()
             if smpp is not None:
                 await smpp.stop()
 
@@ -217,9 +221,12 @@ def _work(rt: Runtime, banner: str) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         await rt.start_workers()
+        freeze_survivors()
+        freezer = asyncio.create_task(keep_freezing(), name="gc-freeze")
         try:
             await stop.wait()
         finally:
+            freezer.cancel()
             await rt.stop_workers()
 
     try:
