@@ -279,6 +279,7 @@ class ServerConfig:
     pg_database: str = DEFAULT_PG_DATABASE
     keep: bool = False  # keep the data dir / database afterwards (for inspection)
     split: bool = False  # `serve --role api` + `serve --role worker` instead of one process
+    api_processes: int = 1  # with split: this many `serve --role api --reuse-port` on one port
     smpp_port: int = 0  # the SMPP server's port; 0: none (no fixed port to collide on)
 
     def toml(self) -> str:
@@ -316,11 +317,16 @@ class Server:
     log_path: Path
     extra: dict[str, Any] = field(default_factory=dict)
     worker: subprocess.Popen[bytes] | None = None
+    more_api: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
     def pids(self) -> list[int]:
-        """The server's processes: one, or the API and the worker with --split."""
-        return [self.pid] + ([self.worker.pid] if self.worker is not None else [])
+        """The server's processes: one, or the API processes and the worker with --split."""
+        return (
+            [self.pid]
+            + [p.pid for p in self.more_api]
+            + ([self.worker.pid] if self.worker is not None else [])
+        )
 
     @property
     def headers(self) -> dict[str, str]:
@@ -380,6 +386,7 @@ def run_server(config: ServerConfig, *, startup_timeout: float = 60.0) -> Iterat
     log_path = data_dir / "server.log"
     process: subprocess.Popen[bytes] | None = None
     worker: subprocess.Popen[bytes] | None = None
+    more_api: list[subprocess.Popen[bytes]] = []
     try:
         created = subprocess.run(
             [*command, "account", "create", "--name", "Bench", "--json"],
@@ -392,26 +399,38 @@ def run_server(config: ServerConfig, *, startup_timeout: float = 60.0) -> Iterat
             raise RuntimeError(f"account create failed:\n{created.stderr.decode()}")
         account = json.loads(created.stdout)
         port = free_port()
+        api_command = [
+            *command,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--config",
+            str(config_path),
+            "--smpp-port",
+            str(config.smpp_port),
+            *(["--role", "api"] if config.split else []),
+            *(["--reuse-port"] if config.api_processes > 1 else []),
+        ]
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(
-                [
-                    *command,
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--config",
-                    str(config_path),
-                    "--smpp-port",
-                    str(config.smpp_port),
-                    *(["--role", "api"] if config.split else []),
-                ],
+                api_command,
                 env=env,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+            for _ in range(config.api_processes - 1):
+                more_api.append(
+                    subprocess.Popen(
+                        api_command,
+                        env=env,
+                        stdout=log_file,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
             if config.split:
                 worker = subprocess.Popen(
                     [*command, "serve", "--role", "worker", "--config", str(config_path)],
@@ -422,6 +441,8 @@ def run_server(config: ServerConfig, *, startup_timeout: float = 60.0) -> Iterat
                 )
         url = f"http://127.0.0.1:{port}"
         _wait_healthy(url, process, log_path, startup_timeout)
+        for extra in more_api:
+            _wait_healthy(url, extra, log_path, startup_timeout)
         yield Server(
             url=url,
             pid=process.pid,
@@ -433,10 +454,13 @@ def run_server(config: ServerConfig, *, startup_timeout: float = 60.0) -> Iterat
             process=process,
             log_path=log_path,
             worker=worker,
+            more_api=more_api,
         )
     finally:
         if process is not None:
             _stop(process)
+        for extra in more_api:
+            _stop(extra)
         if worker is not None:
             _stop(worker)
         if config.db == "postgres" and not config.keep:
@@ -618,6 +642,12 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run the node as two processes: serve --role api and serve --role worker",
     )
+    parser.add_argument(
+        "--api-processes",
+        type=int,
+        default=1,
+        help="with --split: API processes sharing the port (serve --role api --reuse-port)",
+    )
 
 
 def server_config(args: argparse.Namespace) -> ServerConfig:
@@ -630,6 +660,7 @@ def server_config(args: argparse.Namespace) -> ServerConfig:
         pg_database=args.pg_database,
         keep=args.keep,
         split=args.split,
+        api_processes=args.api_processes,
     )
 
 

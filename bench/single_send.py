@@ -188,6 +188,8 @@ def main() -> None:
     out = {
         "db": args.db,
         "client": client,
+        "split": args.split,
+        "api_processes": args.api_processes if args.split else 1,
         "connections": args.connections,
         "idempotency": args.idempotency,
         "requests": result["requests"],
@@ -208,7 +210,8 @@ def main() -> None:
         "met": ok / seconds >= 1500 and result["p99_us"] < 50_000 and errors == 0,
     }
     report(
-        f"single_send ({args.db}{', split' if args.split else ''}, {client}, "
+        f"single_send ({args.db}"
+        f"{f', split, {args.api_processes} API' if args.split else ''}, {client}, "
         f"{args.connections} connections)",
         [
             ("requests", out["requests"]),

@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import signal
+import socket
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -124,6 +125,7 @@ def _serve(
     banner: list[str],
     run_workers: bool = True,
     smpp_port: int = 0,
+    reuse_port: bool = False,
 ) -> None:
     from tidings.api.app import create_app
     from tidings.core.logging import configure_logging
@@ -144,6 +146,7 @@ def _serve(
     )
 
     async def run() -> None:
+        sockets = [_shared_socket(host, port)] if reuse_port else None
         smpp = rt.smpp_server() if smpp_port else None
         if smpp is not None:
             try:
@@ -153,7 +156,7 @@ def _serve(
         freeze_survivors()
         freezer = asyncio.create_task(keep_freezing(), name="gc-freeze")
         try:
-            await server.serve()
+            await server.serve(sockets=sockets)
         finally:
             freezer.cancel()
             if smpp is not None:
@@ -163,6 +166,23 @@ def _serve(
         asyncio.run(run())
     finally:
         rt.close()
+
+
+def _shared_socket(host: str, port: int) -> socket.socket:
+    """A listening socket other processes may bind too (SO_REUSEPORT): the kernel spreads
+    new connections over them."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 class Role(StrEnum):
@@ -183,6 +203,12 @@ def serve(
         Role.all,
         help="all: API, pipeline and connectors in one process. api: only the HTTP API. "
         "worker: only the pipeline and connectors (no HTTP). Run one worker per SQLite file.",
+    ),
+    reuse_port: bool = typer.Option(
+        False,
+        "--reuse-port",
+        help="Share --port with other processes started with it (API processes on one "
+        "host; the kernel spreads connections over them).",
     ),
 ) -> None:
     """Run the API, the pipeline workers and the connectors (in one process by default)."""
@@ -205,6 +231,7 @@ def serve(
         [f"Tidings is running at {url}  (database: {where}; {parts}{smpp})"],
         run_workers=role is Role.all,
         smpp_port=smpp_port,
+        reuse_port=reuse_port,
     )
 
 
