@@ -15,6 +15,7 @@ import contextlib
 import logging
 import threading
 from collections import defaultdict
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -183,11 +184,14 @@ class RetentionService:
         metadata: MetaData,
         *,
         batch_size: int = 10_000,
+        workers: int = 2,
     ) -> None:
         self._db = db
         self._clock = clock
         self._policy = policy
         self._batch = batch_size
+        self._workers = workers
+        self._report_lock = threading.Lock()
         self.plan = build_plan(policy, metadata)
 
     def sweep(
@@ -269,20 +273,43 @@ class RetentionService:
         log.info("retention sweep %s at %s: %d rows", report.run_id, iso(report.now), changed)
 
     def _apply_step(self, report: Report, step: Step, stop: threading.Event) -> bool:
-        """Every batch of one step; False when stopped before the end."""
-        after: Any = None
-        while True:
-            if stop.is_set():
-                return False
-            with self._db.write() as conn:
-                holds = hold_store.active_holds(conn)  # a hold placed mid-sweep counts at once
-                batch = sweep_store.apply_batch(conn, step, report.now, holds, after, self._batch)
-                if batch is None:
-                    return True
+        """Every batch of one step; False when stopped before the end.
+
+        Batches are consecutive ranges of the data set's key. On PostgreSQL up to
+        `workers` of them are in flight at once, each in its own transaction on its own
+        connection (disjoint ranges: they never wait on each other's rows)."""
+        workers = 1 if self._db.is_sqlite else self._workers
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sweep") as pool:
+            running: set[Future[None]] = set()
+            after: Any = None
+            while True:
+                if len(running) >= workers:  # wait for a free connection
+                    finished, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        future.result()
+                if stop.is_set():
+                    _drain(running)
+                    return False
+                with self._db.read() as conn:
+                    more, upper = sweep_store.next_upper(conn, step, after, self._batch)
+                if not more:
+                    break
+                running.add(pool.submit(self._run_batch, report, step, after, upper))
+                if upper is None:
+                    break
+                after = upper
+            _drain(running)
+        return True
+
+    def _run_batch(self, report: Report, step: Step, after: Any, upper: Any) -> None:
+        with self._db.write() as conn:
+            holds = hold_store.active_holds(conn)  # a hold placed mid-sweep counts at once
+            batch = sweep_store.apply_batch(conn, step, report.now, holds, after, upper)
+            with self._report_lock:
                 self._audit(conn, report, step.rule, step.table.name, step.action, batch.count)
                 for data_set, count in batch.dependants.items():
-                    self._audit(conn, report, step.rule, data_set, "delete", count)
-            after = batch.last_key
+                    if batch.count:  # as the dry run: dependants appear when rows go
+                        self._audit(conn, report, step.rule, data_set, "delete", count)
 
     def _audit(
         self, conn: Any, report: Report, rule: Rule, data_set: str, action: str, count: int
@@ -326,6 +353,12 @@ class RetentionService:
             }
             for r in runs
         ]
+
+
+def _drain(running: set[Future[None]]) -> None:
+    """Wait for the batches in flight; raise the first one's error."""
+    for future in wait(running).done:
+        future.result()
 
 
 # --- the periodic worker -----------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The retention sweep's SQL: expired and held rows as predicates, batches, runs and audit.
 
-Everything is set-based: a batch is chosen by one statement walking the data set's key
-(`key > last ORDER BY key LIMIT n`), then its dependants and the batch itself are
-deleted or its fields nulled by range statements. No row travels to Python, so the cost
+Everything is set-based: a batch is a range of the data set's key, the next n keys
+(read from the key's index alone), and its due rows' dependants and the rows themselves
+are deleted or their fields nulled by range statements. No row travels to Python, so the cost
 does not grow with per-row round trips, and each batch is its own short transaction.
 """
 
@@ -32,6 +32,8 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tidings.domain.holds import Hold
 from tidings.domain.policy import Action, Rule
@@ -139,15 +141,26 @@ def dependants(metadata: MetaData, table: Table) -> list[tuple[Table, Ref]]:
 
 
 def _walk_dependants(
-    table: Table, keys: Select[Any]
+    table: Table, keys: Select[Any], bounds: tuple[Any, Any] | None = None
 ) -> Iterator[tuple[Table, ColumnElement[bool]]]:
-    """(table, rows of it belonging to `keys`), deepest first."""
+    """(table, rows of it belonging to `keys`), deepest first. With `bounds`, the keys
+    lie in that range (after, upper], which is said to each child too, so it finds its
+    rows by a range of its index rather than by a probe per key."""
     for child, ref in dependants(table.metadata, table):
         belongs = child.c[ref.local].in_(keys)
+        if bounds is not None:
+            belongs = and_(belongs, _in_range(child.c[ref.local], *bounds))
         if dependants(child.metadata, child):
             child_key = child.c[lifecycle_of(child).key]
             yield from _walk_dependants(child, select(child_key).where(belongs))
         yield child, belongs
+
+
+def _in_range(column: Any, after: Any, upper: Any) -> ColumnElement[bool]:
+    terms = [column > after] if after is not None else []
+    if upper is not None:
+        terms.append(column <= upper)
+    return and_(true(), *terms)
 
 
 # --- counting and applying ------------------------------------------------------------
@@ -174,25 +187,33 @@ def count_due(
     return count, extra
 
 
+def next_upper(conn: Connection, step: Step, after: Any, size: int) -> tuple[bool, Any]:
+    """The range of the next batch: (whether any key lies above `after`, the `size`-th
+    key above it, or None when fewer are left). It reads the key's index only, so
+    choosing a batch costs nothing per row however few of its rows are due."""
+    key = step.key
+    above = select(key).where(key > after) if after is not None else select(key)
+    first = conn.execute(above.order_by(key).limit(1)).first()
+    if first is None:
+        return False, None
+    upper = conn.execute(above.order_by(key).offset(size - 1).limit(1)).scalar()
+    return True, upper
+
+
 def apply_batch(
     conn: Connection,
     step: Step,
     now: datetime,
     holds: Sequence[Hold],
     after: Any,
-    size: int,
-) -> Batch | None:
-    """Change the next at most `size` due rows with a key above `after`; None when done."""
-    if conn.dialect.name == "postgresql":
-        return _apply_batch_in_one_statement(conn, step, now, holds, after, size)
+    upper: Any,
+) -> Batch:
+    """Change the due rows with a key in (after, upper] (None: unbounded), their
+    dependants first; returns how many, per data set."""
     key = step.key
-    due = _due(step, now, holds)
-    start = key > after if after is not None else true()
-    chosen = select(key).where(due, start).order_by(key).limit(size).subquery()
-    found, last = conn.execute(select(func.count(), func.max(chosen.c[key.name]))).one()
-    if not found:
-        return None
-    batch = and_(due, start, key <= last)
+    batch = and_(_due(step, now, holds), _in_range(key, after, upper))
+    if conn.dialect.name == "postgresql":
+        return _apply_batch_in_one_statement(conn, step, batch, (after, upper))
     removed: dict[str, int] = {}
     if step.action == "delete":
         for child, belongs in _walk_dependants(step.table, select(key).where(batch)):
@@ -202,48 +223,35 @@ def apply_batch(
     else:
         nulls = dict.fromkeys(step.fields)
         changed = conn.execute(update(step.table).where(batch).values(nulls)).rowcount
-    return Batch(changed, last, removed)
+    return Batch(changed, upper, removed)
 
 
 def _apply_batch_in_one_statement(
-    conn: Connection,
-    step: Step,
-    now: datetime,
-    holds: Sequence[Hold],
-    after: Any,
-    size: int,
-) -> Batch | None:
-    """PostgreSQL: choose the batch, remove its dependants and apply the action in one
-    statement of data-modifying CTEs (one pass over the batch, one round trip). The
-    action re-checks `due`, so a row another sweep changed meanwhile is not counted twice."""
+    conn: Connection, step: Step, batch: ColumnElement[bool], bounds: tuple[Any, Any]
+) -> Batch:
+    """PostgreSQL: remove the batch's dependants and apply the action in one statement
+    of data-modifying CTEs (one round trip, one snapshot)."""
     key = step.key
-    due = _due(step, now, holds)
-    start = key > after if after is not None else true()
-    chosen = select(key).where(due, start).order_by(key).limit(size).cte("chosen")
-    keys = select(chosen.c[key.name])
     children: list[tuple[str, Any]] = []
     if step.action == "delete":
-        for number, (child, belongs) in enumerate(_walk_dependants(step.table, keys)):
+        keys = select(key).where(batch)
+        for number, (child, belongs) in enumerate(_walk_dependants(step.table, keys, bounds)):
             gone = delete(child).where(belongs).returning(literal(1)).cte(f"gone_{number}")
             children.append((child.name, select(func.count()).select_from(gone)))
         action: Any = delete(step.table)
     else:
         action = update(step.table).values(dict.fromkeys(step.fields))
-    done = action.where(key.in_(keys), due).returning(key).cte("done")
+    done = action.where(batch).returning(key).cte("done")
     row = conn.execute(
         select(
-            select(func.count()).select_from(chosen).scalar_subquery(),
-            select(func.max(chosen.c[key.name])).scalar_subquery(),
             select(func.count()).select_from(done).scalar_subquery(),
             *(query.scalar_subquery() for _, query in children),
         )
     ).one()
-    if not row[0]:
-        return None
     removed: dict[str, int] = {}
-    for (name, _), value in zip(children, row[3:], strict=True):
+    for (name, _), value in zip(children, row[1:], strict=True):
         removed[name] = removed.get(name, 0) + int(value)
-    return Batch(int(row[2]), row[1], removed)
+    return Batch(int(row[0]), bounds[1], removed)
 
 
 # --- runs and audit ------------------------------------------------------------------
@@ -278,28 +286,23 @@ def add_to_audit(
     count: int,
     at: datetime,
 ) -> None:
-    """Add `count` to the run's entry for (rule, data set, action), creating it."""
-    audit = retention_audit
-    match = and_(
-        audit.c.run_id == run_id,
-        audit.c.rule == rule,
-        audit.c.data_set == data_set,
-        audit.c.action == action,
-    )
-    result = conn.execute(
-        update(audit).where(match).values(count=audit.c.count + count, updated_at=at)
-    )
-    if result.rowcount == 0:
-        conn.execute(
-            insert(audit).values(
-                run_id=run_id,
-                rule=rule,
-                data_set=data_set,
-                action=action,
-                count=count,
-                updated_at=at,
-            )
+    """Add `count` to the run's entry for (rule, data set, action), creating it (one
+    statement: batches running side by side may create it at the same moment)."""
+    values = {
+        "run_id": run_id,
+        "rule": rule,
+        "data_set": data_set,
+        "action": action,
+        "count": count,
+        "updated_at": at,
+    }
+    upsert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(retention_audit)
+    conn.execute(
+        upsert.values(values).on_conflict_do_update(
+            index_elements=["run_id", "rule", "data_set", "action"],
+            set_={"count": retention_audit.c.count + count, "updated_at": at},
         )
+    )
 
 
 def list_runs(conn: Connection, limit: int) -> list[Row[Any]]:
