@@ -28,6 +28,7 @@ from tidings.core.ids import new_id
 from tidings.domain.classification import INFO_KEY, DataClass
 from tidings.domain.policy import Policy, Rule
 from tidings.domain.retention import LIFECYCLE_KEY, Lifecycle, Ref
+from tidings.privacy.anonymise import Anonymiser
 from tidings.store import holds as hold_store
 from tidings.store import retention as sweep_store
 from tidings.store.database import Database
@@ -107,6 +108,15 @@ def build_plan(policy: Policy, metadata: MetaData) -> Plan:
             if rule.action == "delete":
                 deletes.append(Step(rule, table, "delete"))
                 continue
+            if rule.action == "anonymise":  # the whole record, as `tidings privacy anonymise`
+                if lifecycle.anonymised is None:
+                    problems.append(
+                        f"rule {name!r} would anonymise {table.name}, which cannot be "
+                        "anonymised; delete, redact or pseudonymise it instead"
+                    )
+                elif not any(s.table is table and s.action == "anonymise" for s in updates):
+                    updates.append(Step(rule, table, "anonymise"))
+                continue
             fields = tuple(
                 f.split(".", 1)[1] for f in rule.fields if f.split(".", 1)[0] == table.name
             )
@@ -182,6 +192,7 @@ class RetentionService:
         clock: Clock,
         policy: Policy,
         metadata: MetaData,
+        anonymiser: Anonymiser,
         *,
         batch_size: int = 10_000,
         workers: int = 2,
@@ -189,6 +200,7 @@ class RetentionService:
         self._db = db
         self._clock = clock
         self._policy = policy
+        self._anonymiser = anonymiser
         self._batch = batch_size
         self._workers = workers
         self._report_lock = threading.Lock()
@@ -302,14 +314,32 @@ class RetentionService:
         return True
 
     def _run_batch(self, report: Report, step: Step, after: Any, upper: Any) -> None:
+        shred = self._anonymiser
         with self._db.write() as conn:
             holds = hold_store.active_holds(conn)  # a hold placed mid-sweep counts at once
-            batch = sweep_store.apply_batch(conn, step, report.now, holds, after, upper)
+            if step.action == "anonymise":
+                ids = sweep_store.due_keys(conn, step, report.now, holds, after, upper)
+                count, destroyed = shred.anonymise_in(conn, ids) if ids else (0, [])
+                batch = sweep_store.Batch(count, upper, {})
+            else:
+                batch = sweep_store.apply_batch(conn, step, report.now, holds, after, upper)
+                destroyed = list(batch.key_ids)
+                shred.destroy_material(destroyed)  # the records go in this transaction
             with self._report_lock:
                 self._audit(conn, report, step.rule, step.table.name, step.action, batch.count)
                 for data_set, count in batch.dependants.items():
                     if batch.count:  # as the dry run: dependants appear when rows go
                         self._audit(conn, report, step.rule, data_set, "delete", count)
+        shred.forget(destroyed)
+        if batch.subjects:
+            # After the commit, so the batch beside this one has either committed (and its
+            # deletions are seen here) or will look again itself once it has.
+            with self._db.write() as conn:
+                holds = hold_store.active_holds(conn)
+                destroyed = shred.destroy_unused_keys(conn, batch.subjects, holds)
+            shred.forget(destroyed)
+            if destroyed:
+                log.info("retention sweep %s destroyed %d keys", report.run_id, len(destroyed))
 
     def _audit(
         self, conn: Any, report: Report, rule: Rule, data_set: str, action: str, count: int

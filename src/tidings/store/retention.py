@@ -25,11 +25,11 @@ from sqlalchemy import (
     false,
     func,
     insert,
-    literal,
     not_,
     or_,
     select,
     true,
+    union,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -64,6 +64,10 @@ class Batch:
     count: int
     last_key: Any
     dependants: dict[str, int]
+    # (account, subject index) of the deleted rows of a keyed data set: their keys may
+    # now protect nothing
+    subjects: frozenset[tuple[str, bytes]] = frozenset()
+    key_ids: tuple[str, ...] = ()  # data keys deleted: their material goes from the vault
 
 
 def lifecycle_of(table: Table) -> Lifecycle:
@@ -124,7 +128,9 @@ def _due(step: Step, now: datetime, holds: Sequence[Hold]) -> ColumnElement[bool
         terms.append(step.table.c[column].not_in(values))
     if holds:
         terms.append(not_(held(step.table, holds)))
-    if step.action != "delete":
+    if step.action == "anonymise":
+        terms.append(step.table.c[str(step.lifecycle.anonymised)].is_(None))
+    elif step.action != "delete":
         terms.append(or_(*(step.table.c[f].is_not(None) for f in step.fields)))
     return and_(*terms)
 
@@ -200,6 +206,14 @@ def next_upper(conn: Connection, step: Step, after: Any, size: int) -> tuple[boo
     return True, upper
 
 
+def due_keys(
+    conn: Connection, step: Step, now: datetime, holds: Sequence[Hold], after: Any, upper: Any
+) -> list[Any]:
+    """The keys of the due rows in (after, upper] (for an action done outside SQL)."""
+    batch = and_(_due(step, now, holds), _in_range(step.key, after, upper))
+    return list(conn.execute(select(step.key).where(batch).order_by(step.key)).scalars())
+
+
 def apply_batch(
     conn: Connection,
     step: Step,
@@ -208,22 +222,38 @@ def apply_batch(
     after: Any,
     upper: Any,
 ) -> Batch:
-    """Change the due rows with a key in (after, upper] (None: unbounded), their
-    dependants first; returns how many, per data set."""
+    """Delete the due rows with a key in (after, upper] (None: unbounded), their
+    dependants first, or null their fields; returns how many, per data set."""
     key = step.key
     batch = and_(_due(step, now, holds), _in_range(key, after, upper))
     if conn.dialect.name == "postgresql":
         return _apply_batch_in_one_statement(conn, step, batch, (after, upper))
-    removed: dict[str, int] = {}
-    if step.action == "delete":
-        for child, belongs in _walk_dependants(step.table, select(key).where(batch)):
-            gone = conn.execute(delete(child).where(belongs)).rowcount
-            removed[child.name] = removed.get(child.name, 0) + gone
-        changed = conn.execute(delete(step.table).where(batch)).rowcount
-    else:
+    if step.action != "delete":
         nulls = dict.fromkeys(step.fields)
         changed = conn.execute(update(step.table).where(batch).values(nulls)).rowcount
-    return Batch(changed, upper, removed)
+        return Batch(changed, upper, {})
+    removed: dict[str, int] = {}
+    key_ids: list[str] = []
+    for child, belongs in _walk_dependants(step.table, select(key).where(batch)):
+        if lifecycle_of(child).key_material:
+            key_ids += _keys_of(conn, child, belongs)
+        gone = conn.execute(delete(child).where(belongs)).rowcount
+        removed[child.name] = removed.get(child.name, 0) + gone
+    if step.lifecycle.key_material:
+        key_ids += _keys_of(conn, step.table, batch)
+    subjects: set[tuple[str, bytes]] = set()
+    if step.lifecycle.keyed:
+        account = step.table.c[step.lifecycle.account]
+        for column in step.lifecycle.subjects:
+            found = select(account, step.table.c[column]).where(batch).distinct()
+            subjects.update((a, bytes(i)) for a, i in conn.execute(found))
+    changed = conn.execute(delete(step.table).where(batch)).rowcount
+    return Batch(changed, upper, removed, frozenset(subjects), tuple(key_ids))
+
+
+def _keys_of(conn: Connection, table: Table, rows: ColumnElement[bool]) -> list[str]:
+    key = table.c[lifecycle_of(table).key]
+    return [str(k) for k in conn.execute(select(key).where(rows)).scalars()]
 
 
 def _apply_batch_in_one_statement(
@@ -231,27 +261,58 @@ def _apply_batch_in_one_statement(
 ) -> Batch:
     """PostgreSQL: remove the batch's dependants and apply the action in one statement
     of data-modifying CTEs (one round trip, one snapshot)."""
-    key = step.key
-    children: list[tuple[str, Any]] = []
+    lifecycle, key = step.lifecycle, step.key
+    counts: list[tuple[str, Any]] = []
+    key_lists: list[Any] = []
+    subjects: list[Any] = []
     if step.action == "delete":
         keys = select(key).where(batch)
         for number, (child, belongs) in enumerate(_walk_dependants(step.table, keys, bounds)):
-            gone = delete(child).where(belongs).returning(literal(1)).cte(f"gone_{number}")
-            children.append((child.name, select(func.count()).select_from(gone)))
+            child_key = child.c[lifecycle_of(child).key]
+            gone = delete(child).where(belongs).returning(child_key).cte(f"gone_{number}")
+            counts.append((child.name, select(func.count()).select_from(gone)))
+            if lifecycle_of(child).key_material:
+                key_lists.append(select(func.array_agg(gone.c[child_key.name])))
         action: Any = delete(step.table)
     else:
         action = update(step.table).values(dict.fromkeys(step.fields))
-    done = action.where(batch).returning(key).cte("done")
+    returned = [key]
+    if step.action == "delete" and lifecycle.keyed:
+        returned += [
+            step.table.c[lifecycle.account],
+            *(step.table.c[s] for s in lifecycle.subjects),
+        ]
+    done = action.where(batch).returning(*returned).cte("done")
+    if step.action == "delete" and lifecycle.key_material:
+        key_lists.append(select(func.array_agg(done.c[key.name])))
+    if len(returned) > 1:
+        account = done.c[lifecycle.account]
+        pairs = union(
+            *(select(account.label("a"), done.c[s].label("i")) for s in lifecycle.subjects)
+        ).subquery()
+        both = select(
+            func.array_agg(pairs.c.a).label("a"), func.array_agg(pairs.c.i).label("i")
+        ).cte("subjects")  # referenced twice, computed once
+        subjects = [select(both.c.a).scalar_subquery(), select(both.c.i).scalar_subquery()]
     row = conn.execute(
         select(
             select(func.count()).select_from(done).scalar_subquery(),
-            *(query.scalar_subquery() for _, query in children),
+            *(query.scalar_subquery() for _, query in counts),
+            *(query.scalar_subquery() for query in key_lists),
+            *subjects,
         )
     ).one()
+    values = list(row)
+    changed = int(values.pop(0))
     removed: dict[str, int] = {}
-    for (name, _), value in zip(children, row[1:], strict=True):
-        removed[name] = removed.get(name, 0) + int(value)
-    return Batch(int(row[0]), bounds[1], removed)
+    for name, _ in counts:
+        removed[name] = removed.get(name, 0) + int(values.pop(0))
+    key_ids = [str(k) for _ in key_lists for k in (values.pop(0) or ())]
+    found: set[tuple[str, bytes]] = set()
+    if subjects:
+        accounts, indexes = values.pop(0) or (), values.pop(0) or ()
+        found = {(a, bytes(i)) for a, i in zip(accounts, indexes, strict=True)}
+    return Batch(changed, bounds[1], removed, frozenset(found), tuple(key_ids))
 
 
 # --- runs and audit ------------------------------------------------------------------

@@ -873,11 +873,20 @@ _lifecycle(
 )
 # What belongs to an account goes with it. While any hold of the account is active,
 # these rows stay (no `at`): held records need their account, keys and holds.
-for _table in (users, api_keys, numbers, data_keys, legal_holds):
+for _table in (users, api_keys, numbers, legal_holds):
     _lifecycle(
         _table,
         Lifecycle(anchors=_OF_ACCOUNT, account="account_id", parent=Ref("account_id", "accounts")),
     )
+_lifecycle(
+    data_keys,
+    Lifecycle(
+        anchors=_OF_ACCOUNT,
+        account="account_id",
+        parent=Ref("account_id", "accounts"),
+        key_material=True,
+    ),
+)
 _lifecycle(
     messages,
     Lifecycle(
@@ -886,6 +895,8 @@ _lifecycle(
         at="created_at",
         subjects=("sender_index", "recipient_index"),
         busy={"status": ("scheduled", "queued", "sending")},  # not yet handed over
+        keyed=True,
+        anonymised="anonymised_at",
     ),
 )
 _lifecycle(
