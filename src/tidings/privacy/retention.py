@@ -85,6 +85,7 @@ def build_plan(policy: Policy, metadata: MetaData) -> Plan:
                 rules[data.retention].append(column.name)
         updates: list[Step] = []
         deletes: list[Step] = []
+        anonymises: list[Step] = []
         for name in rules:
             rule = policy.rule(name)
             if rule is None or rule.follows_record:
@@ -114,8 +115,8 @@ def build_plan(policy: Policy, metadata: MetaData) -> Plan:
                         f"rule {name!r} would anonymise {table.name}, which cannot be "
                         "anonymised; delete, redact or pseudonymise it instead"
                     )
-                elif not any(s.table is table and s.action == "anonymise" for s in updates):
-                    updates.append(Step(rule, table, "anonymise"))
+                elif not any(s.table is table for s in anonymises):
+                    anonymises.append(Step(rule, table, "anonymise"))
                 continue
             fields = tuple(
                 f.split(".", 1)[1] for f in rule.fields if f.split(".", 1)[0] == table.name
@@ -131,7 +132,8 @@ def build_plan(policy: Policy, metadata: MetaData) -> Plan:
                 )
                 continue
             updates.append(Step(rule, table, rule.action, fields))
-        steps.extend(deletes + updates)  # what is deleted need not be redacted first
+        # What is deleted need not be anonymised, nor what is anonymised redacted.
+        steps.extend(deletes + anonymises + updates)
     if problems:
         raise ConfigError(
             f"the privacy policy {policy.name!r} cannot be applied: " + "; ".join(problems)
@@ -243,13 +245,13 @@ class RetentionService:
     def _count(self, report: Report) -> None:
         with self._db.read() as conn:
             holds = hold_store.active_holds(conn)
-            for step in self.plan.steps:
-                deleted_before = [
+            for number, step in enumerate(self.plan.steps):
+                taken_before = [  # rows an earlier step deletes or anonymises
                     d
-                    for d in self.plan.steps
-                    if step.action != "delete" and d.table is step.table and d.action == "delete"
+                    for d in self.plan.steps[:number]
+                    if d.table is step.table and d.action in ("delete", "anonymise")
                 ]
-                count, extra = sweep_store.count_due(conn, step, report.now, holds, deleted_before)
+                count, extra = sweep_store.count_due(conn, step, report.now, holds, taken_before)
                 report.entry(step.rule.name, step.table.name, step.action).count += count
                 for data_set, more in extra.items():
                     report.entry(step.rule.name, data_set, "delete").count += more

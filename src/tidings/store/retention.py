@@ -177,13 +177,13 @@ def count_due(
     step: Step,
     now: datetime,
     holds: Sequence[Hold],
-    deleted_before: Sequence[Step] = (),
+    taken_before: Sequence[Step] = (),
 ) -> tuple[int, dict[str, int]]:
     """How many rows a sweep at `now` would change, and (for delete) their dependants;
-    rows the `deleted_before` steps take first are not counted again."""
+    rows the `taken_before` steps take first are not counted again."""
     due = _due(step, now, holds)
-    if deleted_before:
-        due = and_(due, not_(or_(*(_due(d, now, holds) for d in deleted_before))))
+    if taken_before:
+        due = and_(due, not_(or_(*(_due(d, now, holds) for d in taken_before))))
     count = conn.execute(select(func.count()).select_from(step.table).where(due)).scalar_one()
     extra: dict[str, int] = {}
     if step.action == "delete" and count:
