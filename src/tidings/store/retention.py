@@ -153,7 +153,7 @@ def _walk_dependants(
     lie in that range (after, upper], which is said to each child too, so it finds its
     rows by a range of its index rather than by a probe per key."""
     for child, ref in dependants(table.metadata, table):
-        belongs = child.c[ref.local].in_(keys)
+        belongs: ColumnElement[bool] = child.c[ref.local].in_(keys)
         if bounds is not None:
             belongs = and_(belongs, _in_range(child.c[ref.local], *bounds))
         if dependants(child.metadata, child):
