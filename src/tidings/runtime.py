@@ -315,7 +315,13 @@ def build_runtime(
         smpp_outbox=smpp_outbox,
         consent=ConsentService(db, crypto, clock, opt_outs, gate, settings.public_url),
         retention=RetentionService(
-            db, clock, policy, metadata, anonymiser, batch_size=settings.retention_batch
+            db,
+            clock,
+            policy,
+            metadata,
+            anonymiser,
+            batch_size=settings.retention_batch,
+            workers=settings.retention_workers,
         ),
         fleet=fleet,
         validity=ValiditySweeper(db, clock, writer),
