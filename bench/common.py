@@ -60,7 +60,9 @@ def postgres_cpu_seconds() -> float:
     """CPU seconds of all live `postgres` processes (the server's backends and workers).
 
     Sampled before and after a run, the difference approximates the database's share of
-    the machine (backends that start and exit in between are only partly counted).
+    the machine. Backends that start and exit in between count too: the postmaster reaps
+    them, and their time is added to its children's time (PostgreSQL serves everyone on
+    the machine: other databases' backends count as well).
     """
     total = 0.0
     for entry in Path("/proc").iterdir():
@@ -69,10 +71,18 @@ def postgres_cpu_seconds() -> float:
         try:
             if (entry / "comm").read_text().strip() != "postgres":
                 continue
-            total += cpu_seconds(int(entry.name))
+            total += cpu_seconds(int(entry.name)) + _reaped_seconds(int(entry.name))
         except OSError:
             continue
     return total
+
+
+def _reaped_seconds(pid: int) -> float:
+    """CPU seconds of a process's children that have exited and been waited for."""
+    with open(f"/proc/{pid}/stat") as handle:
+        raw = handle.read()
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return (int(fields[13]) + int(fields[14])) / CLK_TCK
 
 
 def source_revision() -> str:

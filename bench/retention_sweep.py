@@ -115,6 +115,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--scenario", choices=("redact", "delete"), default="redact")
     parser.add_argument("--batch", type=int, default=10_000, help="[privacy] retention_batch")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="[privacy] retention_workers (PostgreSQL)"
+    )
     parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN_URL)
     parser.add_argument("--pg-database", default="tidings_bench_retention")
     parser.add_argument(
@@ -132,7 +135,9 @@ def main() -> None:
     url = _pg_url(admin, name)
     work = Path(tempfile.mkdtemp(prefix="tidings-bench-retention-"))
     config = work / "tidings.toml"
-    config.write_text(f"[privacy]\nretention_batch = {args.batch}\n")
+    config.write_text(
+        f"[privacy]\nretention_batch = {args.batch}\nretention_workers = {args.workers}\n"
+    )
     env = {
         **os.environ,
         "TIDINGS_DATABASE_URL": url,
@@ -224,6 +229,7 @@ def main() -> None:
                 "messages": args.messages,
                 "scenario": args.scenario,
                 "batch": args.batch,
+                "workers": args.workers,
                 "fillfactor": args.fillfactor,
                 "sweep_seconds": sweep_seconds,
                 "command_seconds": wall,

@@ -282,6 +282,7 @@ def build_runtime(
     smpp_outbox = OutboxWriter(crypto)  # receipts and inbound owed to SMPP binds
     writer.observers.append(smpp_outbox.on_status)
     events.inbound_observers.append(smpp_outbox.on_inbound)
+    anonymiser = Anonymiser(db, crypto, clock, vault)
     account_service = AccountService(db, crypto, clock)
     holds = HoldService(db, crypto, clock)
     contacts = ContactService(db, crypto, clock)
@@ -317,7 +318,13 @@ def build_runtime(
         smpp_outbox=smpp_outbox,
         consent=ConsentService(db, crypto, clock, opt_outs, gate, settings.public_url),
         retention=RetentionService(
-            db, clock, policy, metadata, batch_size=settings.retention_batch
+            db,
+            clock,
+            policy,
+            metadata,
+            anonymiser,
+            batch_size=settings.retention_batch,
+            workers=settings.retention_workers,
         ),
         fleet=fleet,
         validity=ValiditySweeper(db, clock, writer),
@@ -331,7 +338,7 @@ def build_runtime(
             holds=holds,
             on_account_closed=lambda _: account_service.forget_cached_principals(),
         ),
-        anonymiser=Anonymiser(db, crypto, clock, vault),
+        anonymiser=anonymiser,
         user_marketing=UserMarketing(db, crypto, clock, opt_outs.policy_version),
         contacts=contacts,
         lists=lists,

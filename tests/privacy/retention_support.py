@@ -97,7 +97,7 @@ def count(rt: Runtime, table: str, **where: Any) -> int:
 
 def service(rt: Runtime, policy: Policy | str, batch_size: int = 10_000) -> RetentionService:
     chosen = load_preset(policy) if isinstance(policy, str) else policy
-    return RetentionService(rt.db, rt.clock, chosen, metadata, batch_size=batch_size)
+    return RetentionService(rt.db, rt.clock, chosen, metadata, rt.anonymiser, batch_size=batch_size)
 
 
 def with_action(policy: Policy, rule: str, **changes: Any) -> Policy:

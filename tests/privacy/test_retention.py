@@ -223,9 +223,9 @@ def test_an_interrupted_sweep_is_carried_on_by_the_next(
     stop = threading.Event()
     real_batch = sweep_store.apply_batch
 
-    def two_batches_then_stop(*args: Any, **kwargs: Any) -> sweep_store.Batch | None:
+    def two_batches_then_stop(*args: Any, **kwargs: Any) -> sweep_store.Batch:
         batch = real_batch(*args, **kwargs)
-        if batch is not None and batch.count:
+        if batch.count:
             two_batches_then_stop.done += 1  # type: ignore[attr-defined]
             if two_batches_then_stop.done == 2:  # type: ignore[attr-defined]
                 stop.set()  # as a shutdown (or a crash) between batches
@@ -235,12 +235,14 @@ def test_an_interrupted_sweep_is_carried_on_by_the_next(
     monkeypatch.setattr(sweep_store, "apply_batch", two_batches_then_stop)
     stopped = sweep.sweep(at(2026, 6, 1), stop=stop)
     monkeypatch.undo()
-    assert sum(e.count for e in stopped.entries) == 4  # two batches of two, committed
+    # Two batches of two committed, and on PostgreSQL perhaps the one in flight beside them.
+    done = sum(e.count for e in stopped.entries)
+    assert done in (4, 6)
     assert sweep.log()[0]["status"] == "unfinished"
-    assert sum(e["count"] for e in sweep.log()[0]["entries"]) == 4
+    assert sum(e["count"] for e in sweep.log()[0]["entries"]) == done
     clock.advance(timedelta(seconds=1))
     again = sweep.sweep(at(2026, 6, 1))
-    assert sum(e.count for e in again.entries) == 3
+    assert sum(e.count for e in again.entries) == 7 - done
     assert count(runtime, "messages") == 7
     with runtime.db.read() as conn:
         left = conn.exec_driver_sql("SELECT count(*) FROM messages WHERE body_enc IS NOT NULL")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import make_settings
@@ -39,9 +40,16 @@ def test_the_interval_is_a_privacy_setting(tmp_path: Path) -> None:
     from tidings.core.errors import ConfigError
 
     config = tmp_path / "tidings.toml"
-    config.write_text("[privacy]\nretention_interval_seconds = 900\nretention_batch = 5000\n")
+    config.write_text(
+        "[privacy]\nretention_interval_seconds = 900\nretention_batch = 5000\n"
+        "retention_workers = 3\n"
+    )
     settings = load_settings(config, env={})
     assert (settings.retention_interval_seconds, settings.retention_batch) == (900.0, 5000)
+    assert settings.retention_workers == 3
+    config.write_text("[privacy]\nretention_workers = 0\n")
+    with pytest.raises(ConfigError, match="'retention_workers' must be between 1 and 16"):
+        load_settings(config, env={})
     config.write_text("[privacy]\nretention_interval_seconds = -1\n")
     try:
         load_settings(config, env={})

@@ -54,6 +54,7 @@ class Settings:
     region: str = "eu"  # where this deployment keeps its data (privacy/data/regions.toml)
     retention_interval_seconds: float = 3600.0  # 0: no sweep inside serve
     retention_batch: int = 10_000
+    retention_workers: int = 2  # batches in flight at once on PostgreSQL
 
     @property
     def is_sqlite(self) -> bool:
@@ -195,7 +196,13 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
     privacy = data.get("privacy", {})
     if not isinstance(privacy, dict):
         raise ConfigError("[privacy] must be a table")
-    known_privacy = ("policy", "region", "retention_interval_seconds", "retention_batch")
+    known_privacy = (
+        "policy",
+        "region",
+        "retention_interval_seconds",
+        "retention_batch",
+        "retention_workers",
+    )
     unknown = set(privacy) - set(known_privacy)
     if unknown:
         raise ConfigError(
@@ -222,6 +229,11 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
     )
     if not 1 <= retention_batch <= 1_000_000:
         raise ConfigError("[privacy]: 'retention_batch' must be between 1 and 1000000")
+    retention_workers = _take(
+        privacy, "retention_workers", int, "[privacy]", default=Settings.retention_workers
+    )
+    if not 1 <= retention_workers <= 16:
+        raise ConfigError("[privacy]: 'retention_workers' must be between 1 and 16")
     return Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -247,4 +259,5 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
         region=region,
         retention_interval_seconds=interval,
         retention_batch=retention_batch,
+        retention_workers=retention_workers,
     )

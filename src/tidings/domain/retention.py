@@ -50,6 +50,12 @@ class Lifecycle:
     parent: the row this one belongs to: it goes when that row is deleted.
     busy: column -> values of rows still being worked on (a message not yet handed to
         its connector needs its text): the sweep leaves them for a later sweep.
+    keyed: the `subjects`' personal data is under per-subject keys: once the sweep has
+        deleted the last row of a subject, it destroys the subject's key.
+    key_material: the rows are data keys whose material is in the key vault: deleting
+        a row destroys the material.
+    anonymised: the column set when a row is anonymised; a data set without one cannot
+        be anonymised by the sweep.
     """
 
     anchors: Mapping[str, str | Ref]
@@ -59,6 +65,9 @@ class Lifecycle:
     subjects: tuple[str, ...] = ()
     parent: Ref | None = None
     busy: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    keyed: bool = False
+    key_material: bool = False
+    anonymised: str | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.anchors) - set(ANCHORS)

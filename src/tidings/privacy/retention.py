@@ -15,6 +15,7 @@ import contextlib
 import logging
 import threading
 from collections import defaultdict
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from tidings.core.ids import new_id
 from tidings.domain.classification import INFO_KEY, DataClass
 from tidings.domain.policy import Policy, Rule
 from tidings.domain.retention import LIFECYCLE_KEY, Lifecycle, Ref
+from tidings.privacy.anonymise import Anonymiser
 from tidings.store import holds as hold_store
 from tidings.store import retention as sweep_store
 from tidings.store.database import Database
@@ -83,6 +85,7 @@ def build_plan(policy: Policy, metadata: MetaData) -> Plan:
                 rules[data.retention].append(column.name)
         updates: list[Step] = []
         deletes: list[Step] = []
+        anonymises: list[Step] = []
         for name in rules:
             rule = policy.rule(name)
             if rule is None or rule.follows_record:
@@ -106,6 +109,15 @@ def build_plan(policy: Policy, metadata: MetaData) -> Plan:
             if rule.action == "delete":
                 deletes.append(Step(rule, table, "delete"))
                 continue
+            if rule.action == "anonymise":  # the whole record, as `tidings privacy anonymise`
+                if lifecycle.anonymised is None:
+                    problems.append(
+                        f"rule {name!r} would anonymise {table.name}, which cannot be "
+                        "anonymised; delete, redact or pseudonymise it instead"
+                    )
+                elif not any(s.table is table for s in anonymises):
+                    anonymises.append(Step(rule, table, "anonymise"))
+                continue
             fields = tuple(
                 f.split(".", 1)[1] for f in rule.fields if f.split(".", 1)[0] == table.name
             )
@@ -120,7 +132,8 @@ def build_plan(policy: Policy, metadata: MetaData) -> Plan:
                 )
                 continue
             updates.append(Step(rule, table, rule.action, fields))
-        steps.extend(deletes + updates)  # what is deleted need not be redacted first
+        # What is deleted need not be anonymised, nor what is anonymised redacted.
+        steps.extend(deletes + anonymises + updates)
     if problems:
         raise ConfigError(
             f"the privacy policy {policy.name!r} cannot be applied: " + "; ".join(problems)
@@ -181,13 +194,18 @@ class RetentionService:
         clock: Clock,
         policy: Policy,
         metadata: MetaData,
+        anonymiser: Anonymiser,
         *,
         batch_size: int = 10_000,
+        workers: int = 2,
     ) -> None:
         self._db = db
         self._clock = clock
         self._policy = policy
+        self._anonymiser = anonymiser
         self._batch = batch_size
+        self._workers = workers
+        self._report_lock = threading.Lock()
         self.plan = build_plan(policy, metadata)
 
     def sweep(
@@ -227,13 +245,13 @@ class RetentionService:
     def _count(self, report: Report) -> None:
         with self._db.read() as conn:
             holds = hold_store.active_holds(conn)
-            for step in self.plan.steps:
-                deleted_before = [
+            for number, step in enumerate(self.plan.steps):
+                taken_before = [  # rows an earlier step deletes or anonymises
                     d
-                    for d in self.plan.steps
-                    if step.action != "delete" and d.table is step.table and d.action == "delete"
+                    for d in self.plan.steps[:number]
+                    if d.table is step.table and d.action in ("delete", "anonymise")
                 ]
-                count, extra = sweep_store.count_due(conn, step, report.now, holds, deleted_before)
+                count, extra = sweep_store.count_due(conn, step, report.now, holds, taken_before)
                 report.entry(step.rule.name, step.table.name, step.action).count += count
                 for data_set, more in extra.items():
                     report.entry(step.rule.name, data_set, "delete").count += more
@@ -269,20 +287,61 @@ class RetentionService:
         log.info("retention sweep %s at %s: %d rows", report.run_id, iso(report.now), changed)
 
     def _apply_step(self, report: Report, step: Step, stop: threading.Event) -> bool:
-        """Every batch of one step; False when stopped before the end."""
-        after: Any = None
-        while True:
-            if stop.is_set():
-                return False
-            with self._db.write() as conn:
-                holds = hold_store.active_holds(conn)  # a hold placed mid-sweep counts at once
-                batch = sweep_store.apply_batch(conn, step, report.now, holds, after, self._batch)
-                if batch is None:
-                    return True
+        """Every batch of one step; False when stopped before the end.
+
+        Batches are consecutive ranges of the data set's key. On PostgreSQL up to
+        `workers` of them are in flight at once, each in its own transaction on its own
+        connection (disjoint ranges: they never wait on each other's rows)."""
+        workers = 1 if self._db.is_sqlite else self._workers
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sweep") as pool:
+            running: set[Future[None]] = set()
+            after: Any = None
+            while True:
+                if len(running) >= workers:  # wait for a free connection
+                    finished, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        future.result()
+                if stop.is_set():
+                    _drain(running)
+                    return False
+                with self._db.read() as conn:
+                    more, upper = sweep_store.next_upper(conn, step, after, self._batch)
+                if not more:
+                    break
+                running.add(pool.submit(self._run_batch, report, step, after, upper))
+                if upper is None:
+                    break
+                after = upper
+            _drain(running)
+        return True
+
+    def _run_batch(self, report: Report, step: Step, after: Any, upper: Any) -> None:
+        shred = self._anonymiser
+        with self._db.write() as conn:
+            holds = hold_store.active_holds(conn)  # a hold placed mid-sweep counts at once
+            if step.action == "anonymise":
+                ids = sweep_store.due_keys(conn, step, report.now, holds, after, upper)
+                count, destroyed = shred.anonymise_in(conn, ids) if ids else (0, [])
+                batch = sweep_store.Batch(count, upper, {})
+            else:
+                batch = sweep_store.apply_batch(conn, step, report.now, holds, after, upper)
+                destroyed = list(batch.key_ids)
+                shred.destroy_material(destroyed)  # the records go in this transaction
+            with self._report_lock:
                 self._audit(conn, report, step.rule, step.table.name, step.action, batch.count)
                 for data_set, count in batch.dependants.items():
-                    self._audit(conn, report, step.rule, data_set, "delete", count)
-            after = batch.last_key
+                    if batch.count:  # as the dry run: dependants appear when rows go
+                        self._audit(conn, report, step.rule, data_set, "delete", count)
+        shred.forget(destroyed)
+        if batch.subjects:
+            # After the commit, so the batch beside this one has either committed (and its
+            # deletions are seen here) or will look again itself once it has.
+            with self._db.write() as conn:
+                holds = hold_store.active_holds(conn)
+                destroyed = shred.destroy_unused_keys(conn, batch.subjects, holds)
+            shred.forget(destroyed)
+            if destroyed:
+                log.info("retention sweep %s destroyed %d keys", report.run_id, len(destroyed))
 
     def _audit(
         self, conn: Any, report: Report, rule: Rule, data_set: str, action: str, count: int
@@ -326,6 +385,12 @@ class RetentionService:
             }
             for r in runs
         ]
+
+
+def _drain(running: set[Future[None]]) -> None:
+    """Wait for the batches in flight; raise the first one's error."""
+    for future in wait(running).done:
+        future.result()
 
 
 # --- the periodic worker -----------------------------------------------------------------

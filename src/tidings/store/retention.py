@@ -1,8 +1,8 @@
 """The retention sweep's SQL: expired and held rows as predicates, batches, runs and audit.
 
-Everything is set-based: a batch is chosen by one statement walking the data set's key
-(`key > last ORDER BY key LIMIT n`), then its dependants and the batch itself are
-deleted or its fields nulled by range statements. No row travels to Python, so the cost
+Everything is set-based: a batch is a range of the data set's key, the next n keys
+(read from the key's index alone), and its due rows' dependants and the rows themselves
+are deleted or their fields nulled by range statements. No row travels to Python, so the cost
 does not grow with per-row round trips, and each batch is its own short transaction.
 """
 
@@ -25,13 +25,15 @@ from sqlalchemy import (
     false,
     func,
     insert,
-    literal,
     not_,
     or_,
     select,
     true,
+    union,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tidings.domain.holds import Hold
 from tidings.domain.policy import Action, Rule
@@ -62,6 +64,10 @@ class Batch:
     count: int
     last_key: Any
     dependants: dict[str, int]
+    # (account, subject index) of the deleted rows of a keyed data set: their keys may
+    # now protect nothing
+    subjects: frozenset[tuple[str, bytes]] = frozenset()
+    key_ids: tuple[str, ...] = ()  # data keys deleted: their material goes from the vault
 
 
 def lifecycle_of(table: Table) -> Lifecycle:
@@ -122,7 +128,9 @@ def _due(step: Step, now: datetime, holds: Sequence[Hold]) -> ColumnElement[bool
         terms.append(step.table.c[column].not_in(values))
     if holds:
         terms.append(not_(held(step.table, holds)))
-    if step.action != "delete":
+    if step.action == "anonymise":
+        terms.append(step.table.c[str(step.lifecycle.anonymised)].is_(None))
+    elif step.action != "delete":
         terms.append(or_(*(step.table.c[f].is_not(None) for f in step.fields)))
     return and_(*terms)
 
@@ -139,15 +147,26 @@ def dependants(metadata: MetaData, table: Table) -> list[tuple[Table, Ref]]:
 
 
 def _walk_dependants(
-    table: Table, keys: Select[Any]
+    table: Table, keys: Select[Any], bounds: tuple[Any, Any] | None = None
 ) -> Iterator[tuple[Table, ColumnElement[bool]]]:
-    """(table, rows of it belonging to `keys`), deepest first."""
+    """(table, rows of it belonging to `keys`), deepest first. With `bounds`, the keys
+    lie in that range (after, upper], which is said to each child too, so it finds its
+    rows by a range of its index rather than by a probe per key."""
     for child, ref in dependants(table.metadata, table):
-        belongs = child.c[ref.local].in_(keys)
+        belongs: ColumnElement[bool] = child.c[ref.local].in_(keys)
+        if bounds is not None:
+            belongs = and_(belongs, _in_range(child.c[ref.local], *bounds))
         if dependants(child.metadata, child):
             child_key = child.c[lifecycle_of(child).key]
             yield from _walk_dependants(child, select(child_key).where(belongs))
         yield child, belongs
+
+
+def _in_range(column: Any, after: Any, upper: Any) -> ColumnElement[bool]:
+    terms = [column > after] if after is not None else []
+    if upper is not None:
+        terms.append(column <= upper)
+    return and_(true(), *terms)
 
 
 # --- counting and applying ------------------------------------------------------------
@@ -158,13 +177,13 @@ def count_due(
     step: Step,
     now: datetime,
     holds: Sequence[Hold],
-    deleted_before: Sequence[Step] = (),
+    taken_before: Sequence[Step] = (),
 ) -> tuple[int, dict[str, int]]:
     """How many rows a sweep at `now` would change, and (for delete) their dependants;
-    rows the `deleted_before` steps take first are not counted again."""
+    rows the `taken_before` steps take first are not counted again."""
     due = _due(step, now, holds)
-    if deleted_before:
-        due = and_(due, not_(or_(*(_due(d, now, holds) for d in deleted_before))))
+    if taken_before:
+        due = and_(due, not_(or_(*(_due(d, now, holds) for d in taken_before))))
     count = conn.execute(select(func.count()).select_from(step.table).where(due)).scalar_one()
     extra: dict[str, int] = {}
     if step.action == "delete" and count:
@@ -174,76 +193,126 @@ def count_due(
     return count, extra
 
 
+def next_upper(conn: Connection, step: Step, after: Any, size: int) -> tuple[bool, Any]:
+    """The range of the next batch: (whether any key lies above `after`, the `size`-th
+    key above it, or None when fewer are left). It reads the key's index only, so
+    choosing a batch costs nothing per row however few of its rows are due."""
+    key = step.key
+    above = select(key).where(key > after) if after is not None else select(key)
+    first = conn.execute(above.order_by(key).limit(1)).first()
+    if first is None:
+        return False, None
+    upper = conn.execute(above.order_by(key).offset(size - 1).limit(1)).scalar()
+    return True, upper
+
+
+def due_keys(
+    conn: Connection, step: Step, now: datetime, holds: Sequence[Hold], after: Any, upper: Any
+) -> list[Any]:
+    """The keys of the due rows in (after, upper] (for an action done outside SQL)."""
+    batch = and_(_due(step, now, holds), _in_range(step.key, after, upper))
+    return list(conn.execute(select(step.key).where(batch).order_by(step.key)).scalars())
+
+
 def apply_batch(
     conn: Connection,
     step: Step,
     now: datetime,
     holds: Sequence[Hold],
     after: Any,
-    size: int,
-) -> Batch | None:
-    """Change the next at most `size` due rows with a key above `after`; None when done."""
-    if conn.dialect.name == "postgresql":
-        return _apply_batch_in_one_statement(conn, step, now, holds, after, size)
+    upper: Any,
+) -> Batch:
+    """Delete the due rows with a key in (after, upper] (None: unbounded), their
+    dependants first, or null their fields; returns how many, per data set."""
     key = step.key
-    due = _due(step, now, holds)
-    start = key > after if after is not None else true()
-    chosen = select(key).where(due, start).order_by(key).limit(size).subquery()
-    found, last = conn.execute(select(func.count(), func.max(chosen.c[key.name]))).one()
-    if not found:
-        return None
-    batch = and_(due, start, key <= last)
-    removed: dict[str, int] = {}
-    if step.action == "delete":
-        for child, belongs in _walk_dependants(step.table, select(key).where(batch)):
-            gone = conn.execute(delete(child).where(belongs)).rowcount
-            removed[child.name] = removed.get(child.name, 0) + gone
-        changed = conn.execute(delete(step.table).where(batch)).rowcount
-    else:
+    batch = and_(_due(step, now, holds), _in_range(key, after, upper))
+    if conn.dialect.name == "postgresql":
+        return _apply_batch_in_one_statement(conn, step, batch, (after, upper))
+    if step.action != "delete":
         nulls = dict.fromkeys(step.fields)
         changed = conn.execute(update(step.table).where(batch).values(nulls)).rowcount
-    return Batch(changed, last, removed)
+        return Batch(changed, upper, {})
+    removed: dict[str, int] = {}
+    key_ids: list[str] = []
+    for child, belongs in _walk_dependants(step.table, select(key).where(batch)):
+        if lifecycle_of(child).key_material:
+            key_ids += _keys_of(conn, child, belongs)
+        gone = conn.execute(delete(child).where(belongs)).rowcount
+        removed[child.name] = removed.get(child.name, 0) + gone
+    if step.lifecycle.key_material:
+        key_ids += _keys_of(conn, step.table, batch)
+    subjects: set[tuple[str, bytes]] = set()
+    if step.lifecycle.keyed:
+        account = step.table.c[step.lifecycle.account]
+        for column in step.lifecycle.subjects:
+            found = select(account, step.table.c[column]).where(batch).distinct()
+            subjects.update((a, bytes(i)) for a, i in conn.execute(found))
+    changed = conn.execute(delete(step.table).where(batch)).rowcount
+    return Batch(changed, upper, removed, frozenset(subjects), tuple(key_ids))
+
+
+def _keys_of(conn: Connection, table: Table, rows: ColumnElement[bool]) -> list[str]:
+    key = table.c[lifecycle_of(table).key]
+    return [str(k) for k in conn.execute(select(key).where(rows)).scalars()]
 
 
 def _apply_batch_in_one_statement(
-    conn: Connection,
-    step: Step,
-    now: datetime,
-    holds: Sequence[Hold],
-    after: Any,
-    size: int,
-) -> Batch | None:
-    """PostgreSQL: choose the batch, remove its dependants and apply the action in one
-    statement of data-modifying CTEs (one pass over the batch, one round trip). The
-    action re-checks `due`, so a row another sweep changed meanwhile is not counted twice."""
-    key = step.key
-    due = _due(step, now, holds)
-    start = key > after if after is not None else true()
-    chosen = select(key).where(due, start).order_by(key).limit(size).cte("chosen")
-    keys = select(chosen.c[key.name])
-    children: list[tuple[str, Any]] = []
+    conn: Connection, step: Step, batch: ColumnElement[bool], bounds: tuple[Any, Any]
+) -> Batch:
+    """PostgreSQL: remove the batch's dependants and apply the action in one statement
+    of data-modifying CTEs (one round trip, one snapshot)."""
+    lifecycle, key = step.lifecycle, step.key
+    counts: list[tuple[str, Any]] = []
+    key_lists: list[Any] = []
+    subjects: list[Any] = []
     if step.action == "delete":
-        for number, (child, belongs) in enumerate(_walk_dependants(step.table, keys)):
-            gone = delete(child).where(belongs).returning(literal(1)).cte(f"gone_{number}")
-            children.append((child.name, select(func.count()).select_from(gone)))
+        keys = select(key).where(batch)
+        for number, (child, belongs) in enumerate(_walk_dependants(step.table, keys, bounds)):
+            child_key = child.c[lifecycle_of(child).key]
+            gone = delete(child).where(belongs).returning(child_key).cte(f"gone_{number}")
+            counts.append((child.name, select(func.count()).select_from(gone)))
+            if lifecycle_of(child).key_material:
+                key_lists.append(select(func.array_agg(gone.c[child_key.name])))
         action: Any = delete(step.table)
     else:
         action = update(step.table).values(dict.fromkeys(step.fields))
-    done = action.where(key.in_(keys), due).returning(key).cte("done")
+    returned = [key]
+    if step.action == "delete" and lifecycle.keyed:
+        returned += [
+            step.table.c[lifecycle.account],
+            *(step.table.c[s] for s in lifecycle.subjects),
+        ]
+    done = action.where(batch).returning(*returned).cte("done")
+    if step.action == "delete" and lifecycle.key_material:
+        key_lists.append(select(func.array_agg(done.c[key.name])))
+    if len(returned) > 1:
+        account = done.c[lifecycle.account]
+        pairs = union(
+            *(select(account.label("a"), done.c[s].label("i")) for s in lifecycle.subjects)
+        ).subquery()
+        both = select(
+            func.array_agg(pairs.c.a).label("a"), func.array_agg(pairs.c.i).label("i")
+        ).cte("subjects")  # referenced twice, computed once
+        subjects = [select(both.c.a).scalar_subquery(), select(both.c.i).scalar_subquery()]
     row = conn.execute(
         select(
-            select(func.count()).select_from(chosen).scalar_subquery(),
-            select(func.max(chosen.c[key.name])).scalar_subquery(),
             select(func.count()).select_from(done).scalar_subquery(),
-            *(query.scalar_subquery() for _, query in children),
+            *(query.scalar_subquery() for _, query in counts),
+            *(query.scalar_subquery() for query in key_lists),
+            *subjects,
         )
     ).one()
-    if not row[0]:
-        return None
+    values = list(row)
+    changed = int(values.pop(0))
     removed: dict[str, int] = {}
-    for (name, _), value in zip(children, row[3:], strict=True):
-        removed[name] = removed.get(name, 0) + int(value)
-    return Batch(int(row[2]), row[1], removed)
+    for name, _ in counts:
+        removed[name] = removed.get(name, 0) + int(values.pop(0))
+    key_ids = [str(k) for _ in key_lists for k in (values.pop(0) or ())]
+    found: set[tuple[str, bytes]] = set()
+    if subjects:
+        accounts, indexes = values.pop(0) or (), values.pop(0) or ()
+        found = {(a, bytes(i)) for a, i in zip(accounts, indexes, strict=True)}
+    return Batch(changed, bounds[1], removed, frozenset(found), tuple(key_ids))
 
 
 # --- runs and audit ------------------------------------------------------------------
@@ -278,28 +347,23 @@ def add_to_audit(
     count: int,
     at: datetime,
 ) -> None:
-    """Add `count` to the run's entry for (rule, data set, action), creating it."""
-    audit = retention_audit
-    match = and_(
-        audit.c.run_id == run_id,
-        audit.c.rule == rule,
-        audit.c.data_set == data_set,
-        audit.c.action == action,
-    )
-    result = conn.execute(
-        update(audit).where(match).values(count=audit.c.count + count, updated_at=at)
-    )
-    if result.rowcount == 0:
-        conn.execute(
-            insert(audit).values(
-                run_id=run_id,
-                rule=rule,
-                data_set=data_set,
-                action=action,
-                count=count,
-                updated_at=at,
-            )
+    """Add `count` to the run's entry for (rule, data set, action), creating it (one
+    statement: batches running side by side may create it at the same moment)."""
+    values = {
+        "run_id": run_id,
+        "rule": rule,
+        "data_set": data_set,
+        "action": action,
+        "count": count,
+        "updated_at": at,
+    }
+    upsert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(retention_audit)
+    conn.execute(
+        upsert.values(values).on_conflict_do_update(
+            index_elements=["run_id", "rule", "data_set", "action"],
+            set_={"count": retention_audit.c.count + count, "updated_at": at},
         )
+    )
 
 
 def list_runs(conn: Connection, limit: int) -> list[Row[Any]]:

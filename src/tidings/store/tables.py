@@ -898,7 +898,6 @@ for _table in (
     users,
     api_keys,
     numbers,
-    data_keys,
     legal_holds,
     smpp_credentials,
     smpp_account_limits,
@@ -908,6 +907,15 @@ for _table in (
         Lifecycle(anchors=_OF_ACCOUNT, account="account_id", parent=Ref("account_id", "accounts")),
     )
 _lifecycle(
+    data_keys,
+    Lifecycle(
+        anchors=_OF_ACCOUNT,
+        account="account_id",
+        parent=Ref("account_id", "accounts"),
+        key_material=True,
+    ),
+)
+_lifecycle(
     messages,
     Lifecycle(
         anchors={**_OF_ACCOUNT, "last_activity": "updated_at"},
@@ -915,6 +923,8 @@ _lifecycle(
         at="created_at",
         subjects=("sender_index", "recipient_index"),
         busy={"status": ("scheduled", "queued", "sending")},  # not yet handed over
+        keyed=True,
+        anonymised="anonymised_at",
     ),
 )
 _lifecycle(
