@@ -900,12 +900,20 @@ for _table in (
     numbers,
     legal_holds,
     smpp_credentials,
-    smpp_account_limits,
 ):
     _lifecycle(
         _table,
         Lifecycle(anchors=_OF_ACCOUNT, account="account_id", parent=Ref("account_id", "accounts")),
     )
+_lifecycle(
+    smpp_account_limits,
+    Lifecycle(
+        anchors={"account_closed": _ACCOUNT_CLOSED, "relationship_end": _ACCOUNT_CLOSED},
+        account="account_id",
+        key="account_id",
+        parent=Ref("account_id", "accounts"),
+    ),
+)
 _lifecycle(
     data_keys,
     Lifecycle(
