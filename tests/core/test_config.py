@@ -96,3 +96,39 @@ def test_bad_config_names_the_problem(tmp_path: Path, text: str, message: str) -
 def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.toml", env={})
+
+
+def test_server_section_sets_the_public_url_and_trusted_proxies(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        """
+[server]
+public_url = "https://sms.example.com/"
+forwarded_allow_ips = ["10.0.0.5", "192.168.10.0/24"]
+""",
+    )
+    settings = load_settings(config, env={"TIDINGS_DATA_DIR": str(tmp_path)})
+    assert settings.public_url == "https://sms.example.com"
+    assert settings.forwarded_allow_ips == ("10.0.0.5", "192.168.10.0/24")
+    from_env = load_settings(
+        config,
+        env={"TIDINGS_DATA_DIR": str(tmp_path), "TIDINGS_PUBLIC_URL": "https://opt.example.org"},
+    )
+    assert from_env.public_url == "https://opt.example.org"
+    default = load_settings(None, env={"TIDINGS_DATA_DIR": str(tmp_path)})
+    assert default.forwarded_allow_ips == ("127.0.0.1",)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[server]\npublic_url = "sms.example.com"', "'public_url' must be an http"),
+        ('[server]\npublic_url = "https://x.example/?a=1"', "'public_url' must be"),
+        ('[server]\nforwarded_allow_ips = ["not-an-ip"]', "'not-an-ip'.*not an IP"),
+        ('[server]\nforwarded_allow_ips = "10.0.0.1"', "must be a list"),
+        ("[server]\nport = 80", "unknown key.*port"),
+    ],
+)
+def test_bad_server_section_names_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(write(tmp_path, text), env={"TIDINGS_DATA_DIR": str(tmp_path)})

@@ -142,6 +142,7 @@ def _serve(
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=10,
+            forwarded_allow_ips=list(rt.settings.forwarded_allow_ips),
         )
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -49,7 +50,9 @@ class Settings:
     max_dispatch_attempts: int = 6
     webhook_timeout_seconds: float = 10.0
     webhook_max_age_seconds: float = 24 * 3600.0
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = "http://127.0.0.1:8000"  # where the public pages (/o/...) are reached
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (reverse proxies)
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
     policy: str = "baseline"
     region: str = "eu"  # where this deployment keeps its data (privacy/data/regions.toml)
     retention_interval_seconds: float = 3600.0  # 0: no sweep inside serve
@@ -138,6 +141,44 @@ def _parse_route(raw: Any, index: int, connectors: set[str]) -> RouteConfig:
     return RouteConfig(prefix=prefix, connector=connector, priority=priority)
 
 
+def _parse_server(server: Any, env: dict[str, str]) -> tuple[str, tuple[str, ...]]:
+    """[server]: the public URL (links in messages point there) and the trusted proxies."""
+    if not isinstance(server, dict):
+        raise ConfigError("[server] must be a table")
+    unknown = set(server) - {"public_url", "forwarded_allow_ips"}
+    if unknown:
+        raise ConfigError(
+            f"[server]: unknown key(s) {', '.join(sorted(unknown))}; "
+            "known: public_url, forwarded_allow_ips"
+        )
+    public_url = env.get("TIDINGS_PUBLIC_URL") or _take(
+        server, "public_url", str, "[server]", default=Settings.public_url
+    )
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", public_url):
+        raise ConfigError(
+            f"[server]: 'public_url' must be an http:// or https:// URL without query, like "
+            f"'https://sms.example.com', got {public_url!r}"
+        )
+    allowed = _take(
+        server, "forwarded_allow_ips", list, "[server]", default=list(Settings.forwarded_allow_ips)
+    )
+    for address in allowed:
+        if not isinstance(address, str) or not address.strip():
+            raise ConfigError(
+                "[server]: 'forwarded_allow_ips' must be a list of IP addresses or networks "
+                '(or "*" to trust every peer)'
+            )
+        if address != "*":
+            try:
+                ipaddress.ip_network(address, strict=False)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"[server]: {address!r} in 'forwarded_allow_ips' is not an IP address or "
+                    "network"
+                ) from exc
+    return public_url.rstrip("/"), tuple(allowed)
+
+
 def load_settings(config_file: Path | None = None, env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ) if env is None else env
     data: dict[str, Any] = {}
@@ -193,6 +234,7 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
     max_segments = _take(pipeline, "max_segments", int, "[pipeline]", default=10)
     if not 1 <= max_segments <= 255:
         raise ConfigError("[pipeline]: 'max_segments' must be between 1 and 255")
+    public_url, forwarded = _parse_server(data.get("server", {}), env)
     privacy = data.get("privacy", {})
     if not isinstance(privacy, dict):
         raise ConfigError("[privacy] must be a table")
@@ -255,6 +297,8 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
         webhook_timeout_seconds=float(
             _take(pipeline, "webhook_timeout_seconds", (int, float), "[pipeline]", default=10.0)
         ),
+        public_url=public_url,
+        forwarded_allow_ips=forwarded,
         policy=policy,
         region=region,
         retention_interval_seconds=interval,
