@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from tidings.core.errors import InvalidInput, TidingsError
+from tidings.core.errors import InvalidInput
 from tidings.smpp_server.credentials import DEFAULT_MAX_BINDS, DEFAULT_MAX_TPS, CredentialService
 
 smpp_app = typer.Typer(help="The SMPP server that accounts bind to.", no_args_is_help=True)
@@ -22,12 +22,6 @@ ConfigOption = typer.Option(
 )
 
 
-def _fail(message: str) -> None:
-    from tidings.cli.main import fail
-
-    fail(message)
-
-
 @credentials_app.command("create")
 def credentials_create(
     account: str = typer.Option(..., "--account", help="Account id."),
@@ -37,18 +31,16 @@ def credentials_create(
     config: Path | None = ConfigOption,
 ) -> None:
     """Create a system_id and password for binding; the password is printed once."""
-    from tidings.cli.main import emit, open_runtime
+    from tidings.cli.main import _CliErrors, emit, open_runtime
 
     rt = open_runtime(config)
     try:
-        created = CredentialService(rt.db, rt.clock).create(
-            account, max_binds=max_binds, max_tps=max_tps
-        )
-    except TidingsError as exc:
+        with _CliErrors():
+            created = CredentialService(rt.db, rt.clock).create(
+                account, max_binds=max_binds, max_tps=max_tps
+            )
+    finally:
         rt.close()
-        _fail(exc.detail)
-        return
-    rt.close()
     emit(created, as_json)
 
 
@@ -83,16 +75,14 @@ def credentials_revoke(
     config: Path | None = ConfigOption,
 ) -> None:
     """Revoke a credential: no new binds; bound sessions are closed."""
-    from tidings.cli.main import open_runtime
+    from tidings.cli.main import _CliErrors, open_runtime
 
     rt = open_runtime(config)
     try:
-        CredentialService(rt.db, rt.clock).revoke(account, credential_id)
-    except TidingsError as exc:
+        with _CliErrors():
+            CredentialService(rt.db, rt.clock).revoke(account, credential_id)
+    finally:
         rt.close()
-        _fail(exc.detail)
-        return
-    rt.close()
     out.print(f"revoked {credential_id}")
 
 
@@ -110,32 +100,29 @@ def account_limits(
     config: Path | None = ConfigOption,
 ) -> None:
     """Show or set an account's caps over all its SMPP credentials together."""
-    from tidings.cli.main import emit, open_runtime
+    from tidings.cli.main import _CliErrors, emit, fail, open_runtime
 
     if clear and (max_binds is not None or max_tps is not None):
-        _fail("give --clear alone, or --max-binds and --max-tps without it")
-        return
+        fail("give --clear alone, or --max-binds and --max-tps without it")
     rt = open_runtime(config)
     service = CredentialService(rt.db, rt.clock)
     try:
-        if clear:
-            caps = service.clear_account_caps(account)
-        elif max_binds is None and max_tps is None:
-            caps = service.account_caps(account)
-        else:
-            current = service.account_caps(account)
-            binds = max_binds if max_binds is not None else current["max_binds"]
-            tps = max_tps if max_tps is not None else current["max_tps"]
-            if binds is None or tps is None:
-                missing = "--max-tps" if tps is None else "--max-binds"
-                raise InvalidInput(
-                    f"the account has no caps yet: give {missing} too",
-                    code="missing_limit",
-                )
-            caps = service.set_account_caps(account, max_binds=binds, max_tps=tps)
-    except TidingsError as exc:
+        with _CliErrors():
+            if clear:
+                caps = service.clear_account_caps(account)
+            elif max_binds is None and max_tps is None:
+                caps = service.account_caps(account)
+            else:
+                current = service.account_caps(account)
+                binds = max_binds if max_binds is not None else current["max_binds"]
+                tps = max_tps if max_tps is not None else current["max_tps"]
+                if binds is None or tps is None:
+                    missing = "--max-tps" if tps is None else "--max-binds"
+                    raise InvalidInput(
+                        f"the account has no caps yet: give {missing} too",
+                        code="missing_limit",
+                    )
+                caps = service.set_account_caps(account, max_binds=binds, max_tps=tps)
+    finally:
         rt.close()
-        _fail(exc.detail)
-        return
-    rt.close()
     emit(caps, as_json)
