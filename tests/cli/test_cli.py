@@ -127,6 +127,20 @@ def test_bad_config_file_is_reported_without_a_traceback(
     assert "Traceback" not in err
 
 
+def test_brackets_in_messages_and_data_are_printed_as_they_are(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("[pipeline]\nfoo = 1\n")
+    code, _, err = run(env, "db", "upgrade", "--config", str(config))
+    assert code == 2
+    assert "[pipeline]: unknown key(s) foo" in err  # a section name, not a style
+    assert run(env, "account", "create", "--name", "Acme [bold]")[0] == 0
+    code, out, _ = run(env, "account", "list")
+    assert code == 0
+    assert "Acme [bold]" in out
+
+
 def test_bad_master_key_is_reported(env: dict[str, str]) -> None:
     code, _, err = run({**env, "TIDINGS_MASTER_KEY": "nope"}, "account", "create", "--name", "X")
     assert code == 2

@@ -17,6 +17,7 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from tidings.contacts.exporter import FORMATS, export
 from tidings.core.crypto import KeyUnavailable
@@ -28,8 +29,9 @@ fields_app = typer.Typer(help="Custom contact fields of an account.", no_args_is
 lists_app = typer.Typer(help="Lists (groups) of an account's contacts.", no_args_is_help=True)
 contacts_app.add_typer(fields_app, name="fields")
 
-out = Console()
-err = Console(stderr=True)
+# No markup: names, numbers and error details are data, and "[server]" is not a style.
+out = Console(markup=False)
+err = Console(stderr=True, markup=False)
 AccountOption = typer.Option(..., "--account", help="Account id (acc_...).")
 ConfigOption = typer.Option(
     None, "--config", help="TOML file with connectors and routes.", dir_okay=False
@@ -38,7 +40,7 @@ JsonOption = typer.Option(False, "--json", help="Print JSON.")
 
 
 def fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False)
     raise typer.Exit(2)
 
 
@@ -91,7 +93,10 @@ def show_contact(contact: dict[str, Any], as_json: bool) -> None:
             value = ", ".join(str(v) for v in value)
         elif isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items())
-        out.print(f"[bold]{key}[/]: {'' if value is None else value}", highlight=False)
+        out.print(
+            Text.assemble((str(key), "bold"), ": ", "" if value is None else str(value)),
+            highlight=False,
+        )
 
 
 # --- contacts -----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import httpx
 import typer
 import uvicorn
 from rich.console import Console
+from rich.text import Text
 from sqlalchemy.engine import make_url
 
 from tidings.cli.contacts import contacts_app, lists_app
@@ -54,8 +55,9 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(lists_app, name="lists")
 
-out = Console()
-err = Console(stderr=True)
+# No markup: names, numbers and error details are data, and "[server]" is not a style.
+out = Console(markup=False)
+err = Console(stderr=True, markup=False)
 ConfigOption = typer.Option(
     None, "--config", help="TOML file with connectors and routes.", dir_okay=False
 )
@@ -63,7 +65,7 @@ DEMO_STATE = "demo-account.json"
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False)
     raise typer.Exit(code)
 
 
@@ -101,7 +103,7 @@ def emit(data: Any, as_json: bool) -> None:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
         for key, value in data.items():
-            out.print(f"[bold]{key}[/]: {value}", highlight=False)
+            out.print(Text.assemble((str(key), "bold"), ": ", str(value)), highlight=False)
 
 
 class _CliErrors:

@@ -16,7 +16,8 @@ smpp_app = typer.Typer(help="The SMPP server that accounts bind to.", no_args_is
 credentials_app = typer.Typer(help="SMPP system_ids and passwords.", no_args_is_help=True)
 smpp_app.add_typer(credentials_app, name="credentials")
 
-out = Console()
+# No markup: names, numbers and error details are data, and "[server]" is not a style.
+out = Console(markup=False)
 ConfigOption = typer.Option(
     None, "--config", help="TOML file with connectors and routes.", dir_okay=False
 )
