@@ -53,7 +53,6 @@ COLUMNS = (
     "sender_index",
     "recipient_enc",
     "recipient_index",
-    "body_enc",
     "encoding",
     "segments",
     "status",
@@ -86,7 +85,6 @@ def _rows(account: str, count: int, target: bytes, target_count: int) -> Any:
             subject if inbound else own,
             blob,
             own if inbound else subject,
-            blob,
             "gsm7",
             1,
             "received" if inbound else "delivered",
@@ -94,6 +92,12 @@ def _rows(account: str, count: int, target: bytes, target_count: int) -> Any:
             at,
             at,
         )
+
+
+def _body_rows(count: int) -> Any:
+    blob = os.urandom(60)
+    for n in range(count):
+        yield (f"msg_{n:026d}", blob)
 
 
 def _webhook_rows(account: str, count: int) -> Any:
@@ -139,6 +143,9 @@ def generate_postgres(url: str, account: str, count: int, target: bytes, targets
             with cur.copy(f"COPY messages ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 for row in _rows(account, count, target, targets):
                     copy.write_row(row)
+            with cur.copy("COPY message_bodies (message_id, body_enc) FROM STDIN") as copy:
+                for row in _body_rows(count):
+                    copy.write_row(row)
             with cur.copy(f"COPY data_keys ({', '.join(KEY_COLUMNS)}) FROM STDIN") as copy:
                 for row in _key_rows(account, count):
                     copy.write_row(row)
@@ -149,6 +156,7 @@ def generate_postgres(url: str, account: str, count: int, target: bytes, targets
         conn.commit()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE messages")
+        conn.execute("VACUUM ANALYZE message_bodies")
         conn.execute("VACUUM ANALYZE data_keys")
         conn.execute("VACUUM ANALYZE webhook_deliveries")
 
@@ -164,6 +172,9 @@ def generate_sqlite(path: str, account: str, count: int, target: bytes, targets:
         conn.executemany(
             f"INSERT INTO messages ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
             (text(r) for r in _rows(account, count, target, targets)),
+        )
+        conn.executemany(
+            "INSERT INTO message_bodies (message_id, body_enc) VALUES (?, ?)", _body_rows(count)
         )
         conn.executemany(
             f"INSERT INTO data_keys ({', '.join(KEY_COLUMNS)}) VALUES (?, ?, ?, ?, ?)",

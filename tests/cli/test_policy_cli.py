@@ -67,8 +67,11 @@ def test_check_names_the_columns_of_a_rule_the_policy_lacks(tmp_path: Path) -> N
     code, _, err = run("policy", "check", str(write(tmp_path, text)))
     assert code == 2
     assert err.startswith("error: policy 'baseline' has 2 problems:\n")
-    assert "  - data map messages.body_enc: retention rule 'message_content' is not defined" in err
-    assert "messages.body_enc is kept under rule 'message_content', not 'message_text'" in err
+    assert (
+        "  - data map message_bodies.body_enc: retention rule 'message_content' is not defined"
+        in err
+    )
+    assert "message_bodies.body_enc is kept under rule 'message_content', not 'message_text'" in err
     assert 'Add a [[rules]] entry with name = "message_content".' in err
 
 

@@ -30,6 +30,7 @@ from tidings.core.clock import ManualClock
 from tidings.core.crypto import KeyUnavailable
 from tidings.core.errors import Conflict
 from tidings.runtime import Runtime, build_runtime
+from tidings.store.messages import messages_with_body
 from tidings.store.tables import data_keys, messages
 
 ALICE = "+31612345678"
@@ -116,7 +117,7 @@ def test_an_erased_subject_stays_unreadable_in_a_backup_restored_later(
         with runtime_on(runtime, restore(), clock) as restored:
             with restored.db.read() as conn:
                 alice_row = conn.execute(
-                    select(messages).where(messages.c.id == alice_message)
+                    messages_with_body.where(messages.c.id == alice_message)
                 ).one()
                 alice_index = runtime.crypto.blind_index(tenant.account_id, ALICE)
                 key_rows = conn.execute(

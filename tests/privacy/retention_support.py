@@ -16,6 +16,7 @@ from tidings.privacy.policy import load_preset
 from tidings.privacy.retention import RetentionService
 from tidings.runtime import Runtime
 from tidings.store import webhooks as webhook_store
+from tidings.store.messages import messages_with_body
 from tidings.store.tables import accounts, messages, metadata
 
 TO = "+31612345678"
@@ -83,7 +84,7 @@ def close_account(rt: Runtime, account_id: str, when: datetime) -> None:
 
 def message_row(rt: Runtime, message_id: str) -> Any:
     with rt.db.read() as conn:
-        return conn.execute(select(messages).where(messages.c.id == message_id)).first()
+        return conn.execute(messages_with_body.where(messages.c.id == message_id)).first()
 
 
 def count(rt: Runtime, table: str, **where: Any) -> int:

@@ -41,7 +41,7 @@ def test_a_new_table_appears_in_the_data_map_by_itself() -> None:
 def test_protection_is_read_from_how_a_column_is_stored() -> None:
     data_map = build_data_map(metadata)
     protection = {i.name: i.protection for i in data_map.items()}
-    assert protection["messages.body_enc"] == "encrypted"
+    assert protection["message_bodies.body_enc"] == "encrypted"
     assert protection["messages.recipient_index"] == "blind_index"
     assert protection["users.password_hash"] == "hashed"
     assert protection["messages.reference"] == "plain"
@@ -70,5 +70,5 @@ def test_describe_takes_periods_and_bases_from_the_policy() -> None:
     assert column(icetrak, "accounts.name_enc")["period"] == "7y"
     assert column(icetrak, "accounts.name_enc")["basis"] == "legitimate_interest"
     assert column(ics, "accounts.name_enc")["basis"] == "contract"
-    assert column(ics, "messages.body_enc")["article"] == "Art. 28 GDPR"
-    assert column(ics, "messages.body_enc")["category_name"] == "Message content"
+    assert column(ics, "message_bodies.body_enc")["article"] == "Art. 28 GDPR"
+    assert column(ics, "message_bodies.body_enc")["category_name"] == "Message content"

@@ -468,7 +468,7 @@ def test_a_rule_name_the_data_map_uses_but_the_policy_lacks_names_its_columns() 
     problems = check(parse_policy(data), metadata)
     assert len(problems) == 1
     assert problems[0].where == "data map " + ", ".join(data_map_columns("message_content"))
-    assert "messages.body_enc" in problems[0].where
+    assert "message_bodies.body_enc" in problems[0].where
     assert problems[0].message == "retention rule 'message_content' is not defined by the policy"
     assert 'name = "message_content"' in problems[0].fix
 

@@ -38,7 +38,9 @@ def account(runtime: Runtime) -> str:
 def test_the_plan_comes_from_the_data_map_and_the_policy() -> None:
     plan = build_plan(load_preset("baseline"), metadata)
     steps = {(s.rule.name, s.table.name, s.action, s.fields) for s in plan.steps}
-    assert ("message_content", "messages", "redact", ("body_enc",)) in steps
+    assert ("message_content", "message_bodies", "redact", ()) in {
+        (s.rule.name, s.data_set, s.action, s.fields) for s in plan.steps
+    }
     assert (
         "message_metadata",
         "messages",
@@ -78,7 +80,7 @@ def test_message_text_goes_at_90_days_and_the_numbers_at_12_months(
     assert (row.status, row.segments, row.encoding) == ("delivered", 1, "gsm7")
     assert count(runtime, "message_events", message_id=message_id) == 1
     counts = {(e.rule, e.data_set, e.action): e.count for e in report.entries}
-    assert counts[("message_content", "messages", "redact")] == 1
+    assert counts[("message_content", "message_bodies", "redact")] == 1
     # The resource still answers, without the text.
     resource = runtime.queries.get(account, message_id)
     assert resource["body"] is None and resource["to"] == TO
@@ -99,12 +101,14 @@ def test_a_dry_run_counts_and_changes_nothing(
     sweep = service(runtime, "baseline")
     report = sweep.sweep(at(2026, 4, 2, 12), dry_run=True)
     counts = {(e.rule, e.data_set, e.action): e.count for e in report.entries}
-    assert counts[("message_content", "messages", "redact")] == 2  # 1 and 2 January
+    assert counts[("message_content", "message_bodies", "redact")] == 2  # 1 and 2 January
     assert counts[("message_metadata", "messages", "pseudonymise")] == 0
     assert report.run_id is None and sweep.log() == []
     assert count(runtime, "messages") == 3
     with runtime.db.read() as conn:
-        bodies = conn.exec_driver_sql("SELECT count(*) FROM messages WHERE body_enc IS NULL")
+        bodies = conn.exec_driver_sql(
+            "SELECT count(*) FROM messages WHERE id NOT IN (SELECT message_id FROM message_bodies)"
+        )
         assert bodies.scalar_one() == 0
 
 
@@ -135,7 +139,7 @@ def test_a_hold_keeps_what_it_covers_until_released(
     row = message_row(runtime, held_one)
     assert (row.body_enc, row.recipient_enc) == (None, None)
     counts = {(e.rule, e.data_set, e.action): e.count for e in report.entries}
-    assert counts[("message_content", "messages", "redact")] == 1
+    assert counts[("message_content", "message_bodies", "redact")] == 1
 
 
 def test_deleting_a_message_takes_what_belongs_to_it(
@@ -154,11 +158,13 @@ def test_deleting_a_message_takes_what_belongs_to_it(
     for table in ("message_events", "dispatch_queue", "idempotency_keys", "webhook_deliveries"):
         assert count(runtime, table, message_id=message_id) == 0, table
         assert count(runtime, table, message_id=keep) == (table != "webhook_deliveries"), table
+    assert count(runtime, "message_bodies") == 0  # one deleted, the other's text redacted
     counts = {
         (e.data_set, e.action): e.count for e in report.entries if e.rule == "message_metadata"
     }
     assert counts == {
         ("messages", "delete"): 1,
+        ("message_bodies", "delete"): 1,
         ("message_events", "delete"): 1,
         ("dispatch_queue", "delete"): 1,
         ("idempotency_keys", "delete"): 1,
@@ -207,7 +213,7 @@ def test_a_sweep_cannot_go_back_in_time_and_the_log_keeps_each_run(
     entry = next(e for e in run["entries"] if e["rule"] == "message_content")
     assert entry == {
         "rule": "message_content",
-        "data_set": "messages",
+        "data_set": "message_bodies",
         "action": "redact",
         "count": 1,
     }
@@ -245,7 +251,7 @@ def test_an_interrupted_sweep_is_carried_on_by_the_next(
     assert sum(e.count for e in again.entries) == 7 - done
     assert count(runtime, "messages") == 7
     with runtime.db.read() as conn:
-        left = conn.exec_driver_sql("SELECT count(*) FROM messages WHERE body_enc IS NOT NULL")
+        left = conn.exec_driver_sql("SELECT count(*) FROM message_bodies")
         assert left.scalar_one() == 0
     assert [r["status"] for r in sweep.log()] == ["finished", "unfinished"]
     assert sum(e.count for e in sweep.sweep(at(2026, 6, 1)).entries) == 0  # idempotent

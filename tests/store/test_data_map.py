@@ -72,7 +72,7 @@ def test_roles_follow_the_fixed_decision() -> None:
     roles = {name: data.role for name, data in all_columns() if data and data.personal}
     assert roles["accounts.name_enc"] == "controller"
     assert roles["users.email_enc"] == "controller"
-    assert roles["messages.body_enc"] == "processor"
+    assert roles["message_bodies.body_enc"] == "processor"
     assert roles["messages.recipient_enc"] == "processor"
     assert roles["messages.sender_enc"] == "processor"
 

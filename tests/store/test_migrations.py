@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
 from tidings.store.database import Database
-from tidings.store.migrate import upgrade
+from tidings.store.migrate import downgrade, upgrade
 from tidings.store.tables import metadata
 
 
@@ -21,4 +24,38 @@ def test_migrations_match_the_table_definitions(database_url: str) -> None:
             )
         assert diff == []
     finally:
+        db.dispose()
+
+
+def test_message_texts_move_to_their_own_table_and_back(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        upgrade(db)
+        downgrade(db, "0014_connector_reports")  # the schema before the move
+        with db.engine.begin() as conn:
+            for message_id, body in (("msg_a", b"sealed text"), ("msg_b", None)):
+                conn.execute(
+                    text(
+                        "INSERT INTO messages (id, account_id, direction, channel, sender_index,"
+                        " recipient_index, body_enc, encoding, segments, status, purpose,"
+                        " attempts, created_at, updated_at) VALUES (:id, 'acc_1', 'outbound',"
+                        " 'sms', :i, :i, :body, 'gsm7', 1, 'delivered', 'transactional', 1,"
+                        " :at, :at)"
+                    ),
+                    {"id": message_id, "i": b"index", "body": body, "at": datetime.now(UTC)},
+                )
+        upgrade(db)
+        with db.engine.connect() as conn:
+            moved = conn.execute(text("SELECT message_id, body_enc FROM message_bodies")).all()
+            assert [(m, bytes(b)) for m, b in moved] == [("msg_a", b"sealed text")]
+            assert conn.execute(text("SELECT count(*) FROM messages")).scalar_one() == 2
+        downgrade(db, "0014_connector_reports")
+        with db.engine.connect() as conn:
+            back = conn.execute(text("SELECT id, body_enc FROM messages ORDER BY id")).all()
+            assert [(m, b and bytes(b)) for m, b in back] == [
+                ("msg_a", b"sealed text"),
+                ("msg_b", None),
+            ]
+    finally:
+        upgrade(db)  # other tests share the PostgreSQL database
         db.dispose()

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from tests.support import Tenant, wait_until
 from tidings.core.crypto import key_id_of
 from tidings.runtime import Runtime
+from tidings.store.messages import messages_with_body
 from tidings.store.tables import data_keys, messages, webhook_deliveries
 
 OWN_NUMBER = "+447911123456"
@@ -16,7 +17,7 @@ OWN_NUMBER = "+447911123456"
 
 def _rows(runtime: Runtime, table: Any, **where: Any) -> list[Any]:
     with runtime.db.read() as conn:
-        query = select(table)
+        query = messages_with_body if table is messages else select(table)
         for name, value in where.items():
             query = query.where(table.c[name] == value)
         return list(conn.execute(query))

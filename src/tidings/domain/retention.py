@@ -56,6 +56,9 @@ class Lifecycle:
         a row destroys the material.
     anonymised: the column set when a row is anonymised; a data set without one cannot
         be anonymised by the sweep.
+    fields_of: the row whose fields this one holds, one row per parent (a message's
+        text): its columns are judged as the parent's (its anchors, holds and busy
+        states), and redacting them deletes this row.
     """
 
     anchors: Mapping[str, str | Ref]
@@ -68,6 +71,7 @@ class Lifecycle:
     keyed: bool = False
     key_material: bool = False
     anonymised: str | None = None
+    fields_of: Ref | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.anchors) - set(ANCHORS)

@@ -224,7 +224,7 @@ def _action_and_fields(t: _Table) -> tuple[Action, tuple[str, ...]]:
     fields = t.texts("fields")
     for item in fields:
         if not _FIELD.match(item):
-            t.problem(f"field {item!r} is not table.column", 'Write it like "messages.body_enc".')
+            t.problem(f"field {item!r} is not table.column", 'Write it like "messages.reference".')
     action = cast(Action | None, t.choice("action", ACTIONS))
     if action is None:
         return "delete", fields

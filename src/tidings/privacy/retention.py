@@ -77,12 +77,16 @@ def build_plan(policy: Policy, metadata: MetaData) -> Plan:
     notes: list[str] = []
     used: set[str] = set()
     problems: list[str] = []
+    sides = _side_tables(metadata)
     for table in sweep_order(metadata):
+        if table.name in {s.name for found in sides.values() for s in found}:
+            continue  # judged with the table whose fields it holds
         rules: dict[str, list[str]] = defaultdict(list)
-        for column in table.columns:
-            data = column.info.get(INFO_KEY)
-            if isinstance(data, DataClass):
-                rules[data.retention].append(column.name)
+        for holder in (table, *sides.get(table.name, ())):
+            for column in holder.columns:
+                data = column.info.get(INFO_KEY)
+                if isinstance(data, DataClass):
+                    rules[data.retention].append(f"{holder.name}.{column.name}")
         updates: list[Step] = []
         deletes: list[Step] = []
         anonymises: list[Step] = []
@@ -118,6 +122,10 @@ def build_plan(policy: Policy, metadata: MetaData) -> Plan:
                 elif not any(s.table is table for s in anonymises):
                     anonymises.append(Step(rule, table, "anonymise"))
                 continue
+            for side in sides.get(table.name, ()):
+                named = [f for f in rule.fields if f.split(".", 1)[0] == side.name]
+                if named:  # the side row holds nothing else: emptying it deletes it
+                    updates.append(Step(rule, table, rule.action, side=side))
             fields = tuple(
                 f.split(".", 1)[1] for f in rule.fields if f.split(".", 1)[0] == table.name
             )
@@ -140,6 +148,16 @@ def build_plan(policy: Policy, metadata: MetaData) -> Plan:
         )
     idle = tuple(r.name for r in policy.rules if r.name not in used and not r.follows_record)
     return Plan(tuple(steps), idle, tuple(notes))
+
+
+def _side_tables(metadata: MetaData) -> dict[str, list[Table]]:
+    """Table name -> the tables holding fields of its rows (`Lifecycle.fields_of`)."""
+    found: dict[str, list[Table]] = defaultdict(list)
+    for table in metadata.sorted_tables:
+        lifecycle = table.info.get(LIFECYCLE_KEY)
+        if isinstance(lifecycle, Lifecycle) and lifecycle.fields_of is not None:
+            found[lifecycle.fields_of.table].append(table)
+    return found
 
 
 # --- reports ---------------------------------------------------------------------------
@@ -252,7 +270,7 @@ class RetentionService:
                     if d.table is step.table and d.action in ("delete", "anonymise")
                 ]
                 count, extra = sweep_store.count_due(conn, step, report.now, holds, taken_before)
-                report.entry(step.rule.name, step.table.name, step.action).count += count
+                report.entry(step.rule.name, step.data_set, step.action).count += count
                 for data_set, more in extra.items():
                     report.entry(step.rule.name, data_set, "delete").count += more
 
@@ -276,7 +294,7 @@ class RetentionService:
                 started=started,
             )
             for step in self.plan.steps:
-                self._audit(conn, report, step.rule, step.table.name, step.action, 0)
+                self._audit(conn, report, step.rule, step.data_set, step.action, 0)
         for step in self.plan.steps:
             if not self._apply_step(report, step, stop):
                 log.info("retention sweep %s stopped before its end", report.run_id)
@@ -328,7 +346,7 @@ class RetentionService:
                 destroyed = list(batch.key_ids)
                 shred.destroy_material(destroyed)  # the records go in this transaction
             with self._report_lock:
-                self._audit(conn, report, step.rule, step.table.name, step.action, batch.count)
+                self._audit(conn, report, step.rule, step.data_set, step.action, batch.count)
                 for data_set, count in batch.dependants.items():
                     if batch.count:  # as the dry run: dependants appear when rows go
                         self._audit(conn, report, step.rule, data_set, "delete", count)

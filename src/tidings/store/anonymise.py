@@ -18,7 +18,7 @@ from sqlalchemy import Connection, and_, delete, exists, func, or_, select, upda
 
 from tidings.store.bulk import in_list
 from tidings.store.erasures import UNLINKED_INDEX
-from tidings.store.tables import messages, webhook_deliveries
+from tidings.store.tables import message_bodies, messages, webhook_deliveries
 
 _CHUNK = 1000
 GROUPS = ("day", "channel", "direction", "status", "country")
@@ -55,13 +55,15 @@ def anonymise_messages(conn: Connection, message_ids: Sequence[str], now: dateti
                 webhook_deliveries.c.state != "delivered",
             )
         )
+        conn.execute(
+            delete(message_bodies).where(in_list(conn, message_bodies.c.message_id, chunk))
+        )
         result = conn.execute(
             update(messages)
             .where(in_list(conn, messages.c.id, chunk), messages.c.anonymised_at.is_(None))
             .values(
                 sender_enc=None,
                 recipient_enc=None,
-                body_enc=None,
                 sender_index=UNLINKED_INDEX,
                 recipient_index=UNLINKED_INDEX,
                 reference=None,

@@ -52,13 +52,27 @@ def _mark(conn: Connection) -> str:
     return "?" if conn.dialect.name == "sqlite" else "%s"
 
 
-def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows that all have the same keys."""
+def insert_rows(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[str] | None = None,
+) -> None:
+    """Insert rows that all have the same keys (or at least `columns`, which are written)."""
     if not rows:
         return
-    columns = list(rows[0])
+    names = list(rows[0]) if columns is None else list(columns)
+    insert_values(conn, table, names, [[row[c] for c in names] for row in rows])
+
+
+def insert_values(
+    conn: Connection, table: Table, columns: Sequence[str], values: Sequence[Sequence[Any]]
+) -> None:
+    """Insert rows given as values in the order of `columns`."""
+    if not values:
+        return
     if conn.dialect.name == "postgresql":
-        _copy_rows(conn, table, columns, rows)
+        _copy_rows(conn, table, columns, values)
         return
     convert = _converter(conn, table, columns)
     quote = conn.dialect.identifier_preparer.quote
@@ -66,7 +80,7 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join([_mark(conn)] * len(columns))})"
     )
-    conn.exec_driver_sql(sql, [convert([row[c] for c in columns]) for row in rows])
+    conn.exec_driver_sql(sql, [convert(list(row)) for row in values])
 
 
 def update_rows(
@@ -95,15 +109,15 @@ def update_rows(
 
 
 def _copy_rows(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[dict[str, Any]]
+    conn: Connection, table: Table, columns: Sequence[str], values: Sequence[Sequence[Any]]
 ) -> None:
     quote = conn.dialect.identifier_preparer.quote
     statement = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         with cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in columns])
+            for row in values:
+                copy.write_row(row)
     finally:
         cursor.close()
 

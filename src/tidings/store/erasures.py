@@ -17,6 +17,7 @@ from tidings.store.bulk import in_list
 from tidings.store.tables import (
     dispatch_queue,
     erasures,
+    message_bodies,
     message_events,
     messages,
     webhook_deliveries,
@@ -121,9 +122,12 @@ def delete_webhooks(conn: Connection, delivery_ids: Sequence[str]) -> None:
 
 
 def delete_messages(conn: Connection, message_ids: Sequence[str]) -> None:
-    """The messages with their history."""
+    """The messages with their text and history."""
     for start in range(0, len(message_ids), _CHUNK):
         chunk = message_ids[start : start + _CHUNK]
+        conn.execute(
+            delete(message_bodies).where(in_list(conn, message_bodies.c.message_id, chunk))
+        )
         conn.execute(
             delete(message_events).where(in_list(conn, message_events.c.message_id, chunk))
         )

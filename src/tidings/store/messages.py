@@ -8,8 +8,19 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, or_, select, update
 
-from tidings.store.bulk import in_list, insert_rows, update_rows
-from tidings.store.tables import dispatch_queue, idempotency_keys, message_events, messages
+from tidings.store.bulk import in_list, insert_rows, insert_values, update_rows
+from tidings.store.tables import (
+    dispatch_queue,
+    idempotency_keys,
+    message_bodies,
+    message_events,
+    messages,
+)
+
+# A message row with its text (`body_enc`, None once redacted), as every reader sees it.
+messages_with_body = select(messages, message_bodies.c.body_enc).select_from(
+    messages.outerjoin(message_bodies, message_bodies.c.message_id == messages.c.id)
+)
 
 
 def insert_messages(
@@ -18,15 +29,20 @@ def insert_messages(
     events: Sequence[dict[str, Any]],
     queue: Sequence[dict[str, Any]],
 ) -> None:
-    """The message, its first history entry and its dispatch work: one transaction (outbox)."""
-    insert_rows(conn, messages, rows)
+    """The message, its text, its first history entry and its dispatch work: one
+    transaction (outbox). Each row carries its text as `body_enc`, stored apart."""
+    if rows:
+        columns = [c for c in rows[0] if c != "body_enc"]
+        insert_rows(conn, messages, rows, columns)
+        bodies = [(r["id"], r["body_enc"]) for r in rows if r["body_enc"] is not None]
+        insert_values(conn, message_bodies, ("message_id", "body_enc"), bodies)
     insert_rows(conn, message_events, events)
     insert_rows(conn, dispatch_queue, queue)
 
 
 def get_message(conn: Connection, account_id: str, message_id: str) -> Row[Any] | None:
     return conn.execute(
-        select(messages).where(messages.c.id == message_id, messages.c.account_id == account_id)
+        messages_with_body.where(messages.c.id == message_id, messages.c.account_id == account_id)
     ).first()
 
 
@@ -55,7 +71,7 @@ def list_messages(
     limit: int = 50,
 ) -> list[Row[Any]]:
     """Newest first; `before_id` continues after the last id of a previous page."""
-    query = select(messages).where(messages.c.account_id == account_id)
+    query = messages_with_body.where(messages.c.account_id == account_id)
     if status is not None:
         query = query.where(messages.c.status == status)
     if recipient_index is not None:
@@ -150,7 +166,7 @@ def claim_due(
 def load_for_dispatch(conn: Connection, message_ids: Sequence[str]) -> list[Row[Any]]:
     if not message_ids:
         return []
-    return list(conn.execute(select(messages).where(in_list(conn, messages.c.id, message_ids))))
+    return list(conn.execute(messages_with_body.where(in_list(conn, messages.c.id, message_ids))))
 
 
 def finish_work(conn: Connection, message_ids: Sequence[str]) -> None:

@@ -24,3 +24,10 @@ def upgrade(db: Database, revision: str = "head") -> None:
     with db.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+
+
+def downgrade(db: Database, revision: str) -> None:
+    config = alembic_config(db)
+    with db.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)

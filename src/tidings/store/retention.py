@@ -49,6 +49,9 @@ class Step:
     table: Table
     action: Action
     fields: tuple[str, ...] = ()  # the columns nulled (not for delete)
+    # A table holding fields of `table`'s rows (`Lifecycle.fields_of`): the step redacts
+    # or pseudonymises them by deleting its rows of the due records.
+    side: Table | None = None
 
     @property
     def lifecycle(self) -> Lifecycle:
@@ -57,6 +60,19 @@ class Step:
     @property
     def key(self) -> Any:
         return self.table.c[self.lifecycle.key]
+
+    @property
+    def data_set(self) -> str:
+        """The table whose rows the step changes (what the audit names)."""
+        return (self.side if self.side is not None else self.table).name
+
+    @property
+    def walk_key(self) -> Any:
+        """The key whose index the batches walk: the side table's, when there is one, so
+        a sweep after the fields are gone has nothing to walk."""
+        if self.side is None:
+            return self.key
+        return self.side.c[lifecycle_of(self.side).key]
 
 
 @dataclass(frozen=True)
@@ -130,7 +146,7 @@ def _due(step: Step, now: datetime, holds: Sequence[Hold]) -> ColumnElement[bool
         terms.append(not_(held(step.table, holds)))
     if step.action == "anonymise":
         terms.append(step.table.c[str(step.lifecycle.anonymised)].is_(None))
-    elif step.action != "delete":
+    elif step.action != "delete" and step.side is None:
         terms.append(or_(*(step.table.c[f].is_not(None) for f in step.fields)))
     return and_(*terms)
 
@@ -184,6 +200,9 @@ def count_due(
     due = _due(step, now, holds)
     if taken_before:
         due = and_(due, not_(or_(*(_due(d, now, holds) for d in taken_before))))
+    if step.side is not None:
+        side_rows = select(func.count()).select_from(step.side).where(_side_of(step, due))
+        return int(conn.execute(side_rows).scalar_one()), {}
     count = conn.execute(select(func.count()).select_from(step.table).where(due)).scalar_one()
     extra: dict[str, int] = {}
     if step.action == "delete" and count:
@@ -197,7 +216,7 @@ def next_upper(conn: Connection, step: Step, after: Any, size: int) -> tuple[boo
     """The range of the next batch: (whether any key lies above `after`, the `size`-th
     key above it, or None when fewer are left). It reads the key's index only, so
     choosing a batch costs nothing per row however few of its rows are due."""
-    key = step.key
+    key = step.walk_key
     above = select(key).where(key > after) if after is not None else select(key)
     first = conn.execute(above.order_by(key).limit(1)).first()
     if first is None:
@@ -226,6 +245,10 @@ def apply_batch(
     dependants first, or null their fields; returns how many, per data set."""
     key = step.key
     batch = and_(_due(step, now, holds), _in_range(key, after, upper))
+    if step.side is not None:
+        side_rows = and_(_side_of(step, batch), _in_range(step.walk_key, after, upper))
+        changed = conn.execute(delete(step.side).where(side_rows)).rowcount
+        return Batch(changed, upper, {})
     if conn.dialect.name == "postgresql":
         return _apply_batch_in_one_statement(conn, step, batch, (after, upper))
     if step.action != "delete":
@@ -251,6 +274,17 @@ def apply_batch(
     return Batch(changed, upper, removed, frozenset(subjects), tuple(key_ids))
 
 
+def _side_of(step: Step, rows: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The side table's rows of the step's records that match `rows`. A correlated
+    EXISTS: PostgreSQL runs it as a merge of the two keys' ranges."""
+    assert step.side is not None
+    ref = lifecycle_of(step.side).fields_of
+    assert ref is not None
+    parent = step.table
+    belongs = parent.c[ref.column] == step.side.c[ref.local]
+    return select(parent.c[ref.column]).where(belongs, rows).exists()
+
+
 def _keys_of(conn: Connection, table: Table, rows: ColumnElement[bool]) -> list[str]:
     key = table.c[lifecycle_of(table).key]
     return [str(k) for k in conn.execute(select(key).where(rows)).scalars()]
@@ -261,6 +295,8 @@ def _apply_batch_in_one_statement(
 ) -> Batch:
     """PostgreSQL: remove the batch's dependants and apply the action in one statement
     of data-modifying CTEs (one round trip, one snapshot)."""
+    # Room to collect a batch's subjects in memory: the default (4 MB) spills them to disk.
+    conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
     lifecycle, key = step.lifecycle, step.key
     counts: list[tuple[str, Any]] = []
     key_lists: list[Any] = []

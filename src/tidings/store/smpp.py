@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
 
 from tidings.store.bulk import in_list
+from tidings.store.messages import messages_with_body
 from tidings.store.tables import (
     messages,
     smpp_account_limits,
@@ -183,7 +184,7 @@ def outbox_messages(
     if not message_ids:
         return {}
     rows = conn.execute(
-        select(messages).where(
+        messages_with_body.where(
             messages.c.account_id == account_id,
             in_list(conn, messages.c.id, sorted(set(message_ids))),
         )

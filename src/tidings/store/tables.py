@@ -214,7 +214,6 @@ messages = Table(
     col("sender_index", LargeBinary, PARTY_INDEX, nullable=False),
     col("recipient_enc", LargeBinary, PARTY_NUMBER, nullable=True),  # NULL once pseudonymised
     col("recipient_index", LargeBinary, PARTY_INDEX, nullable=False),
-    col("body_enc", LargeBinary, MESSAGE_BODY, nullable=True),  # NULL once redacted
     col("encoding", String(8), OPS, nullable=False),
     col("segments", Integer, OPS, nullable=False),
     col("status", String(16), OPS, nullable=False),
@@ -243,6 +242,15 @@ messages = Table(
     Index("ix_messages_account_id_recipient_index", "account_id", "recipient_index"),
     Index("ix_messages_account_id_sender_index", "account_id", "sender_index"),
     Index("ix_messages_connector_ref", "connector", "connector_message_id"),
+)
+
+# The text of a message, apart from its record: redacting it deletes this narrow row, so
+# the sweep never rewrites the wide message row (and its five indexes) to empty one field.
+message_bodies = Table(
+    "message_bodies",
+    metadata,
+    col("message_id", String(32), OPS, primary_key=True),
+    col("body_enc", LargeBinary, MESSAGE_BODY, nullable=False),
 )
 
 message_events = Table(
@@ -944,7 +952,17 @@ _lifecycle(
         parent=Ref("message_id", "messages"),
     ),
 )
-# What a message leaves behind goes with it: its events, queue entry and idempotency key.
+# What a message leaves behind goes with it: its text, events, queue entry and idempotency key.
+_lifecycle(
+    message_bodies,
+    Lifecycle(
+        anchors={},
+        account="",
+        key="message_id",
+        parent=Ref("message_id", "messages"),
+        fields_of=Ref("message_id", "messages"),
+    ),
+)
 _lifecycle(
     message_events,
     Lifecycle(anchors={"collected": "at"}, account="", parent=Ref("message_id", "messages")),
