@@ -87,9 +87,11 @@ def insert_statement(conn: Connection, row: dict[str, Any], lines: list[dict[str
     processes issue at once."""
     upsert = (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(account_statements)
     added = conn.execute(
-        upsert.values(row).on_conflict_do_nothing(index_elements=["account_id", "period"])
-    ).rowcount
-    if added != 1:
+        upsert.values(row)
+        .on_conflict_do_nothing(index_elements=["account_id", "period"])
+        .returning(account_statements.c.id)
+    ).first()
+    if added is None:
         return False
     if lines:
         conn.execute(insert(account_statement_lines), lines)
