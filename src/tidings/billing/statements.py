@@ -75,9 +75,13 @@ class StatementService:
             due = statement_store.unbilled_accounts(
                 conn, month.label, month.start, month.end, account_id
             )
+            # One pass over the month's messages for every account due (or the one named),
+            # rather than one per batch of accounts.
+            named = [account_id] if account_id is not None else None
+            used = statement_store.usage(conn, month.start, month.end, named) if due else {}
         issued: list[str] = []
         for first in range(0, len(due), CHUNK):
-            issued += self._issue_chunk(month, due[first : first + CHUNK])
+            issued += self._issue_chunk(month, due[first : first + CHUNK], used)
         with self._db.read() as conn:
             total = statement_store.count_statements(conn, month.label, account_id)
         return Issued(month.label, tuple(issued), total - len(issued))
@@ -86,14 +90,17 @@ class StatementService:
         """The previous month's statements (what `serve` runs on its own)."""
         return self.issue(Month.before(self._clock.now()).label)
 
-    def _issue_chunk(self, month: Month, account_ids: list[str]) -> list[str]:
+    def _issue_chunk(
+        self, month: Month, account_ids: list[str], used: dict[str, list[Usage]]
+    ) -> list[str]:
         issued: list[str] = []
         with self._db.write() as conn:
-            used = statement_store.usage(conn, month.start, month.end, account_ids)
             now = self._clock.now()
             for account_id in account_ids:
                 statement_id = new_id("stm", now)
-                row, lines = self._statement(statement_id, account_id, month, used[account_id])
+                row, lines = self._statement(
+                    statement_id, account_id, month, used.get(account_id, [])
+                )
                 if statement_store.insert_statement(conn, {**row, "issued_at": now}, lines):
                     issued.append(statement_id)
         return issued

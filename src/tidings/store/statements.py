@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, or_, select
+from sqlalchemy import Connection, Row, and_, exists, func, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -66,13 +66,15 @@ def unbilled_accounts(
     conn: Connection, period: str, start: datetime, end: datetime, account_id: str | None = None
 ) -> list[str]:
     """Accounts open at some moment of [start, end) without a statement for `period`."""
-    billed = select(account_statements.c.account_id).where(account_statements.c.period == period)
+    billed = exists().where(
+        account_statements.c.account_id == accounts.c.id, account_statements.c.period == period
+    )  # a probe of the (account_id, period) unique index per account
     query = (
         select(accounts.c.id)
         .where(
             accounts.c.created_at < end,
             or_(accounts.c.closed_at.is_(None), accounts.c.closed_at >= start),
-            accounts.c.id.not_in(billed),
+            ~billed,
         )
         .order_by(accounts.c.id)
     )

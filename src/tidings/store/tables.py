@@ -932,6 +932,7 @@ account_statements = Table(
     col("total", Numeric(18, 5), ACCOUNTING, nullable=False),
     col("issued_at", UTC_TS, ACCOUNTING, nullable=False),
     UniqueConstraint("account_id", "period"),  # one statement per account and month, ever
+    Index("ix_account_statements_period", "period"),  # a month's statements, all accounts
 )
 
 account_statement_lines = Table(

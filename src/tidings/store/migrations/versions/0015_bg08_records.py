@@ -52,6 +52,7 @@ def upgrade() -> None:
             "account_id", "period", name=op.f("uq_account_statements_account_id_period")
         ),
     )
+    op.create_index("ix_account_statements_period", "account_statements", ["period"])
     op.create_table(
         "account_statement_lines",
         sa.Column("statement_id", sa.String(length=32), nullable=False),
@@ -69,6 +70,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("account_statement_lines")
+    op.drop_index("ix_account_statements_period", table_name="account_statements")
     op.drop_table("account_statements")
     op.drop_index(op.f("ix_authority_requests_account_id"), table_name="authority_requests")
     op.drop_table("authority_requests")
