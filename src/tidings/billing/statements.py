@@ -32,7 +32,7 @@ log = logging.getLogger("tidings.billing")
 
 MAX_PAGE = 500
 CHUNK = 500  # accounts issued per transaction
-CENTS = Decimal("0.00001")  # the precision of prices and amounts
+PRECISION = Decimal("0.00001")  # the precision of prices and amounts
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ class StatementService:
         total = Decimal(0)
         for item in sorted(used, key=lambda u: (u.channel, u.direction)):
             price = self._billing.price(item.channel, item.direction)
-            amount = (price * item.segments).quantize(CENTS)
+            amount = (price * item.segments).quantize(PRECISION)
             total += amount
             lines.append(
                 {
@@ -211,7 +211,7 @@ class StatementService:
 
 
 def _money(value: Any) -> str:
-    return str(Decimal(str(value)).quantize(CENTS))
+    return str(Decimal(str(value)).quantize(PRECISION))
 
 
 def _view(row: Any, lines: list[Any]) -> dict[str, Any]:
