@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tidings.accounts.numbers import NumberService
 from tidings.accounts.service import AccountService
+from tidings.billing.statements import StatementService, StatementWorker
 from tidings.channels.base import Connector
 from tidings.channels.simulator.connector import (
     SimulatorConfigError,
@@ -47,6 +48,7 @@ from tidings.pipeline.transitions import StatusWriter
 from tidings.pipeline.validity import ValiditySweeper
 from tidings.pipeline.webhooks import WebhookSender
 from tidings.privacy.anonymise import Anonymiser
+from tidings.privacy.authority_requests import AuthorityRequestService
 from tidings.privacy.erasure import ErasureService
 from tidings.privacy.holds import HoldService
 from tidings.privacy.policy import check as check_policy
@@ -129,8 +131,11 @@ class Runtime:
     erasure: ErasureService
     anonymiser: Anonymiser
     imports: ImportService
+    authority_requests: AuthorityRequestService
+    statements: StatementService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _sweeper: RetentionWorker | None = None
+    _statement_worker: StatementWorker | None = None
 
     async def start_workers(self) -> None:
         """Connect connectors and run dispatch, event recording and webhook delivery."""
@@ -149,6 +154,11 @@ class Runtime:
                 self.retention, self.settings.retention_interval_seconds
             )
             self._sweeper.start()
+        if self.settings.billing.statement_interval_seconds > 0:
+            self._statement_worker = StatementWorker(
+                self.statements, self.settings.billing.statement_interval_seconds
+            )
+            self._statement_worker.start()
         if self.db.is_sqlite:  # one node owns the file: no other worker holds an import
             self.imports.release_all()
         self.imports.start()
@@ -161,6 +171,9 @@ class Runtime:
         if self._sweeper is not None:
             await self._sweeper.stop()  # a sweep under way stops after its current batch
             self._sweeper = None
+        if self._statement_worker is not None:
+            await self._statement_worker.stop()
+            self._statement_worker = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -344,4 +357,6 @@ def build_runtime(
         lists=lists,
         contact_fields=FieldService(db, clock),
         imports=imports,
+        authority_requests=AuthorityRequestService(db, crypto, clock),
+        statements=StatementService(db, clock, settings.billing),
     )

@@ -2,9 +2,9 @@
 
 Each case moves the clock (the sweep's `now`) around the promised boundary: one day
 before it the record is kept, one day after it is removed, and a legal hold keeps it
-until released. Promises about data sets Tidings does not have yet (BG-08 accounting and
-court information: billing is not built) have no table to prove them on: their rules
-govern no data set, which `test_rules_without_a_data_set_are_reported` pins down.
+until released. Rules that govern no data set (the contract data of ics and bg, which the
+account's own rules cover) are pinned down by `test_rules_without_a_data_set_are_reported`;
+BG-08's records are proven in test_statutory_records.py.
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def test_rules_without_a_data_set_are_reported() -> None:
     }
     assert idle == {
         "ics": {"contract_data"},
-        "bg": {"contract_data", "accounting", "court_information"},
+        "bg": {"contract_data"},
         "bulksms": {"compliance_archive"},
     }
 

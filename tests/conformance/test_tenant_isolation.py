@@ -21,7 +21,9 @@ from fastapi.testclient import TestClient
 from tests.api.helpers import api_routes, assert_problem, later, message_ids, wait_for_status
 from tests.api.receiver import Receiver
 from tests.support import Tenant, wait_until
+from tidings.billing.statements import StatementService
 from tidings.core.clock import ManualClock
+from tidings.core.config import BillingConfig
 from tidings.runtime import Runtime
 
 pytestmark = pytest.mark.promise("BSMS-04")
@@ -70,6 +72,7 @@ class World:
     b_consent_contact_id: str = ""
     b_user_id: str = ""
     a_user_id: str = ""
+    b_statement_id: str = ""
 
     @property
     def b_message_ids(self) -> set[str]:
@@ -105,6 +108,7 @@ def _snapshot(b: Tenant, contact_id: str) -> dict[str, Any]:
         "keywords": _ok(b.get("/v1/account/keywords")),
         "opt_out_policy": _ok(b.get("/v1/account/opt-out")),
         "consents": _ok(b.get(f"/v1/contacts/{contact_id}/consents")),
+        "statements": _ok(b.get("/v1/account/statements")),
     }
 
 
@@ -165,6 +169,11 @@ def world(
         w.b_user_id = runtime.accounts.create_user(b.account_id, B_USER[0], B_USER[1])["id"]
         w.a_user_id = runtime.accounts.create_user(a.account_id, A_USER[0], A_USER[1])["id"]
         _ok(client.put(MY_MARKETING, json={"opt_in": True}, auth=B_USER))
+        # B's statement for March, issued on a clock of its own (the world's stays put)
+        issuer = StatementService(
+            runtime.db, ManualClock(clock.now() + timedelta(days=40)), BillingConfig()
+        )
+        (w.b_statement_id,) = issuer.issue("2026-03", b.account_id).issued
         yield w
 
 
@@ -374,6 +383,10 @@ OPERATOR_ROUTES = [
     ("GET", "/v1/admin/inquiries"),
     ("GET", "/v1/admin/inquiries/{inquiry_id}"),
     ("DELETE", "/v1/admin/inquiries/{inquiry_id}"),
+    ("GET", "/v1/admin/privacy/authority-requests"),
+    ("POST", "/v1/admin/privacy/authority-requests"),
+    ("GET", "/v1/admin/privacy/authority-requests/{request_id}"),
+    ("POST", "/v1/admin/privacy/authority-requests/{request_id}/answer"),
 ]
 
 
@@ -381,6 +394,17 @@ def get_access_log(w: World) -> None:
     w.b.get("/v1/numbers")
     page = _ok(w.a.get("/v1/account/access-log", params={"limit": 500}))
     assert page["data"] and {e["account_id"] for e in page["data"]} == {w.a.account_id}
+
+
+def list_statements(w: World) -> None:
+    response = w.a.get("/v1/account/statements", params={"period": "2026-03"})
+    assert _ok(response)["data"] == []  # A was not billed for B's month
+    assert w.b_statement_id not in response.text and w.b.account_id not in response.text
+
+
+def get_statement(w: World) -> None:
+    response = w.a.get(f"/v1/account/statements/{w.b_statement_id}")
+    assert_problem(response, 404, "statement_not_found")
 
 
 def get_keywords(w: World) -> None:
@@ -629,6 +653,8 @@ CASES: dict[tuple[str, str], Callable[[World], None]] = {
     **{route: operator_only(*route) for route in OPERATOR_ROUTES},
     ("GET", "/v1/account/keywords"): get_keywords,
     ("GET", "/v1/account/access-log"): get_access_log,
+    ("GET", "/v1/account/statements"): list_statements,
+    ("GET", "/v1/account/statements/{statement_id}"): get_statement,
     ("PUT", "/v1/account/keywords"): put_keywords,
     ("GET", "/v1/account/opt-out"): get_opt_out_policy,
     ("PUT", "/v1/account/opt-out"): put_opt_out_policy,

@@ -80,6 +80,18 @@ def test_bg_notice_states_consent_ends_at_withdrawal() -> None:
     assert "5 years after it is collected" in notice
 
 
+@pytest.mark.promise("BG-08")
+def test_bg_notice_lists_the_statutory_records() -> None:
+    notice = render_notice(load_preset("bg"), metadata)
+    what = notice.split("## What data we process")[1].split("\n## ")[0]
+    assert (
+        "| Invoices and billing records | customers (account holders) | Lawful accounting |" in what
+    )
+    assert "| Requests of courts and state authorities and what was disclosed to them |" in what
+    assert "- **Accounting data**: 11 years after it is collected, then deleted." in notice
+    assert "- **Information for courts and authorities**: 5 years after it is collected" in notice
+
+
 def test_what_data_lists_the_categories_of_the_classified_columns() -> None:
     notice = render_notice(load_preset("baseline"), metadata)
     what = notice.split("## What data we process")[1].split("\n## ")[0]

@@ -217,8 +217,7 @@ PERIOD_CASES = [
         "contract",
         "BG-07",
     ),
-    # BG-08 and BG-09 also promise what this slice does not do (AML and consumer-protection
-    # duties; consent data never shared), so these check the periods without claiming them.
+    # BG-08's records are proven on stored data in tests/conformance/test_statutory_records.py.
     case(
         "BG-08 accounting 11y",
         "bg",
@@ -226,6 +225,7 @@ PERIOD_CASES = [
         {"collected": at(2024, 2, 29)},
         at(2035, 2, 28),
         "legal_obligation",
+        "BG-08",
     ),
     case(
         "BG-08 court information 5y",
@@ -234,7 +234,10 @@ PERIOD_CASES = [
         {"collected": at(2021, 10, 1)},
         at(2026, 10, 1),
         "legal_obligation",
+        "BG-08",
     ),
+    # BG-09 also promises what this slice does not do (consent data never shared), so this
+    # checks the period without claiming it.
     case(
         "BG-09 consent 12m",
         "bg",

@@ -229,3 +229,25 @@ def test_policy_check_refuses_an_unknown_region_or_safeguard() -> None:
         "[[subprocessors]] #1 (Moon base), safeguard: safeguard 'handshake' is not known. "
         "Use one of: adequacy, bcr, certification, code_of_conduct, scc.",
     ]
+
+
+@pytest.mark.promise("BG-08")
+def test_the_statutory_records_are_in_the_controllers_record() -> None:
+    """Accounting records and the register of authority requests are the operator's own
+    (Art. 30(1)), each with its legal obligation and its period under the bg notice."""
+    ropa = build_ropa(
+        load_preset("bg"), Registers(region="eu"), metadata, [], datetime(2026, 3, 1, tzinfo=UTC)
+    )
+    assert {"account_statements", "authority_requests"} <= set(
+        record(ropa, "controller")["data_sets"]
+    )
+    assert not {"account_statements", "authority_requests"} & set(
+        record(ropa, "processor")["data_sets"]
+    )
+    purposes = {e["purpose"]: e for e in element(ropa, "controller", "b")}
+    assert purposes["accounting"]["legal_basis"] == "legal_obligation"
+    assert purposes["accounting"]["data_sets"] == "account_statements"
+    assert purposes["court_information"]["data_sets"] == "authority_requests"
+    limits = {e["rule"]: e for e in element(ropa, "controller", "f")}
+    assert (limits["accounting"]["period"], limits["court_information"]["period"]) == ("11y", "5y")
+    assert ropa["roles"]["account_statement_lines"] == "none"  # counts and prices only

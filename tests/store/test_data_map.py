@@ -26,6 +26,9 @@ READABLE_PERSONAL = {
     "contacts.region",
     "contacts.carrier",
     "contacts.time_zones",
+    # The account a statement bills: the statement is found by it and outlives the account
+    # (accounting law), and it names no one without the account's own (encrypted) name.
+    "account_statements.account_id",
 }
 
 

@@ -10,16 +10,15 @@ from collections import deque
 from datetime import timedelta
 from typing import Any
 
+from tidings.accounts.operator_keys import OPERATOR_KEYS, ensure_operator_key
 from tidings.core.clock import Clock, iso
 from tidings.core.crypto import Crypto
 from tidings.core.errors import InvalidInput, NotFound, TidingsError
 from tidings.core.ids import is_valid_id, new_id
 from tidings.pipeline.queries import decode_cursor, encode_cursor
-from tidings.store import accounts as account_store
 from tidings.store import inquiries as inquiry_store
 from tidings.store.database import Database
 
-OPERATOR_KEYS = "operator"  # the data keys' owner for the operator's own encrypted data
 MAX_PAGE = 500
 FIELDS = ("name", "email", "phone", "company", "message")
 
@@ -64,21 +63,6 @@ class InquiryService:
                 )
             seen.append(now)
 
-    def _ensure_key(self) -> None:
-        with self._db.write() as conn:
-            if account_store.active_account_key_id(conn, OPERATOR_KEYS) is not None:
-                return
-            key_id = new_id("dk", self._clock.now())
-            wrapped = self._crypto.new_wrapped_key(key_id)
-            account_store.insert_data_key(
-                conn,
-                key_id=key_id,
-                account_id=OPERATOR_KEYS,
-                wrapped=wrapped,
-                created_at=self._clock.now(),
-            )
-            self._crypto.remember(OPERATOR_KEYS, key_id, wrapped)
-
     def submit(self, fields: dict[str, str | None], evidence: dict[str, Any]) -> dict[str, Any]:
         email = (fields.get("email") or "").strip()
         if "@" not in email:
@@ -86,7 +70,7 @@ class InquiryService:
                 "'email' must be an email address", code="invalid_email", extra={"field": "email"}
             )
         self._admit(str(evidence.get("ip") or "unknown"))
-        self._ensure_key()
+        ensure_operator_key(self._db, self._crypto, self._clock)
         now = self._clock.now()
         inquiry_id = new_id("inq", now)
 

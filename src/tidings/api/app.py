@@ -19,6 +19,7 @@ from tidings.api.routers import (
     account,
     accounts_admin,
     admin_connectors,
+    authority_requests,
     consent,
     contacts,
     health,
@@ -30,6 +31,7 @@ from tidings.api.routers import (
     privacy_admin,
     retention,
     simulator,
+    statements,
     users,
     webhooks,
 )
@@ -91,6 +93,8 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         accounts_admin,
         access_log,
         inquiries,
+        statements,
+        authority_requests,
     ):
         app.include_router(module.router)
     app.add_middleware(AccessLogMiddleware, access_log=requests)

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.text import Text
 from sqlalchemy.engine import make_url
 
+from tidings.cli.billing import billing_app
 from tidings.cli.contacts import contacts_app, lists_app
 from tidings.cli.holds import hold_app
 from tidings.cli.policy import policy_app
@@ -54,6 +55,7 @@ app.add_typer(smpp_app, name="smpp")
 app.add_typer(retention_app, name="retention")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(lists_app, name="lists")
+app.add_typer(billing_app, name="billing")
 
 # No markup: names, numbers and error details are data, and "[server]" is not a style.
 out = Console(markup=False)

@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 
+from tidings.cli.authority_requests import authority_requests_app
 from tidings.cli.erasure import erasure_app
 from tidings.core.errors import TidingsError
 from tidings.privacy.datamap import build_data_map, describe
@@ -32,6 +33,7 @@ privacy_app.add_typer(subprocessor_app, name="subprocessor", no_args_is_help=Tru
 privacy_app.add_typer(recipient_app, name="recipient", no_args_is_help=True)
 privacy_app.add_typer(contact_app, name="contact", no_args_is_help=True)
 privacy_app.add_typer(authority_app, name="authority", no_args_is_help=True)
+privacy_app.add_typer(authority_requests_app, name="authority-requests", no_args_is_help=True)
 # erase, erasures, redact, anonymise, stats
 privacy_app.registered_commands.extend(erasure_app.registered_commands)
 

@@ -7,6 +7,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,26 @@ class RouteConfig:
     prefix: str
     connector: str
     priority: int = 0
+
+
+DIRECTIONS = ("outbound", "inbound")
+MAX_PRICE = Decimal("9999999.99999")  # what a statement line's unit price can hold
+
+
+@dataclass(frozen=True)
+class BillingConfig:
+    """[billing]: the currency of statements and the price of one segment per channel and
+    direction (a channel or direction not priced costs 0: its usage is still counted)."""
+
+    currency: str = "EUR"
+    prices: tuple[tuple[str, str, Decimal], ...] = ()  # (channel, direction, per segment)
+    statement_interval_seconds: float = 3600.0  # 0: serve issues no statements on its own
+
+    def price(self, channel: str, direction: str) -> Decimal:
+        for priced_channel, priced_direction, price in self.prices:
+            if (priced_channel, priced_direction) == (channel, direction):
+                return price
+        return Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -58,6 +79,7 @@ class Settings:
     retention_interval_seconds: float = 3600.0  # 0: no sweep inside serve
     retention_batch: int = 10_000
     retention_workers: int = 2  # batches in flight at once on PostgreSQL
+    billing: BillingConfig = BillingConfig()
 
     @property
     def is_sqlite(self) -> bool:
@@ -179,6 +201,67 @@ def _parse_server(server: Any, env: dict[str, str]) -> tuple[str, tuple[str, ...
     return public_url.rstrip("/"), tuple(allowed)
 
 
+def _parse_price(value: Any, where: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigError(f'{where} must be a price like "0.045", got {value!r}')
+    try:
+        price = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ConfigError(f'{where} must be a price like "0.045", got {value!r}') from None
+    if not price.is_finite() or price < 0 or price > MAX_PRICE:
+        raise ConfigError(f"{where} must be a price from 0 to {MAX_PRICE}, got {value!r}")
+    if price != price.quantize(Decimal("0.00001")):
+        raise ConfigError(f"{where} may have at most 5 decimals, got {value!r}")
+    return price
+
+
+def _parse_billing(billing: Any) -> BillingConfig:
+    """[billing]: currency, statement_interval_seconds and [billing.prices.<channel>] with
+    the price of one outbound and one inbound segment."""
+    if not isinstance(billing, dict):
+        raise ConfigError("[billing] must be a table")
+    known = ("currency", "prices", "statement_interval_seconds")
+    unknown = set(billing) - set(known)
+    if unknown:
+        raise ConfigError(
+            f"[billing]: unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}"
+        )
+    currency = _take(billing, "currency", str, "[billing]", default=BillingConfig.currency)
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise ConfigError(
+            f"[billing]: 'currency' must be an ISO 4217 code like \"EUR\", got {currency!r}"
+        )
+    interval = float(
+        _take(
+            billing,
+            "statement_interval_seconds",
+            (int, float),
+            "[billing]",
+            default=BillingConfig.statement_interval_seconds,
+        )
+    )
+    if interval < 0:
+        raise ConfigError("[billing]: 'statement_interval_seconds' must be 0 (off) or more")
+    raw_prices = _take(billing, "prices", dict, "[billing]", default={})
+    prices: list[tuple[str, str, Decimal]] = []
+    for channel, by_direction in sorted(raw_prices.items()):
+        where = f"[billing.prices.{channel}]"
+        if not _NAME.match(channel):
+            raise ConfigError(f"{where}: a channel is lowercase letters, digits, - or _")
+        if not isinstance(by_direction, dict):
+            raise ConfigError(f'{where} must be a table: outbound = "0.045", inbound = "0"')
+        unknown = set(by_direction) - set(DIRECTIONS)
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown key(s) {', '.join(sorted(unknown))}; known: outbound, inbound"
+            )
+        for direction in DIRECTIONS:
+            if direction in by_direction:
+                price = _parse_price(by_direction[direction], f"{where} {direction}")
+                prices.append((channel, direction, price))
+    return BillingConfig(currency, tuple(prices), interval)
+
+
 def load_settings(config_file: Path | None = None, env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ) if env is None else env
     data: dict[str, Any] = {}
@@ -189,7 +272,7 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
             raise ConfigError(f"config file {config_file} does not exist") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {config_file} is not valid TOML: {exc}") from exc
-    known = {"connectors", "routes", "pipeline", "server", "privacy"}
+    known = {"connectors", "routes", "pipeline", "server", "privacy", "billing"}
     unknown = set(data) - known
     if unknown:
         raise ConfigError(
@@ -304,4 +387,5 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
         retention_interval_seconds=interval,
         retention_batch=retention_batch,
         retention_workers=retention_workers,
+        billing=_parse_billing(data.get("billing", {})),
     )

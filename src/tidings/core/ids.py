@@ -35,6 +35,8 @@ PREFIXES = frozenset(
         "era",
         "acl",
         "inq",
+        "stm",
+        "arq",
     }
 )
 

@@ -126,16 +126,26 @@ def held(table: Table, holds: Iterable[Hold]) -> ColumnElement[bool]:
     for hold in holds:
         if not hold.active:
             continue
-        terms: list[ColumnElement[bool]] = [table.c[lifecycle.account] == hold.account_id]
+        terms: list[ColumnElement[bool]] = [_equals(table.c[lifecycle.account], hold.account_id)]
         if lifecycle.at is not None:
             if hold.subject_index is not None and lifecycle.subjects:
-                terms.append(or_(*(table.c[s] == hold.subject_index for s in lifecycle.subjects)))
+                terms.append(
+                    or_(*(_equals(table.c[s], hold.subject_index) for s in lifecycle.subjects))
+                )
             if hold.held_from is not None:
                 terms.append(table.c[lifecycle.at] >= hold.held_from)
             if hold.held_until is not None:
                 terms.append(table.c[lifecycle.at] < hold.held_until)
         cases.append(and_(*terms))
     return or_(*cases) if cases else false()
+
+
+def _equals(column: Any, value: Any) -> ColumnElement[bool]:
+    """`column = value`, false (not unknown) where a nullable column is NULL: a row without
+    an account or subject is not held by a hold of one, and NOT(held) must stay true."""
+    if column.nullable:
+        return and_(column.is_not(None), column == value)
+    return column == value  # type: ignore[no-any-return]
 
 
 def _due(step: Step, now: datetime, holds: Sequence[Hold]) -> ColumnElement[bool]:

@@ -875,6 +875,87 @@ inquiries = Table(
 )
 
 
+# Requests of courts and state authorities for data, and what was disclosed (the operator's
+# own register, kept on a legal obligation). Every text may name a person: encrypted under
+# the operator's data key, which an account's erasure does not destroy (see
+# tidings.privacy.authority_requests). The subject's number has a blind index within the
+# account, as the messages and holds use.
+def _authority_request(category: str) -> DataClass:
+    return DataClass(
+        category,
+        "request_subject",
+        "court_information",
+        "legal_obligation",
+        "controller",
+        "court_information",
+    )
+
+
+AUTHORITY_TEXT = _authority_request("user.content.authority_request")
+
+authority_requests = Table(
+    "authority_requests",
+    metadata,
+    col("id", String(32), OPS, primary_key=True),
+    col("account_id", String(32), OPS, nullable=True, index=True),  # NULL: no one account
+    col("authority_enc", LargeBinary, AUTHORITY_TEXT, nullable=False),
+    col("reference_enc", LargeBinary, AUTHORITY_TEXT, nullable=True),  # their case number
+    col("legal_basis_enc", LargeBinary, AUTHORITY_TEXT, nullable=False),
+    col("request_enc", LargeBinary, AUTHORITY_TEXT, nullable=False),  # what was asked
+    col("subject_enc", LargeBinary, _authority_request("user.contact.phone_number")),
+    col("subject_index", LargeBinary, _authority_request("user.unique_id.pseudonymous")),
+    col("disclosure_enc", LargeBinary, AUTHORITY_TEXT, nullable=True),  # what was disclosed
+    col("received_at", UTC_TS, OPS, nullable=False),  # the day the request arrived (UTC)
+    col("answered_at", UTC_TS, OPS, nullable=True),  # NULL: not answered yet
+    col("created_at", UTC_TS, OPS, nullable=False),
+    col("updated_at", UTC_TS, OPS, nullable=False),
+)
+
+# Accounting: a monthly usage statement per account, immutable once issued (see
+# tidings.billing). It holds counts and amounts only: the account id is what makes it a
+# customer's billing record (a customer may be a natural person, a sole trader), and it stays
+# readable because the statement must outlive the account and be found by it. No foreign
+# key to accounts: a statement outlives its account's deletion.
+BILLED_ACCOUNT = DataClass(
+    "user.financial.invoice",
+    "account_holder",
+    "accounting",
+    "legal_obligation",
+    "controller",
+    "accounting",
+)
+ACCOUNTING = not_personal("accounting", "accounting")
+
+account_statements = Table(
+    "account_statements",
+    metadata,
+    col("id", String(32), ACCOUNTING, primary_key=True),
+    col("account_id", String(32), BILLED_ACCOUNT, nullable=False),
+    col("period", String(7), ACCOUNTING, nullable=False),  # YYYY-MM (UTC calendar month)
+    col("period_start", UTC_TS, ACCOUNTING, nullable=False),
+    col("period_end", UTC_TS, ACCOUNTING, nullable=False),  # exclusive
+    col("currency", String(3), ACCOUNTING, nullable=False),
+    col("messages", Integer, ACCOUNTING, nullable=False),
+    col("segments", Integer, ACCOUNTING, nullable=False),
+    col("total", Numeric(18, 5), ACCOUNTING, nullable=False),
+    col("issued_at", UTC_TS, ACCOUNTING, nullable=False),
+    UniqueConstraint("account_id", "period"),  # one statement per account and month, ever
+    Index("ix_account_statements_period", "period"),  # a month's statements, all accounts
+)
+
+account_statement_lines = Table(
+    "account_statement_lines",
+    metadata,
+    col("statement_id", String(32), not_personal("accounting"), primary_key=True),
+    col("channel", String(16), not_personal("accounting"), primary_key=True),
+    col("direction", String(8), not_personal("accounting"), primary_key=True),
+    col("messages", Integer, not_personal("accounting"), nullable=False),
+    col("segments", Integer, not_personal("accounting"), nullable=False),
+    col("unit_price", Numeric(12, 5), not_personal("accounting"), nullable=False),  # a segment
+    col("amount", Numeric(18, 5), not_personal("accounting"), nullable=False),
+)
+
+
 # --- retention: each data set's anchors, account, subjects and parent ---------------------
 # The sweep (tidings.privacy.retention) reads these with the column classifications above:
 # a rule's period counts from the anchor named here; an anchor not named never happens for
@@ -1090,5 +1171,33 @@ _lifecycle(
         anchors={"collected": "created_at", "last_activity": "updated_at"},
         account="",
         at="created_at",
+    ),
+)
+
+# Requests of courts and authorities count from when they were recorded; a hold of their
+# account (or of their subject, over the days they were received) keeps them.
+_lifecycle(
+    authority_requests,
+    Lifecycle(
+        anchors={"collected": "created_at"},
+        account="account_id",
+        at="received_at",
+        subjects=("subject_index",),
+    ),
+)
+# A statement counts from its issue alone: it survives the messages it was computed from
+# and its account's closing and deletion. Any hold of its account keeps it; its lines go
+# with it.
+_lifecycle(
+    account_statements,
+    Lifecycle(anchors={"collected": "issued_at"}, account="account_id"),
+)
+_lifecycle(
+    account_statement_lines,
+    Lifecycle(
+        anchors={},
+        account="",
+        key="statement_id",
+        parent=Ref("statement_id", "account_statements"),
     ),
 )

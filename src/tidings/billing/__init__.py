@@ -1,0 +1,1 @@
+"""Accounting records: monthly usage statements per account."""
