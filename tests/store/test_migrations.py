@@ -31,7 +31,7 @@ def test_message_texts_move_to_their_own_table_and_back(database_url: str) -> No
     db = Database(database_url)
     try:
         upgrade(db)
-        downgrade(db, "0014_connector_reports")  # the schema before the move
+        downgrade(db, "0015_bg08_records")  # the schema before the move
         with db.engine.begin() as conn:
             for message_id, body in (("msg_a", b"sealed text"), ("msg_b", None)):
                 conn.execute(
@@ -49,7 +49,7 @@ def test_message_texts_move_to_their_own_table_and_back(database_url: str) -> No
             moved = conn.execute(text("SELECT message_id, body_enc FROM message_bodies")).all()
             assert [(m, bytes(b)) for m, b in moved] == [("msg_a", b"sealed text")]
             assert conn.execute(text("SELECT count(*) FROM messages")).scalar_one() == 2
-        downgrade(db, "0014_connector_reports")
+        downgrade(db, "0015_bg08_records")
         with db.engine.connect() as conn:
             back = conn.execute(text("SELECT id, body_enc FROM messages ORDER BY id")).all()
             assert [(m, b and bytes(b)) for m, b in back] == [

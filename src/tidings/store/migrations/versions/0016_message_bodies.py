@@ -1,7 +1,7 @@
 """Message text in a narrow table of its own
 
 Revision ID: 0016_message_bodies
-Revises: 0014_connector_reports
+Revises: 0015_bg08_records
 Create Date: 2026-11-22 23:30:00.000000
 
 Redacting a message's text was an UPDATE of the wide message row (a new row version and
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_message_bodies"
-down_revision = "0014_connector_reports"
+down_revision = "0015_bg08_records"
 branch_labels = None
 depends_on = None
 
