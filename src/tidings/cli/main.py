@@ -166,7 +166,10 @@ def _serve(
                 await smpp.stop()
 
     try:
-        asyncio.run(run())
+        # The loop uvicorn itself would pick (uvloop when installed, as with uvicorn[standard]);
+        # asyncio.run would always give the default loop, which costs more per request.
+        with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
+            runner.run(run())
     finally:
         rt.close()
 
