@@ -139,7 +139,7 @@ async def send_message(request: Request) -> JsonResponse:
         resource, replayed = await run_in_threadpool(
             rt.accept.accept, caller.account_id, message, key
         )
-    rt.metrics.accept_latency.labels("single").observe(time.perf_counter() - started)
+    rt.metrics.child(rt.metrics.accept_latency, "single").observe(time.perf_counter() - started)
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return JsonResponse(resource, status_code=200 if replayed else 202, headers=headers)
 
@@ -182,7 +182,7 @@ async def send_batch(request: Request) -> Response:
             item["index"] = positions[item["index"]]
         errors += [ItemError(positions[e.index], e.code, e.field, e.detail) for e in item_errors]
     errors.sort(key=lambda e: e.index)
-    rt.metrics.accept_latency.labels("batch").observe(time.perf_counter() - started)
+    rt.metrics.child(rt.metrics.accept_latency, "batch").observe(time.perf_counter() - started)
     result = {
         "accepted": len(accepted),
         "rejected": len(errors),
