@@ -19,6 +19,7 @@ from tidings.api.deps import reader, runtime, sender
 from tidings.api.problems import problem, validation_problem
 from tidings.api.responses import JsonResponse
 from tidings.api.schemas import BatchShared, SendMessage
+from tidings.api.send_items import plain_request
 from tidings.core.config import Settings
 from tidings.core.errors import InvalidInput
 from tidings.domain.status import STATUSES
@@ -231,6 +232,10 @@ def _parse_batch(
             extra={"field": "messages"},
         )
     _check_size(len(raw), max_batch)
+    # Plainly valid items skip the model; if any is not, the model reads them all.
+    plain = [request for request in map(plain_request, raw) if request is not None]
+    if len(plain) == len(raw):
+        return list(range(len(plain))), plain, []
     try:
         items = _items.validate_python(raw)
         return list(range(len(items))), [to_request(m) for m in items], []
