@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, DateTime, String, Table, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 
+
 def _sqlite_time(value: datetime) -> str:
     """SQLAlchemy's SQLite text, "2026-03-01 12:00:00.000000" (isoformat costs a third of
     strftime, and pads the year to four digits as SQLAlchemy does)."""
