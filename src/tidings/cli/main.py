@@ -28,7 +28,7 @@ from tidings.cli.retention import retention_app
 from tidings.cli.smpp import smpp_app
 from tidings.core.config import Settings, load_settings
 from tidings.core.errors import TidingsError
-from tidings.core.gc_pauses import freeze_survivors, keep_freezing
+from tidings.core.gc_pauses import collect_young_less_often, freeze_survivors, keep_freezing
 from tidings.runtime import Runtime, build_runtime
 from tidings.smpp_server.credentials import CredentialService
 
@@ -156,6 +156,7 @@ def _serve(
                 await smpp.start(host, smpp_port)
             except OSError as exc:
                 fail(f"cannot listen for SMPP on {host}:{smpp_port}: {exc.strerror or exc}")
+        collect_young_less_often()
         freeze_survivors()
         freezer = asyncio.create_task(keep_freezing(), name="gc-freeze")
         try:
@@ -254,6 +255,7 @@ def _work(rt: Runtime, banner: str) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         await rt.start_workers()
+        collect_young_less_often()
         freeze_survivors()
         freezer = asyncio.create_task(keep_freezing(), name="gc-freeze")
         try:
