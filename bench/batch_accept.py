@@ -87,6 +87,8 @@ def main() -> None:
         "batch_p50_s": round(percentile(latencies, 0.5), 3),
         "batch_max_s": round(latencies[-1], 3),
         **cpu,
+        "server_cpu_us_per_msg": round(cpu["server_cpu_s"] * 1e6 / total),
+        "api_cpu_us_per_msg": round(cpu["api_cpu_s"] * 1e6 / total),
         "server_rss_mib": round(rss, 1),
         "target_per_s": 20_000,
         "met": rate >= 20_000,
@@ -100,6 +102,7 @@ def main() -> None:
             ("one batch p50 s", out["batch_p50_s"]),
             ("one batch max s", out["batch_max_s"]),
             ("server CPU s (cores)", f"{cpu['server_cpu_s']:.1f} ({cpu['server_cores']:.2f})"),
+            ("API process CPU µs / message", out["api_cpu_us_per_msg"]),
             (
                 "postgres CPU s (cores)",
                 f"{cpu['postgres_cpu_s']:.1f} ({cpu['postgres_cores']:.2f})",

@@ -193,18 +193,21 @@ def driver_cpu_seconds() -> float:
 class CpuSnapshot:
     wall: float
     server: float
+    api: float  # the first server process: with --split, the (first) API process
     postgres: float
     driver: float
     machine: float
 
 
 def cpu_snapshot(pids: int | Sequence[int], db: str) -> CpuSnapshot:
-    """Wall clock and CPU seconds: the server (all its processes), PostgreSQL, this driver,
-    the whole machine."""
+    """Wall clock and CPU seconds: the server (all its processes, and the first of them: the
+    API process with --split), PostgreSQL, this driver, the whole machine."""
     pids = [pids] if isinstance(pids, int) else list(pids)
+    first = cpu_seconds(pids[0])
     return CpuSnapshot(
         wall=time.perf_counter(),
-        server=sum(cpu_seconds(pid) for pid in pids),
+        server=first + sum(cpu_seconds(pid) for pid in pids[1:]),
+        api=first,
         postgres=postgres_cpu_seconds() if db == "postgres" else 0.0,
         driver=driver_cpu_seconds(),
         machine=machine_busy_seconds(),
@@ -226,6 +229,8 @@ def cpu_used(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float]:
     return {
         "server_cpu_s": round(server, 2),
         "server_cores": round(server / wall, 2),
+        "api_cpu_s": round(after.api - before.api, 2),
+        "api_cores": round((after.api - before.api) / wall, 2),
         "postgres_cpu_s": round(postgres, 2),
         "postgres_cores": round(postgres / wall, 2),
         "driver_cpu_s": round(driver, 2),

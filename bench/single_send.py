@@ -202,6 +202,8 @@ def main() -> None:
         "p999_ms": round(result["p999_us"] / 1000, 2),
         "max_ms": round(result["max_us"] / 1000, 2),
         **cpu,
+        "server_cpu_us_per_msg": round(cpu["server_cpu_s"] * 1e6 / max(ok, 1)),
+        "api_cpu_us_per_msg": round(cpu["api_cpu_s"] * 1e6 / max(ok, 1)),
         "loadgen_cpu_s": round(load_cpu, 2),
         "loadgen_cores": round(load_cpu / wall, 2),
         "server_rss_mib": round(rss, 1),
@@ -222,6 +224,7 @@ def main() -> None:
             ("latency p99 ms", out["p99_ms"]),
             ("latency max ms", out["max_ms"]),
             ("server CPU s (cores)", f"{cpu['server_cpu_s']:.1f} ({cpu['server_cores']:.2f})"),
+            ("API process CPU µs / message", out["api_cpu_us_per_msg"]),
             (
                 "postgres CPU s (cores)",
                 f"{cpu['postgres_cpu_s']:.1f} ({cpu['postgres_cores']:.2f})",

@@ -7,7 +7,12 @@ import gc
 
 import pytest
 
-from tidings.core.gc_pauses import freeze_survivors, keep_freezing
+from tidings.core.gc_pauses import (
+    YOUNG_THRESHOLD,
+    collect_young_less_often,
+    freeze_survivors,
+    keep_freezing,
+)
 
 
 class Node:
@@ -43,3 +48,12 @@ async def test_keep_freezing_runs_after_the_first_delay_and_then_periodically() 
     await asyncio.sleep(0.08)
     assert gc.get_freeze_count() > 0  # frozen again by the next period
     task.cancel()
+
+
+def test_the_young_generation_is_collected_less_often_the_older_ones_as_before() -> None:
+    before = gc.get_threshold()
+    try:
+        collect_young_less_often()
+        assert gc.get_threshold() == (YOUNG_THRESHOLD, before[1], before[2])
+    finally:
+        gc.set_threshold(*before)

@@ -7,13 +7,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import tidings
 from tidings.accounts.access_log import AccessLog
 from tidings.accounts.inquiries import InquiryService
 from tidings.api import problems
-from tidings.api.access_log import AccessLogMiddleware
-from tidings.api.middleware import RequestLimits
+from tidings.api.middleware import Front
 from tidings.api.routers import (
     access_log,
     account,
@@ -39,6 +39,22 @@ from tidings.runtime import Runtime
 from tidings.web import optout
 
 
+class Api(FastAPI):
+    """FastAPI with one front middleware before its own stack (tidings.api.middleware)."""
+
+    front: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.front is not None and scope["type"] == "http":
+            await self.front(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    async def framework(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI's own stack: its middleware, routing and dependencies."""
+        await super().__call__(scope, receive, send)
+
+
 def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -54,7 +70,7 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
             else:
                 await rt.accept.close()  # commits under way finish; the API-only role too
 
-    app = FastAPI(
+    app = Api(
         title="Tidings",
         version=tidings.__version__,
         lifespan=lifespan,
@@ -97,10 +113,12 @@ def create_app(rt: Runtime, *, run_workers: bool = True) -> FastAPI:
         authority_requests,
     ):
         app.include_router(module.router)
-    app.add_middleware(AccessLogMiddleware, access_log=requests)
-    app.add_middleware(
-        RequestLimits,
+    app.front = Front(
+        app.framework,
+        app,
+        requests,
         max_body_bytes=rt.settings.max_request_bytes,
         upload_paths={contacts.IMPORTS_PATH: rt.settings.max_import_bytes},
+        direct=messages.DIRECT,
     )
     return app

@@ -29,7 +29,7 @@ from tidings.cli.retention import retention_app
 from tidings.cli.smpp import smpp_app
 from tidings.core.config import Settings, load_settings
 from tidings.core.errors import TidingsError
-from tidings.core.gc_pauses import freeze_survivors, keep_freezing
+from tidings.core.gc_pauses import collect_young_less_often, freeze_survivors, keep_freezing
 from tidings.runtime import Runtime, build_runtime
 from tidings.smpp_server.credentials import CredentialService
 
@@ -158,6 +158,7 @@ def _serve(
                 await smpp.start(host, smpp_port)
             except OSError as exc:
                 fail(f"cannot listen for SMPP on {host}:{smpp_port}: {exc.strerror or exc}")
+        collect_young_less_often()
         freeze_survivors()
         freezer = asyncio.create_task(keep_freezing(), name="gc-freeze")
         try:
@@ -168,7 +169,10 @@ def _serve(
                 await smpp.stop()
 
     try:
-        asyncio.run(run())
+        # The loop uvicorn itself would pick (uvloop when installed, as with uvicorn[standard]);
+        # asyncio.run would always give the default loop, which costs more per request.
+        with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
+            runner.run(run())
     finally:
         rt.close()
 
@@ -253,6 +257,7 @@ def _work(rt: Runtime, banner: str) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         await rt.start_workers()
+        collect_young_less_often()
         freeze_survivors()
         freezer = asyncio.create_task(keep_freezing(), name="gc-freeze")
         try:

@@ -17,6 +17,16 @@ import gc
 
 PERIOD_SECONDS = 60.0
 FIRST_SECONDS = 5.0  # after start-up work that runs once serving began (workers, lifespan)
+# Python collects the youngest generation every 700 net new containers: in a server, every
+# few dozen requests, each time walking everything the requests in flight hold. That was
+# 9-18 us of CPU per single send; every 10,000 it is 1-3 us, in pauses of a few ms.
+YOUNG_THRESHOLD = 10_000
+
+
+def collect_young_less_often() -> None:
+    """Raise the youngest generation's threshold (the older ones keep theirs)."""
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_THRESHOLD, middle, old)
 
 
 def freeze_survivors() -> None:

@@ -579,7 +579,7 @@ class AcceptService:
             raise ConsentRefused(refusal.detail, code=refusal.code, extra={"field": "to"})
 
     def _accepted(self, channel: str, count: int) -> None:
-        self._metrics.accepted.labels(channel).inc(count)
+        self._metrics.child(self._metrics.accepted, channel).inc(count)
         self._on_accepted()
 
 

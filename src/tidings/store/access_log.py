@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, Row, select
 
+from tidings.store.bulk import insert_rows
 from tidings.store.tables import api_access_log
 
 
 def insert_entries(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(api_access_log), list(rows))
+    """Rows with the same keys: one entry per API request, so written at the driver level."""
+    insert_rows(conn, api_access_log, rows)
 
 
 def list_entries(

@@ -17,13 +17,13 @@ from typing import Any
 from sqlalchemy import Connection, DateTime, String, Table, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
-
 
 def _sqlite_time(value: datetime) -> str:
+    """SQLAlchemy's SQLite text, "2026-03-01 12:00:00.000000" (isoformat costs a third of
+    strftime, and pads the year to four digits as SQLAlchemy does)."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.strftime(_SQLITE_TIME)
+    return value.isoformat(" ", "microseconds")
 
 
 def _converter(

@@ -45,16 +45,18 @@ def live_subject_keys(
             (account_id, list(subject_indexes)),
         )
         return {bytes(index): key_id for key_id, index in rows}
+    # The statement at the driver level: SQLAlchemy renders an IN list anew for each length,
+    # which cost more than the lookup (every group of single sends asks for its subjects).
     found: dict[bytes, str] = {}
     for start in range(0, len(subject_indexes), _CHUNK):
-        for row in conn.execute(
-            select(data_keys.c.id, data_keys.c.subject_index).where(
-                data_keys.c.account_id == account_id,
-                data_keys.c.subject_index.in_(subject_indexes[start : start + _CHUNK]),
-                data_keys.c.destroyed_at.is_(None),
-            )
+        chunk = list(subject_indexes[start : start + _CHUNK])
+        marks = ", ".join("?" * len(chunk))
+        for key_id, index in conn.exec_driver_sql(
+            "SELECT id, subject_index FROM data_keys WHERE account_id = ? "
+            f"AND subject_index IN ({marks}) AND destroyed_at IS NULL",
+            (account_id, *chunk),
         ):
-            found[bytes(row.subject_index)] = row.id
+            found[bytes(index)] = key_id
     return found
 
 
