@@ -17,13 +17,15 @@ from typing import Any
 from sqlalchemy import Connection, DateTime, String, Table, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
-
 
 def _sqlite_time(value: datetime) -> str:
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.strftime(_SQLITE_TIME)
+    """`YYYY-MM-DD HH:MM:SS.ffffff` in UTC (isoformat is several times faster than
+    strftime, and cutting off its "+00:00" than replacing the tzinfo)."""
+    if value.tzinfo is None:
+        return value.isoformat(" ", "microseconds")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:-6]
 
 
 def _converter(
