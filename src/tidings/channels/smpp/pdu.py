@@ -13,6 +13,7 @@ constructor all read.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,8 +66,8 @@ class Pdu:
     def __post_init__(self) -> None:
         if not 0 <= self.sequence_number <= _U32_MAX:
             raise ValueError(f"sequence_number must fit in 32 bits, got {self.sequence_number}")
-        for name, spec, default in _checks(type(self)):
-            value = getattr(self, name)
+        checks, values = _checks(type(self))
+        for (name, spec, default), value in zip(checks, values(self), strict=True):
             if value is default:  # the field's own default, valid by construction
                 continue
             if spec is U8 and type(value) is int and 0 <= value <= 0xFF:
@@ -384,17 +385,29 @@ def _layout(cls: type[Pdu]) -> tuple[tuple[str, Spec], ...]:
     return layout
 
 
-_CHECKS: Final[dict[type[Pdu], tuple[tuple[str, Spec, object], ...]]] = {}
+_Checks = tuple[tuple[tuple[str, Spec, object], ...], Callable[[object], tuple[object, ...]]]
+_CHECKS: Final[dict[type[Pdu], _Checks]] = {}
 
 
-def _checks(cls: type[Pdu]) -> tuple[tuple[str, Spec, object], ...]:
-    """The body fields of ``cls`` with their specs and defaults."""
+def _checks(cls: type[Pdu]) -> _Checks:
+    """The body fields of ``cls`` with their specs and defaults, and a getter of their
+    values (one call for all of them)."""
     checks = _CHECKS.get(cls)
     if checks is None:
         defaults = {f.name: f.default for f in dataclasses.fields(cls)}
-        checks = tuple((name, spec, defaults[name]) for name, spec in _layout(cls))
-        _CHECKS[cls] = checks
+        fields = tuple((name, spec, defaults[name]) for name, spec in _layout(cls))
+        checks = _CHECKS[cls] = (fields, _getter([name for name, _, _ in fields]))
     return checks
+
+
+def _getter(names: list[str]) -> Callable[[object], tuple[object, ...]]:
+    """The values of these attributes as a tuple, in one call."""
+    if len(names) > 1:
+        return operator.attrgetter(*names)
+    if names:
+        one = operator.attrgetter(names[0])
+        return lambda pdu: (one(pdu),)
+    return lambda _: ()
 
 
 # -- encoding ---------------------------------------------------------------------------
