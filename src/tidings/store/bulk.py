@@ -81,9 +81,18 @@ def update_rows(
     """
     keys = (key,) if isinstance(key, str) else key
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    # Changes from one place list their columns in one order: sort each order once.
+    orders: dict[tuple[str, ...], tuple[str, ...]] = {}
     for change in changes:
-        columns = tuple(sorted(c for c in change if c not in keys))
-        groups.setdefault(columns, []).append(change)
+        order = tuple(change)
+        columns = orders.get(order)
+        if columns is None:
+            columns = orders[order] = tuple(sorted(c for c in order if c not in keys))
+        group = groups.get(columns)
+        if group is None:
+            groups[columns] = [change]
+        else:
+            group.append(change)
     if conn.dialect.name == "postgresql":
         for columns, rows in groups.items():
             _update_from_values(conn, table, keys, columns, rows)
