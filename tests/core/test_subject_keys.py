@@ -171,6 +171,35 @@ def test_preload_loads_many_keys_in_one_query() -> None:
     assert {reader.decrypt("acc_1", "messages.body", b) for b in blobs} == {"x"}
 
 
+def test_a_batch_loads_its_keys_in_one_query_and_decrypts_like_decrypt() -> None:
+    master = os.urandom(32)
+    crypto, store = make(master)
+    indexes = [crypto.blind_index("acc_1", f"+3160000{i:04}") for i in range(20)]
+    keys = crypto.subject_keys("acc_1", indexes, NOW)
+    store.store([k.row for k in keys.values() if k.row])
+    blobs = [
+        crypto.encrypt("acc_1", "messages.body", f"m{i}", k) for i, k in enumerate(keys.values())
+    ]
+    gone = crypto.subject_key("acc_1", b"e" * 16, NOW)
+    erased = crypto.encrypt("acc_1", "messages.body", "gone", gone)
+    store.wrapped[gone.key_id] = None  # destroyed
+    reader = Crypto(master, store.load, lambda a: None, load_wrapped_many=store.load_many)
+    batch = reader.batch([*blobs, erased, None])
+    assert store.bulk_loads == 1
+    assert [batch.decrypt("acc_1", "messages.body", b) for b in blobs] == [
+        f"m{i}" for i in range(20)
+    ]
+    assert store.bulk_loads == 1  # nothing loaded one by one either
+    with pytest.raises(KeyUnavailable):  # its key was destroyed
+        batch.decrypt("acc_1", "messages.body", erased)
+    with pytest.raises(KeyUnavailable):  # bound to its account and column
+        batch.decrypt("acc_2", "messages.body", blobs[0])
+    with pytest.raises(KeyUnavailable):
+        batch.decrypt("acc_1", "messages.recipient", blobs[0])
+    with pytest.raises(KeyUnavailable):
+        batch.decrypt("acc_1", "messages.body", b"")
+
+
 def test_the_key_cache_is_bounded() -> None:
     crypto, store = make(cache_size=10)
     indexes = [crypto.blind_index("acc_1", f"+{i}") for i in range(25)]

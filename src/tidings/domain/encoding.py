@@ -125,8 +125,17 @@ def analyse(body: str) -> BodyInfo:
     return BodyInfo(encoding, units, len(parts), parts)
 
 
+# Every GSM-7 character to its septet(s) as a one- or two-character str, for str.translate.
+_GSM7_TRANSLATION: Final[dict[int, str]] = str.maketrans(
+    {char: chr(code) for char, code in _BASIC_CODE.items()}
+    | {char: chr(ESCAPE) + chr(code) for char, code in GSM7_EXTENSION.items()}
+)
+
+
 def encode_gsm7(text: str) -> bytes:
     """Encode to unpacked septets, one per byte; extension characters become ESC + code."""
+    if _GSM7_CHARS.issuperset(text):  # the usual case, in C: translate, one octet a septet
+        return text.translate(_GSM7_TRANSLATION).encode("latin-1")
     out = bytearray()
     for position, char in enumerate(text):
         code = _BASIC_CODE.get(char)

@@ -18,7 +18,7 @@ from typing import Any
 from tidings.channels.base import Connector, OutboundMessage, SendResult
 from tidings.core.clock import Clock, to_utc
 from tidings.core.config import Settings
-from tidings.core.crypto import Crypto, KeyUnavailable
+from tidings.core.crypto import BatchDecrypter, Crypto, KeyUnavailable
 from tidings.domain.status import is_final
 from tidings.pipeline.metrics import Metrics
 from tidings.pipeline.routing import Router
@@ -27,6 +27,7 @@ from tidings.pipeline.transitions import Change, StatusWriter
 from tidings.store import messages as message_store
 from tidings.store import parts as part_store
 from tidings.store.database import Database
+from tidings.store.messages import DispatchRow
 
 log = logging.getLogger("tidings.dispatch")
 
@@ -53,6 +54,21 @@ class Job:
     connector: str | None = None
     slot: ConnectorSlot | None = None
     notes: list[str] = field(default_factory=list)
+
+
+def _decrypt(row: DispatchRow, decrypter: BatchDecrypter) -> OutboundMessage:
+    account = row.account_id
+    dec = decrypter.decrypt
+    return OutboundMessage(
+        id=row.id,
+        channel=row.channel,
+        sender=dec(account, "messages.sender", row.sender_enc or b""),
+        to=dec(account, "messages.recipient", row.recipient_enc or b""),
+        body=dec(account, "messages.body", row.body_enc) if row.body_enc else "",
+        encoding=row.encoding,
+        segments=row.segments,
+        expires_at=to_utc(row.expires_at) if row.expires_at is not None else None,
+    )
 
 
 class Dispatcher:
@@ -170,7 +186,9 @@ class Dispatcher:
             tried = {w.message_id: [t for t in w.tried_connectors.split(",") if t] for w in work}
             rows = message_store.load_for_dispatch(conn, list(tried))
             # One query for the keys of the whole claim, not one per subject.
-            self._crypto.preload(blob for row in rows for blob in (row.recipient_enc, row.body_enc))
+            decrypter = self._crypto.batch(
+                blob for row in rows for blob in (row.sender_enc, row.recipient_enc, row.body_enc)
+            )
             changes: list[Change] = []
             finished: list[str] = []
             for row in rows:
@@ -191,7 +209,7 @@ class Dispatcher:
                     finished.append(row.id)
                     continue
                 try:
-                    message = self._decrypt(row)
+                    message = _decrypt(row, decrypter)
                 except KeyUnavailable:
                     changes.append(
                         Change(
@@ -215,20 +233,6 @@ class Dispatcher:
             self._writer.apply(conn, changes, now, states={row.id: row for row in rows})
             message_store.finish_work(conn, finished)
         return jobs
-
-    def _decrypt(self, row: Any) -> OutboundMessage:
-        account = row.account_id
-        dec = self._crypto.decrypt
-        return OutboundMessage(
-            id=row.id,
-            channel=row.channel,
-            sender=dec(account, "messages.sender", row.sender_enc or b""),
-            to=dec(account, "messages.recipient", row.recipient_enc or b""),
-            body=dec(account, "messages.body", row.body_enc) if row.body_enc else "",
-            encoding=row.encoding,
-            segments=row.segments,
-            expires_at=to_utc(row.expires_at) if row.expires_at is not None else None,
-        )
 
     # --- send ------------------------------------------------------------------
     async def _send(self, job: Job) -> None:

@@ -163,10 +163,8 @@ class EventRecorder:
             part_changes: list[dict[str, Any]] = []
             for connector, items in by_connector.items():
                 refs = [i.receipt.connector_message_id for i in items]
-                # Messages first, parts second: the `sent` commit writes both, so a message
-                # found here has its parts visible to the later query (read committed).
-                found = message_store.find_by_connector_ids(conn, connector, refs)
-                in_parts = part_store.find_by_connector_ids(conn, connector, refs)
+                targets = part_store.find_receipt_targets(conn, connector, refs)
+                in_parts, found = targets.parts, targets.messages
                 for item in items:
                     r = item.receipt
                     part = in_parts.get(r.connector_message_id)

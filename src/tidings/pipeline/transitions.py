@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from tidings.core.clock import iso, to_utc
 from tidings.core.crypto import Crypto, SubjectKey
@@ -18,7 +18,7 @@ from tidings.domain.status import can_move, is_final
 from tidings.pipeline.metrics import Metrics
 from tidings.store import messages as message_store
 from tidings.store import webhooks as webhook_store
-from tidings.store.tables import accounts
+from tidings.store.bulk import driver_in
 
 QUIET_STATUSES = frozenset({"sending"})  # internal steps that are not sent as webhooks
 
@@ -173,12 +173,12 @@ class StatusWriter:
 def account_webhook_urls(conn: Connection, account_ids: set[str]) -> dict[str, str]:
     if not account_ids:
         return {}
-    rows = conn.execute(
-        select(accounts.c.id, accounts.c.webhook_url).where(
-            accounts.c.id.in_(account_ids), accounts.c.webhook_url.is_not(None)
-        )
+    test, params = driver_in(conn, sorted(account_ids))
+    rows = conn.exec_driver_sql(
+        f"SELECT id, webhook_url FROM accounts WHERE id {test} AND webhook_url IS NOT NULL",
+        tuple(params),
     )
-    return {row.id: row.webhook_url for row in rows}
+    return {account_id: url for account_id, url in rows}
 
 
 def webhook_row(

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, or_, select, update
 
-from tidings.store.bulk import in_list, insert_rows, insert_values, update_rows
+from tidings.store.bulk import (
+    driver_in,
+    driver_time,
+    in_list,
+    insert_rows,
+    insert_values,
+    read_time,
+    update_rows,
+)
 from tidings.store.tables import (
     dispatch_queue,
     idempotency_keys,
@@ -85,36 +93,48 @@ def list_messages(
     return list(conn.execute(query.order_by(messages.c.id.desc()).limit(limit)))
 
 
+class MessageState(NamedTuple):
+    """What the status writer needs of a message (times naive UTC on SQLite)."""
+
+    id: str
+    account_id: str
+    status: str
+    status_callback: str | None
+    created_at: datetime
+    attempts: int
+    expires_at: datetime | None
+
+
+_STATE_COLUMNS = "id, account_id, status, status_callback, created_at, attempts, expires_at"
+
+
+def _state(row: Any) -> MessageState:
+    expires = row[6]
+    return MessageState(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        read_time(row[4]),
+        row[5],
+        None if expires is None else read_time(expires),
+    )
+
+
 def lock_states(
     conn: Connection, message_ids: Sequence[str], for_update: bool
-) -> dict[str, Row[Any]]:
-    """Current status and routing fields of messages, locked on PostgreSQL."""
+) -> dict[str, MessageState]:
+    """Current status and routing fields of messages, locked on PostgreSQL.
+
+    Driver-level SQL: this runs in every status change, and compiling the statement
+    with its list of ids cost more than the query."""
     if not message_ids:
         return {}
-    query = select(
-        messages.c.id,
-        messages.c.account_id,
-        messages.c.status,
-        messages.c.status_callback,
-        messages.c.created_at,
-        messages.c.attempts,
-        messages.c.expires_at,
-    ).where(in_list(conn, messages.c.id, message_ids))
+    test, params = driver_in(conn, message_ids)
+    sql = f"SELECT {_STATE_COLUMNS} FROM messages WHERE id {test}"
     if for_update:
-        query = query.with_for_update()
-    return {row.id: row for row in conn.execute(query).all()}  # type: ignore[misc]
-
-
-def find_by_connector_ids(conn: Connection, connector: str, refs: Sequence[str]) -> dict[str, str]:
-    """connector_message_id -> message id."""
-    if not refs:
-        return {}
-    rows = conn.execute(
-        select(messages.c.connector_message_id, messages.c.id).where(
-            messages.c.connector == connector, in_list(conn, messages.c.connector_message_id, refs)
-        )
-    )
-    return {row.connector_message_id: row.id for row in rows}
+        sql += " FOR UPDATE"
+    return {row[0]: _state(row) for row in conn.exec_driver_sql(sql, tuple(params))}
 
 
 def update_messages(conn: Connection, changes: Iterable[dict[str, Any]]) -> None:
@@ -138,42 +158,65 @@ def claim_due(
     lease_until: datetime,
     skip_locked: bool,
 ) -> list[Row[Any]]:
-    """Lease up to `limit` due work items; returns their queue rows."""
+    """Lease up to `limit` due work items, oldest first; returns their `message_id` and
+    `tried_connectors`. One statement (the lease is taken by the update that finds them)."""
     due = (
-        select(dispatch_queue.c.message_id)
-        .where(
-            dispatch_queue.c.run_at <= now,
-            or_(dispatch_queue.c.lease_until.is_(None), dispatch_queue.c.lease_until < now),
+        "SELECT message_id FROM dispatch_queue"
+        " WHERE run_at <= {m} AND (lease_until IS NULL OR lease_until < {m})"
+        " ORDER BY run_at LIMIT {m}"
+    )
+    if conn.dialect.name == "postgresql":
+        if skip_locked:
+            due += " FOR UPDATE SKIP LOCKED"
+        sql = (
+            "UPDATE dispatch_queue AS q SET lease_until = %s, lease_owner = %s"
+            f" FROM ({due.format(m='%s')}) AS d WHERE q.message_id = d.message_id"
+            " RETURNING q.message_id, q.tried_connectors"
         )
-        .order_by(dispatch_queue.c.run_at)
-        .limit(limit)
-    )
-    if skip_locked:
-        due = due.with_for_update(skip_locked=True)
-    ids = [row.message_id for row in conn.execute(due)]
-    if not ids:
-        return []
-    conn.execute(
-        update(dispatch_queue)
-        .where(in_list(conn, dispatch_queue.c.message_id, ids))
-        .values(lease_until=lease_until, lease_owner=owner)
-    )
-    return list(
-        conn.execute(select(dispatch_queue).where(in_list(conn, dispatch_queue.c.message_id, ids)))
-    )
+    else:
+        sql = (
+            "UPDATE dispatch_queue SET lease_until = ?, lease_owner = ?"
+            f" WHERE message_id IN ({due.format(m='?')})"
+            " RETURNING message_id, tried_connectors"
+        )
+    at = driver_time(conn, now)
+    params = (driver_time(conn, lease_until), owner, at, at, limit)
+    return list(conn.exec_driver_sql(sql, params))
 
 
-def load_for_dispatch(conn: Connection, message_ids: Sequence[str]) -> list[Row[Any]]:
+class DispatchRow(NamedTuple):
+    """A message as the dispatcher sends it, with the fields of `MessageState`."""
+
+    id: str
+    account_id: str
+    status: str
+    status_callback: str | None
+    created_at: datetime
+    attempts: int
+    expires_at: datetime | None
+    channel: str
+    sender_enc: bytes | None
+    recipient_enc: bytes | None
+    body_enc: bytes | None
+    encoding: str
+    segments: int
+
+
+def load_for_dispatch(conn: Connection, message_ids: Sequence[str]) -> list[DispatchRow]:
     if not message_ids:
         return []
-    return list(conn.execute(messages_with_body.where(in_list(conn, messages.c.id, message_ids))))
+    test, params = driver_in(conn, message_ids)
+    sql = (
+        f"SELECT {_STATE_COLUMNS}, channel, sender_enc, recipient_enc, body_enc, encoding,"
+        f" segments FROM messages LEFT JOIN message_bodies ON message_id = id WHERE id {test}"
+    )
+    return [DispatchRow(*_state(row), *row[7:]) for row in conn.exec_driver_sql(sql, tuple(params))]
 
 
 def finish_work(conn: Connection, message_ids: Sequence[str]) -> None:
     if message_ids:
-        conn.execute(
-            delete(dispatch_queue).where(in_list(conn, dispatch_queue.c.message_id, message_ids))
-        )
+        test, params = driver_in(conn, message_ids)
+        conn.exec_driver_sql(f"DELETE FROM dispatch_queue WHERE message_id {test}", tuple(params))
 
 
 def requeue(conn: Connection, items: Sequence[dict[str, Any]]) -> None:

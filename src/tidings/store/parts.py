@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
+from sqlalchemy import Connection, delete, select
 
-from tidings.store.bulk import in_list, insert_rows
+from tidings.store.bulk import driver_in, in_list, insert_rows, update_rows
 from tidings.store.tables import message_parts
 
 
@@ -23,56 +23,44 @@ def replace_parts(
     insert_rows(conn, message_parts, rows)
 
 
-def find_by_connector_ids(
-    conn: Connection, connector: str, refs: Sequence[str]
-) -> dict[str, tuple[str, int, int]]:
-    """connector_message_id -> (message id, part number, how many parts the message has)."""
+class ReceiptTargets(NamedTuple):
+    """What a batch of receipts of one connector refers to, by connector_message_id."""
+
+    # -> (message id, part number, how many parts the message has)
+    parts: dict[str, tuple[str, int, int]]
+    # -> message id, for messages that carry the reference themselves
+    messages: dict[str, str]
+
+
+def find_receipt_targets(conn: Connection, connector: str, refs: Sequence[str]) -> ReceiptTargets:
+    """The parts and the messages these references name, in one statement: one snapshot,
+    so a message and its parts (committed together) are found together or not at all."""
     if not refs:
-        return {}
-    siblings = message_parts.alias("siblings")
-    total = (
-        select(func.count())
-        .where(siblings.c.message_id == message_parts.c.message_id)
-        .scalar_subquery()
+        return ReceiptTargets({}, {})
+    test, params = driver_in(conn, refs)
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    sql = (
+        "SELECT 1, p.connector_message_id, p.message_id, p.part_number,"
+        " (SELECT count(*) FROM message_parts s WHERE s.message_id = p.message_id)"
+        f" FROM message_parts p WHERE p.connector = {mark} AND p.connector_message_id {test}"
+        " UNION ALL"
+        " SELECT 0, m.connector_message_id, m.id, 0, 0"
+        f" FROM messages m WHERE m.connector = {mark} AND m.connector_message_id {test}"
     )
-    rows = conn.execute(
-        select(
-            message_parts.c.connector_message_id,
-            message_parts.c.message_id,
-            message_parts.c.part_number,
-            total.label("parts"),
-        ).where(
-            message_parts.c.connector == connector,
-            in_list(conn, message_parts.c.connector_message_id, list(refs)),
-        )
-    )
-    return {row.connector_message_id: (row.message_id, row.part_number, row.parts) for row in rows}
+    found = ReceiptTargets({}, {})
+    for kind, ref, message_id, number, total in conn.exec_driver_sql(
+        sql, (connector, *params, connector, *params)
+    ):
+        if kind:
+            found.parts[ref] = (message_id, number, total)
+        else:
+            found.messages[ref] = message_id
+    return found
 
 
 def record_part_statuses(conn: Connection, changes: Sequence[dict[str, Any]]) -> None:
-    """Each change: {message_id, part_number, status, error_code, done_at}; one statement."""
-    if not changes:
-        return
-    conn.execute(
-        update(message_parts)
-        .where(
-            and_(
-                message_parts.c.message_id == bindparam("m"),
-                message_parts.c.part_number == bindparam("p"),
-            )
-        )
-        .values(status=bindparam("s"), error_code=bindparam("e"), done_at=bindparam("d")),
-        [
-            {
-                "m": c["message_id"],
-                "p": c["part_number"],
-                "s": c["status"],
-                "e": c["error_code"],
-                "d": c["done_at"],
-            }
-            for c in changes
-        ],
-    )
+    """Each change: {message_id, part_number, status, error_code, done_at}."""
+    update_rows(conn, message_parts, ("message_id", "part_number"), changes)
 
 
 def parts_of(conn: Connection, message_ids: Sequence[str]) -> dict[str, list[Any]]:

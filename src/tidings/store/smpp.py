@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
 
-from tidings.store.bulk import in_list
+from tidings.store.bulk import driver_in, in_list
 from tidings.store.messages import messages_with_body
 from tidings.store.tables import (
     messages,
@@ -93,15 +93,17 @@ def accounts_with_credentials(conn: Connection, account_ids: set[str]) -> set[st
 
 
 def receipt_requests(conn: Connection, message_ids: Sequence[str]) -> dict[str, int]:
-    """message id -> registered_delivery mode, for the messages that asked for a receipt."""
+    """message id -> registered_delivery mode, for the messages that asked for a receipt.
+
+    Driver-level SQL: it runs in every transaction that makes messages final."""
     if not message_ids:
         return {}
-    rows = conn.execute(
-        select(smpp_receipt_requests.c.message_id, smpp_receipt_requests.c.mode).where(
-            in_list(conn, smpp_receipt_requests.c.message_id, message_ids)
-        )
+    test, params = driver_in(conn, message_ids)
+    rows = conn.exec_driver_sql(
+        f"SELECT message_id, mode FROM smpp_receipt_requests WHERE message_id {test}",
+        tuple(params),
     )
-    return {row.message_id: row.mode for row in rows}
+    return {message_id: mode for message_id, mode in rows}
 
 
 def forget_receipt_requests(conn: Connection, message_ids: Sequence[str]) -> None:

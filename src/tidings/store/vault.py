@@ -12,11 +12,10 @@ made and destroyed). Destroying a key deletes its row here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import Connection, LargeBinary, MetaData, String, Table, delete, select
+from sqlalchemy import Connection, LargeBinary, MetaData, String, Table, delete
 
-from tidings.store.bulk import in_list
+from tidings.store.bulk import driver_in, in_list
 from tidings.store.database import Database
 from tidings.store.tables import ACCOUNT_SECRET, OPS, col
 
@@ -78,7 +77,8 @@ class KeyVault:
 
 
 def _rows(conn: Connection, key_ids: Sequence[str]) -> dict[str, bytes]:
-    rows: Any = conn.execute(
-        select(vault_keys.c.id, vault_keys.c.wrapped).where(in_list(conn, vault_keys.c.id, key_ids))
+    test, params = driver_in(conn, key_ids)
+    rows = conn.exec_driver_sql(
+        f"SELECT id, wrapped FROM vault_keys WHERE id {test}", tuple(params)
     )
-    return {row.id: bytes(row.wrapped) for row in rows}
+    return {key_id: bytes(wrapped) for key_id, wrapped in rows}

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import struct
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.channels.smpp.strategies import pdus
+from tidings.channels.smpp import pdu as pdu_module
 from tidings.channels.smpp.constants import CommandId, CommandStatus
 from tidings.channels.smpp.errors import PduError, UnknownCommandError
 from tidings.channels.smpp.framing import PduReader
@@ -17,6 +19,9 @@ from tidings.channels.smpp.pdu import (
     PDU_CLASSES,
     BindTransceiver,
     BindTransceiverResp,
+    DataSmResp,
+    DeliverSm,
+    DeliverSmResp,
     EnquireLink,
     GenericNack,
     Pdu,
@@ -183,6 +188,85 @@ def test_mutated_pdus_never_raise_anything_but_pdu_error(pdu: Pdu, data: st.Data
     for candidate in (bytes(wire), bytes(wire[:cut])):
         with contextlib.suppress(PduError):
             decode(candidate)
+
+
+TIMED_HEAD = b"\0" + b"\1\1" + b"123\0" + b"\1\1" + b"456\0" + b"\0\0\0"  # then the times
+FAST_READ = (SubmitSm, DeliverSm, SubmitSmResp, DeliverSmResp, DataSmResp)
+
+
+def generic_decode(data: bytes) -> Pdu | PduError:
+    """What decode gives without its fast readers."""
+    with mock.patch.dict(pdu_module._FAST_READERS, clear=True):
+        try:
+            return decode(data)
+        except PduError as error:
+            return error
+
+
+def outcome(data: bytes) -> Pdu | tuple[str, int, int | None, bool]:
+    try:
+        return decode(data)
+    except PduError as error:
+        return (str(error), error.command_status, error.sequence_number, error.fatal)
+
+
+@settings(max_examples=1500)
+@given(st.one_of(*(pdus(cls) for cls in FAST_READ)), st.data())
+def test_the_fast_readers_agree_with_the_generic_reader(pdu: Pdu, data: st.DataObject) -> None:
+    """Valid PDUs, mutated ones and cut ones: the same PDU or the same error."""
+    wire = bytearray(encode(pdu))
+    candidates = [bytes(wire)]
+    for _ in range(data.draw(st.integers(0, 4))):
+        index = data.draw(st.integers(16, max(16, len(wire) - 1)))
+        if index < len(wire):
+            wire[index] = data.draw(
+                st.sampled_from([0, 1, 16, 17, 255, data.draw(st.integers(0, 255))])
+            )
+    cut = data.draw(st.integers(16, len(wire)))
+    body_end = struct.pack(">I", cut)
+    candidates += [bytes(wire), body_end + bytes(wire[4:cut])]
+    for candidate in candidates:
+        expected = generic_decode(candidate)
+        got = outcome(candidate)
+        if isinstance(expected, PduError):
+            assert got == (
+                str(expected),
+                expected.command_status,
+                expected.sequence_number,
+                expected.fatal,
+            )
+        else:
+            assert got == expected and type(got) is type(expected)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        frame(CommandId.SUBMIT_SM, SUBMIT_HEAD + SUBMIT_TAIL + b"\xff" + b"x" * 255),
+        frame(CommandId.DELIVER_SM, submit_body(b"x" * 254)),
+        frame(CommandId.SUBMIT_SM, TIMED_HEAD + b"1" * 15 + b"\0\0" + SUBMIT_TAIL + b"\0"),
+        frame(CommandId.SUBMIT_SM, TIMED_HEAD + b"1" * 16 + b"\0\0" + SUBMIT_TAIL + b"\0"),
+        frame(CommandId.SUBMIT_SM, submit_body(tlvs=b"\x04\x27\0\2\1\1")),  # message_state of 2
+        frame(CommandId.SUBMIT_SM, submit_body(tlvs=b"\x04\x27\0")),  # a cut TLV header
+        frame(CommandId.SUBMIT_SM, submit_body()[:-1]),
+        frame(CommandId.SUBMIT_SM_RESP, b""),
+        frame(CommandId.SUBMIT_SM_RESP, b"", status=0x45),
+        frame(CommandId.SUBMIT_SM_RESP, b"x" * 65),
+        frame(CommandId.SUBMIT_SM_RESP, b"x" * 64 + b"\0"),
+        frame(CommandId.DELIVER_SM_RESP, b"\0\0"),
+    ],
+)
+def test_the_fast_readers_agree_at_the_edges(data: bytes) -> None:
+    expected = generic_decode(data)
+    if isinstance(expected, PduError):
+        assert outcome(data) == (
+            str(expected),
+            expected.command_status,
+            expected.sequence_number,
+            expected.fatal,
+        )
+    else:
+        assert outcome(data) == expected
 
 
 # -- the stream reader ------------------------------------------------------------------

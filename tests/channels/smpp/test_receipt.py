@@ -215,3 +215,64 @@ def test_is_receipt() -> None:
     assert is_receipt(DeliverSm(sequence_number=1, esm_class=0x44))
     assert not is_receipt(DeliverSm(sequence_number=1, esm_class=0x40))
     assert not is_receipt(SubmitSm(sequence_number=1))
+
+
+def _by_the_pdu_readers(pdu: DeliverSm) -> DeliveryReceipt:
+    """receipt_from_pdu as the PDU's typed TLV readers spell it out, for comparison."""
+    body = pdu.message_payload if pdu.message_payload is not None else pdu.short_message
+    tlv_id = pdu.receipted_message_id
+    try:
+        receipt = parse_receipt(body.decode("latin-1"))
+    except ReceiptParseError:
+        if not tlv_id:
+            raise
+        receipt = DeliveryReceipt(message_id=tlv_id)
+    state = pdu.message_state
+    stat = receipt.stat
+    if isinstance(state, MessageState):
+        stat = {
+            MessageState.ENROUTE: ReceiptStat.ENROUTE,
+            MessageState.DELIVERED: ReceiptStat.DELIVRD,
+            MessageState.EXPIRED: ReceiptStat.EXPIRED,
+            MessageState.DELETED: ReceiptStat.DELETED,
+            MessageState.UNDELIVERABLE: ReceiptStat.UNDELIV,
+            MessageState.ACCEPTED: ReceiptStat.ACCEPTD,
+            MessageState.UNKNOWN: ReceiptStat.UNKNOWN,
+            MessageState.REJECTED: ReceiptStat.REJECTD,
+        }[state]
+    return DeliveryReceipt(
+        tlv_id or receipt.message_id,
+        stat,
+        receipt.submitted,
+        receipt.delivered,
+        receipt.submit_date,
+        receipt.done_date,
+        receipt.error,
+        receipt.text,
+    )
+
+
+receipt_tlvs = st.lists(
+    st.one_of(
+        st.builds(tlv.receipted_message_id, st.text("0123456789abcdef", max_size=20)),
+        st.builds(tlv.message_state, st.integers(0, 255)),
+        st.builds(tlv.message_payload, st.sampled_from([b"", b"id:p1 stat:REJECTD", b"x"])),
+        st.builds(tlv.user_message_reference, st.integers(0, 0xFFFF)),
+    ),
+    max_size=5,
+)
+
+
+@given(st.none() | receipts, st.sampled_from([b"", b"x", b"id: stat:DELIVRD"]), receipt_tlvs)
+def test_receipt_from_pdu_reads_its_tlvs_as_the_pdu_does(
+    receipt: DeliveryReceipt | None, other_text: bytes, tlvs: list[tlv.Tlv]
+) -> None:
+    text = format_receipt(receipt).encode() if receipt is not None else other_text
+    pdu = DeliverSm(sequence_number=1, esm_class=0x04, short_message=text, tlvs=tuple(tlvs))
+    try:
+        expected = _by_the_pdu_readers(pdu)
+    except ReceiptParseError:
+        with pytest.raises(ReceiptParseError):
+            receipt_from_pdu(pdu)
+        return
+    assert receipt_from_pdu(pdu) == expected

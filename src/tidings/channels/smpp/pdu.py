@@ -13,7 +13,9 @@ constructor all read.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Final, TypeVar
 
@@ -25,7 +27,9 @@ from tidings.channels.smpp.constants import (
 )
 from tidings.channels.smpp.errors import PduError, UnknownCommandError
 from tidings.channels.smpp.fields import (
+    SHORT_MESSAGE_MAX,
     SPEC_KEY,
+    U8,
     CString,
     Integer,
     OptionalParameters,
@@ -43,6 +47,7 @@ from tidings.channels.smpp.tlv import (
     TlvAccess,
     encode_tlvs,
     tlv_problem,
+    unchecked_tlv,
 )
 
 _HEADER: Final = struct.Struct(">IIII")
@@ -61,10 +66,12 @@ class Pdu:
     def __post_init__(self) -> None:
         if not 0 <= self.sequence_number <= _U32_MAX:
             raise ValueError(f"sequence_number must fit in 32 bits, got {self.sequence_number}")
-        for name, spec, default in _checks(type(self)):
-            value = getattr(self, name)
+        checks, values = _checks(type(self))
+        for (name, spec, default), value in zip(checks, values(self), strict=True):
             if value is default:  # the field's own default, valid by construction
                 continue
+            if spec is U8 and type(value) is int and 0 <= value <= 0xFF:
+                continue  # the most common field, checked without a call
             problem = spec.problem(name, value)
             if problem:
                 raise ValueError(f"{self.command_id.name.lower()}: {problem}")
@@ -378,17 +385,29 @@ def _layout(cls: type[Pdu]) -> tuple[tuple[str, Spec], ...]:
     return layout
 
 
-_CHECKS: Final[dict[type[Pdu], tuple[tuple[str, Spec, object], ...]]] = {}
+_Checks = tuple[tuple[tuple[str, Spec, object], ...], Callable[[object], tuple[object, ...]]]
+_CHECKS: Final[dict[type[Pdu], _Checks]] = {}
 
 
-def _checks(cls: type[Pdu]) -> tuple[tuple[str, Spec, object], ...]:
-    """The body fields of ``cls`` with their specs and defaults."""
+def _checks(cls: type[Pdu]) -> _Checks:
+    """The body fields of ``cls`` with their specs and defaults, and a getter of their
+    values (one call for all of them)."""
     checks = _CHECKS.get(cls)
     if checks is None:
         defaults = {f.name: f.default for f in dataclasses.fields(cls)}
-        checks = tuple((name, spec, defaults[name]) for name, spec in _layout(cls))
-        _CHECKS[cls] = checks
+        fields = tuple((name, spec, defaults[name]) for name, spec in _layout(cls))
+        checks = _CHECKS[cls] = (fields, _getter([name for name, _, _ in fields]))
     return checks
+
+
+def _getter(names: list[str]) -> Callable[[object], tuple[object, ...]]:
+    """The values of these attributes as a tuple, in one call."""
+    if len(names) > 1:
+        return operator.attrgetter(*names)
+    if names:
+        one = operator.attrgetter(names[0])
+        return lambda pdu: (one(pdu),)
+    return lambda _: ()
 
 
 # -- encoding ---------------------------------------------------------------------------
@@ -416,6 +435,8 @@ def _omits_body(pdu: Pdu, status: int) -> bool:
 
 
 def _encode_body(pdu: Pdu) -> bytes:
+    if isinstance(pdu, _ShortMessagePdu):
+        return _short_message_body(pdu)
     out = bytearray()
     for name, spec in _layout(type(pdu)):
         value = getattr(pdu, name)
@@ -429,6 +450,40 @@ def _encode_body(pdu: Pdu) -> bytes:
         else:
             out += encode_tlvs(value)
     return bytes(out)
+
+
+def _short_message_body(pdu: _ShortMessagePdu) -> bytes:
+    """The body of submit_sm and deliver_sm (every message), written out field by field:
+    the same octets as the loop over the layout, in a fraction of the time."""
+    message = pdu.short_message
+    return b"".join(
+        (
+            pdu.service_type.encode("latin-1"),
+            b"\0",
+            bytes((pdu.source_addr_ton, pdu.source_addr_npi)),
+            pdu.source_addr.encode("latin-1"),
+            b"\0",
+            bytes((pdu.dest_addr_ton, pdu.dest_addr_npi)),
+            pdu.destination_addr.encode("latin-1"),
+            b"\0",
+            bytes((pdu.esm_class, pdu.protocol_id, pdu.priority_flag)),
+            pdu.schedule_delivery_time.encode("latin-1"),
+            b"\0",
+            pdu.validity_period.encode("latin-1"),
+            b"\0",
+            bytes(
+                (
+                    pdu.registered_delivery,
+                    pdu.replace_if_present_flag,
+                    pdu.data_coding,
+                    pdu.sm_default_msg_id,
+                    len(message),
+                )
+            ),
+            message,
+            encode_tlvs(pdu.tlvs) if pdu.tlvs else b"",
+        )
+    )
 
 
 # -- decoding ---------------------------------------------------------------------------
@@ -459,6 +514,11 @@ def decode(data: bytes | bytearray | memoryview) -> Pdu:
     cls = _BY_ID.get(command_id)
     if cls is None:
         raise UnknownCommandError(command_id, sequence)
+    fast = _FAST_READERS.get(cls)
+    if fast is not None:
+        pdu = fast(cls, data, status, sequence)
+        if pdu is not None:
+            return pdu
     reader = _BodyReader(data, HEADER_SIZE, cls.command_id, sequence)
     is_response = issubclass(cls, Response)
     values = {} if is_response and len(data) == HEADER_SIZE else reader.read(_layout(cls))
@@ -487,6 +547,135 @@ def _unchecked(cls: type[_P], values: dict[str, object]) -> _P:
     for name, default in _fields(cls):
         object.__setattr__(pdu, name, values.get(name, default))
     return pdu
+
+
+_SETTERS: Final[dict[type[Pdu], tuple[Callable[[object, object], None], ...]]] = {}
+
+
+def _build(cls: type[_P], values: tuple[object, ...]) -> _P:
+    """A PDU from the values of all its fields in declaration order, unchecked (the
+    slots' own setters: a frozen dataclass refuses setattr)."""
+    setters = _SETTERS.get(cls)
+    if setters is None:
+        setters = _SETTERS[cls] = tuple(getattr(cls, name).__set__ for name, _ in _fields(cls))
+    pdu = object.__new__(cls)
+    for setter, value in zip(setters, values, strict=True):
+        setter(pdu, value)
+    return pdu
+
+
+# Fast readers for the PDUs of every message: they read a well-formed body in straight
+# code and return None for anything else (a missing NUL, a wrong length, a cut-off PDU),
+# which `_BodyReader` then reads again and rejects with its precise error. They accept
+# exactly what `_BodyReader` accepts and give the same values.
+
+
+def _read_short_message_pdu(cls: type[Pdu], data: bytes, status: int, sequence: int) -> Pdu | None:
+    find = data.find
+    try:
+        pos = HEADER_SIZE
+        end = find(b"\0", pos, pos + 6)
+        if end < 0:
+            return None
+        service_type = data[pos:end].decode("latin-1")
+        source_ton, source_npi = data[end + 1], data[end + 2]
+        pos = end + 3
+        end = find(b"\0", pos, pos + 21)
+        if end < 0:
+            return None
+        source = data[pos:end].decode("latin-1")
+        dest_ton, dest_npi = data[end + 1], data[end + 2]
+        pos = end + 3
+        end = find(b"\0", pos, pos + 21)
+        if end < 0:
+            return None
+        destination = data[pos:end].decode("latin-1")
+        esm_class, protocol_id, priority = data[end + 1], data[end + 2], data[end + 3]
+        pos = end + 4
+        end = find(b"\0", pos, pos + 17)
+        if end - pos not in (0, 16):
+            return None
+        schedule = data[pos:end].decode("latin-1")
+        pos = end + 1
+        end = find(b"\0", pos, pos + 17)
+        if end - pos not in (0, 16):
+            return None
+        validity = data[pos:end].decode("latin-1")
+        pos = end + 1
+        registered, replace, coding, default_msg, length = data[pos : pos + 5]
+        pos += 5
+        end = pos + length
+        if length > SHORT_MESSAGE_MAX or end > len(data):
+            return None
+    except (IndexError, ValueError):  # a field runs past the end
+        return None
+    tlvs = _read_tlvs(data, end)
+    if tlvs is None:
+        return None
+    return _build(
+        cls,
+        (
+            sequence,
+            service_type,
+            source_ton,
+            source_npi,
+            source,
+            dest_ton,
+            dest_npi,
+            destination,
+            esm_class,
+            protocol_id,
+            priority,
+            schedule,
+            validity,
+            registered,
+            replace,
+            coding,
+            default_msg,
+            data[pos:end],
+            tlvs,
+        ),
+    )
+
+
+def _read_message_id_resp(cls: type[Pdu], data: bytes, status: int, sequence: int) -> Pdu | None:
+    if len(data) == HEADER_SIZE:
+        return None
+    end = data.find(b"\0", HEADER_SIZE, HEADER_SIZE + 65)
+    if end < 0:
+        return None
+    tlvs = _read_tlvs(data, end + 1)
+    if tlvs is None:
+        return None
+    return _build(cls, (sequence, status, data[HEADER_SIZE:end].decode("latin-1"), tlvs))
+
+
+def _read_tlvs(data: bytes, pos: int) -> tuple[Tlv, ...] | None:
+    tlvs: list[Tlv] = []
+    size_of_data = len(data)
+    while pos < size_of_data:
+        start = pos + TLV_HEADER_SIZE
+        if start > size_of_data:
+            return None
+        tag = data[pos] << 8 | data[pos + 1]
+        end = start + (data[pos + 2] << 8 | data[pos + 3])
+        if end > size_of_data:
+            return None
+        value = data[start:end]
+        if tlv_problem(tag, value):
+            return None
+        tlvs.append(unchecked_tlv(tag, value))
+        pos = end
+    return tuple(tlvs)
+
+
+_FAST_READERS: Final[dict[type[Pdu], Callable[[type[Pdu], bytes, int, int], Pdu | None]]] = {
+    SubmitSm: _read_short_message_pdu,
+    DeliverSm: _read_short_message_pdu,
+    SubmitSmResp: _read_message_id_resp,
+    DeliverSmResp: _read_message_id_resp,
+    DataSmResp: _read_message_id_resp,
+}
 
 
 class _BodyReader:
@@ -605,7 +794,7 @@ class _BodyReader:
             problem = tlv_problem(tag, value)
             if problem:
                 raise self.error(problem, CommandStatus.ESME_RINVPARLEN)
-            tlvs.append(Tlv(tag, value))
+            tlvs.append(unchecked_tlv(tag, value))
             self.pos = start + size
         return tuple(tlvs)
 

@@ -11,6 +11,7 @@ are in the SMSC's local time, which the text does not state.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ from tidings.channels.smpp.constants import (
     DataCoding,
     EsmClass,
     MessageState,
+    TlvTag,
 )
 from tidings.channels.smpp.pdu import DeliverSm, SubmitSm
 from tidings.channels.smpp.text import decode_text
@@ -94,18 +96,35 @@ _EXACT: Final = re.compile(
 
 
 def parse_receipt(text: str) -> DeliveryReceipt:
+    return DeliveryReceipt(*_parse(text))
+
+
+_Fields = tuple[
+    str,
+    ReceiptStat | str | None,
+    int | None,
+    int | None,
+    datetime | None,
+    datetime | None,
+    str | None,
+    str | None,
+]
+
+
+def _parse(text: str) -> _Fields:
+    """The fields of a DeliveryReceipt, in order."""
     exact = _EXACT.fullmatch(text)
     if exact is not None:
         message_id, sub, dlvrd, submitted, done, stat, error, rest = exact.groups()
-        return DeliveryReceipt(
-            message_id=message_id,
-            stat=_stat(stat),
-            submitted=int(sub),
-            delivered=int(dlvrd),
-            submit_date=_date(submitted),
-            done_date=_date(done),
-            error=error or None,
-            text=rest.lstrip() if rest is not None else None,
+        return (
+            message_id,
+            _stat(stat),
+            int(sub),
+            int(dlvrd),
+            _date(submitted),
+            _date(done),
+            error or None,
+            rest.lstrip() if rest is not None else None,
         )
     fields: dict[str, str] = {}
     matches = list(_KEY.finditer(text))
@@ -119,15 +138,15 @@ def parse_receipt(text: str) -> DeliveryReceipt:
     message_id = fields.get("id")
     if not message_id:
         raise ReceiptParseError(f"no id: field in {text[:80]!r}")
-    return DeliveryReceipt(
-        message_id=message_id,
-        stat=_stat(fields.get("stat")),
-        submitted=_count(fields.get("sub")),
-        delivered=_count(fields.get("dlvrd")),
-        submit_date=_date(fields.get("submitdate")),
-        done_date=_date(fields.get("donedate")),
-        error=fields.get("err") or None,
-        text=fields.get("text"),
+    return (
+        message_id,
+        _stat(fields.get("stat")),
+        _count(fields.get("sub")),
+        _count(fields.get("dlvrd")),
+        _date(fields.get("submitdate")),
+        _date(fields.get("donedate")),
+        fields.get("err") or None,
+        fields.get("text"),
     )
 
 
@@ -148,6 +167,11 @@ def _date(value: str | None) -> datetime | None:
     """YYMMDDhhmm[ss]; the two-digit year is in 2000-2099 (receipts report the present)."""
     if not value or not value.isdigit() or len(value) not in (10, 12):
         return None
+    return _digits_date(value)
+
+
+@functools.lru_cache(maxsize=256)  # receipts of a minute share their dates
+def _digits_date(value: str) -> datetime | None:
     second = int(value[10:12]) if len(value) == 12 else 0
     try:
         return datetime(
@@ -193,6 +217,9 @@ def is_receipt(pdu: DeliverSm | SubmitSm) -> bool:
     return pdu.esm_class & ESM_CLASS_TYPE_MASK == EsmClass.DELIVERY_RECEIPT
 
 
+_STATES: Final[dict[int, MessageState]] = {int(state): state for state in MessageState}
+
+
 def receipt_from_pdu(pdu: DeliverSm) -> DeliveryReceipt:
     """The receipt a deliver_sm carries, from its text and its TLVs.
 
@@ -200,30 +227,37 @@ def receipt_from_pdu(pdu: DeliverSm) -> DeliveryReceipt:
     the spec's own fields, while the text layout is only an example in an appendix.
     Raises ReceiptParseError when neither gives an id.
     """
-    body = pdu.message_payload if pdu.message_payload is not None else pdu.short_message
+    payload = tlv_id = state = None
+    for item in pdu.tlvs:  # the first of each, as pdu.message_payload etc. read them
+        tag = item.tag
+        if tag == TlvTag.MESSAGE_PAYLOAD and payload is None:
+            payload = item.value
+        elif tag == TlvTag.RECEIPTED_MESSAGE_ID and tlv_id is None:
+            tlv_id = item.value.split(b"\0", 1)[0].decode("latin-1")
+        elif tag == TlvTag.MESSAGE_STATE and state is None:
+            state = int.from_bytes(item.value, "big")
+    body = payload if payload is not None else pdu.short_message
     # SMSCs write receipts in ASCII whatever data_coding says (GSM-7 would turn "_" into
     # "§"); only a UCS-2 receipt is read as such.
     if pdu.data_coding == DataCoding.UCS2:
         text = decode_text(body, pdu.data_coding)
     else:
         text = body.decode("latin-1")
-    tlv_id = pdu.receipted_message_id
     try:
-        receipt = parse_receipt(text)
+        fields = _parse(text)
     except ReceiptParseError:
         if not tlv_id:
             raise
-        receipt = DeliveryReceipt(message_id=tlv_id)
-    state = pdu.message_state
-    if not tlv_id and not isinstance(state, MessageState):
-        return receipt
+        fields = (tlv_id, None, None, None, None, None, None, None)
+    message_id, stat, submitted, delivered, submit_date, done_date, error, rest = fields
+    known = _STATES.get(state) if state is not None else None
     return DeliveryReceipt(
-        message_id=tlv_id or receipt.message_id,
-        stat=_BY_STATE[state] if isinstance(state, MessageState) else receipt.stat,
-        submitted=receipt.submitted,
-        delivered=receipt.delivered,
-        submit_date=receipt.submit_date,
-        done_date=receipt.done_date,
-        error=receipt.error,
-        text=receipt.text,
+        message_id=tlv_id or message_id,
+        stat=_BY_STATE[known] if known is not None else stat,
+        submitted=submitted,
+        delivered=delivered,
+        submit_date=submit_date,
+        done_date=done_date,
+        error=error,
+        text=rest,
     )

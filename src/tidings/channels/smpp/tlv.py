@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from tidings.channels.smpp.constants import MessageState, TlvTag
 
@@ -40,6 +40,19 @@ class Tlv:
         problem = tlv_problem(self.tag, self.value)
         if problem:
             raise ValueError(problem)
+
+
+# The slots' own setters: a frozen dataclass refuses setattr.
+_set_tag: Any = Tlv.__dict__["tag"].__set__
+_set_value: Any = Tlv.__dict__["value"].__set__
+
+
+def unchecked_tlv(tag: int, value: bytes) -> Tlv:
+    """A Tlv whose (tag, value) the caller has checked with `tlv_problem` already."""
+    tlv = object.__new__(Tlv)
+    _set_tag(tlv, tag)
+    _set_value(tlv, value)
+    return tlv
 
 
 class NetworkErrorCode(NamedTuple):
