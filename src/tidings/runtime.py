@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tidings.accounts.numbers import NumberService
 from tidings.accounts.service import AccountService
-from tidings.billing.statements import StatementService, StatementWorker
+from tidings.billing.statements import StatementService, scheduled_issue
 from tidings.channels.base import Connector
 from tidings.channels.simulator.connector import (
     SimulatorConfigError,
@@ -32,6 +32,7 @@ from tidings.core.config import ConnectorConfig, Settings
 from tidings.core.crypto import Crypto, load_or_create_master_key, private_file
 from tidings.core.errors import ConfigError
 from tidings.core.ids import new_id
+from tidings.core.periodic import PeriodicJob
 from tidings.domain.policy import Policy
 from tidings.pipeline.accept import AcceptService
 from tidings.pipeline.connector_metrics import ConnectorCollector
@@ -54,7 +55,7 @@ from tidings.privacy.holds import HoldService
 from tidings.privacy.policy import check as check_policy
 from tidings.privacy.policy import load_configured_policy
 from tidings.privacy.registers import RegisterService
-from tidings.privacy.retention import RetentionService, RetentionWorker
+from tidings.privacy.retention import RetentionService, scheduled_sweep
 from tidings.smpp_server.credentials import CredentialService
 from tidings.smpp_server.limits import ServerLimits
 from tidings.smpp_server.outbox import OutboxWriter
@@ -134,8 +135,8 @@ class Runtime:
     authority_requests: AuthorityRequestService
     statements: StatementService
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _sweeper: RetentionWorker | None = None
-    _statement_worker: StatementWorker | None = None
+    _sweeper: PeriodicJob | None = None
+    _statement_worker: PeriodicJob | None = None
 
     async def start_workers(self) -> None:
         """Connect connectors and run dispatch, event recording and webhook delivery."""
@@ -150,13 +151,17 @@ class Runtime:
             asyncio.create_task(self.fleet.follow(), name="fleet"),
         ]
         if self.settings.retention_interval_seconds > 0:
-            self._sweeper = RetentionWorker(
-                self.retention, self.settings.retention_interval_seconds
+            self._sweeper = PeriodicJob(
+                "retention sweep",
+                self.settings.retention_interval_seconds,
+                scheduled_sweep(self.retention),
             )
             self._sweeper.start()
         if self.settings.billing.statement_interval_seconds > 0:
-            self._statement_worker = StatementWorker(
-                self.statements, self.settings.billing.statement_interval_seconds
+            self._statement_worker = PeriodicJob(
+                "issuing statements",
+                self.settings.billing.statement_interval_seconds,
+                scheduled_issue(self.statements),
             )
             self._statement_worker.start()
         if self.db.is_sqlite:  # one node owns the file: no other worker holds an import

@@ -9,10 +9,9 @@ it outlives the messages it counted and its account (retention rule `accounting`
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -243,37 +242,13 @@ def _view(row: Any, lines: list[Any]) -> dict[str, Any]:
 # --- the periodic worker -----------------------------------------------------------------
 
 
-class StatementWorker:
-    """Inside `serve`: every `interval` seconds, issues the previous month's statements the
+def scheduled_issue(service: StatementService) -> Callable[[threading.Event], None]:
+    """Statements as `serve` issues them (core/periodic.py): the previous month's the
     accounts do not have yet (a check of one query once they all have theirs)."""
 
-    def __init__(self, service: StatementService, interval: float) -> None:
-        self._service = service
-        self._interval = interval
-        self._stopping = threading.Event()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+    def run(stopping: threading.Event) -> None:
+        done = service.issue_due()
+        if done.issued:
+            log.info("issued %d statements for %s", len(done.issued), done.period)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="statements")
-
-    async def _loop(self) -> None:
-        while not self._stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
-            if self._stopping.is_set():
-                return
-            try:
-                done = await asyncio.to_thread(self._service.issue_due)
-            except Exception:
-                log.exception("issuing statements failed; the next run carries on")
-                continue
-            if done.issued:
-                log.info("issued %d statements for %s", len(done.issued), done.period)
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
+    return run

@@ -10,11 +10,10 @@ count, so a crash loses nothing and the next sweep carries on (the work is idemp
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -414,36 +413,14 @@ def _drain(running: set[Future[None]]) -> None:
 # --- the periodic worker -----------------------------------------------------------------
 
 
-class RetentionWorker:
-    """Runs a sweep every `interval` seconds inside `serve`, in a thread (its statements
-    block). Stopping lets the batch under way commit; the next sweep carries on."""
+def scheduled_sweep(service: RetentionService) -> Callable[[threading.Event], None]:
+    """The sweep as `serve` runs it (core/periodic.py): a clock behind the last sweep's
+    time skips a run instead of failing it."""
 
-    def __init__(self, service: RetentionService, interval: float) -> None:
-        self._service = service
-        self._interval = interval
-        self._stopping = threading.Event()
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+    def run(stopping: threading.Event) -> None:
+        try:
+            service.sweep(stop=stopping)
+        except InvalidInput as exc:
+            log.warning("retention sweep skipped: %s", exc.detail)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="retention")
-
-    async def _loop(self) -> None:
-        while not self._stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
-            if self._stopping.is_set():
-                return
-            try:
-                await asyncio.to_thread(self._service.sweep, stop=self._stopping)
-            except InvalidInput as exc:  # the clock is behind the last sweep's time
-                log.warning("retention sweep skipped: %s", exc.detail)
-            except Exception:
-                log.exception("retention sweep failed; the next one carries on")
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
+    return run
