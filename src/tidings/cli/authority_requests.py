@@ -80,19 +80,16 @@ def list_command(
     config: Path | None = ConfigOption,
 ) -> None:
     """The register, newest first."""
-    from tidings.cli.main import _CliErrors, open_runtime, out
+    from tidings.cli.main import _CliErrors, every_page, open_runtime, out
 
     rt = open_runtime(config)
-    entries: list[dict[str, Any]] = []
     try:
         with _CliErrors():
-            cursor = None
-            while True:
-                page = rt.authority_requests.entries(account_id=account, cursor=cursor, limit=500)
-                entries += page["data"]
-                cursor = page["next_cursor"]
-                if cursor is None:
-                    break
+            entries = every_page(
+                lambda cursor: rt.authority_requests.entries(
+                    account_id=account, cursor=cursor, limit=500
+                )
+            )
     finally:
         rt.close()
     if as_json:

@@ -89,21 +89,16 @@ def list_command(
     config: Path | None = ConfigOption,
 ) -> None:
     """Statements, newest issued first."""
-    from tidings.cli.main import _CliErrors, open_runtime, out
+    from tidings.cli.main import _CliErrors, every_page, open_runtime, out
 
     rt = open_runtime(config)
-    found: list[dict[str, Any]] = []
     try:
         with _CliErrors():
-            cursor = None
-            while True:
-                page = rt.statements.entries(
+            found = every_page(
+                lambda cursor: rt.statements.entries(
                     account_id=account, period=period, cursor=cursor, limit=500
                 )
-                found += page["data"]
-                cursor = page["next_cursor"]
-                if cursor is None:
-                    break
+            )
     finally:
         rt.close()
     if as_json:

@@ -9,6 +9,7 @@ import shlex
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,19 @@ def emit(data: Any, as_json: bool) -> None:
     else:
         for key, value in data.items():
             out.print(Text.assemble((str(key), "bold"), ": ", str(value)), highlight=False)
+
+
+def every_page(fetch: Callable[[str | None], dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every entry of a cursor-paged listing: `fetch(cursor)` returns one page
+    (`data`, `next_cursor`)."""
+    entries: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = fetch(cursor)
+        entries += page["data"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return entries
 
 
 class _CliErrors:
