@@ -1,10 +1,11 @@
 """The retention sweep on PostgreSQL: redact (or delete) N expired messages.
 
-Generates N messages accepted in January 2026 (with one history event each) into a fresh
-database with COPY, then runs `tidings retention run --now 2026-06-01T00:00:00Z` as an
-operator would: under `baseline` the message text (90 days) is due and the numbers
-(12 months) are not, so the sweep redacts N bodies. `--scenario delete` runs under a
-copy of `baseline` whose `message_metadata` rule deletes the message instead, so the
+Generates N messages accepted through January 2026 (with one history event each) into a
+fresh database with COPY (they fill January's partitions), then runs
+`tidings retention run --now 2026-06-01T00:00:00Z` as an operator would: under `baseline`
+the message text (90 days) is due and the numbers (12 months) are not, so the sweep
+redacts N bodies. `--scenario delete` runs under a copy of `baseline` whose
+`message_metadata` rule deletes the message instead, so the
 sweep removes N messages and their N events.
 
 The time reported is the sweep's own (its run's `started_at` to `finished_at`, from the
@@ -44,6 +45,10 @@ from common import (
     tidings_command,
 )
 
+from tidings.core.ids import new_id
+from tidings.store.database import Database
+from tidings.store.partitions import Month, ensure_months
+
 ACCOUNT = "acc_bench0000000000000000000000"
 ACCEPTED = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = "2026-06-01T00:00:00Z"
@@ -54,18 +59,28 @@ COLUMNS = (
 
 
 def generate(url: str, count: int) -> float:
-    """COPY `count` delivered messages and their events; returns the seconds it took."""
+    """COPY `count` delivered messages accepted through January 2026, and their texts and
+    events; returns the seconds it took. January's partitions are made first, as `serve`
+    would have made them before the month began."""
     started = time.perf_counter()
+    db = Database(url)
+    try:
+        with db.write() as conn:
+            ensure_months(conn, [Month.of(ACCEPTED)])
+    finally:
+        db.dispose()
     blob = os.urandom(60)  # stands in for ciphertext: the sweep never decrypts
     index = os.urandom(16)
+    step = timedelta(days=31) / count
+    ids = [new_id("msg", ACCEPTED + step * n) for n in range(count)]
     with psycopg.connect(url) as conn:
         with conn.cursor() as cur:
             with cur.copy(f"COPY messages ({COLUMNS}) FROM STDIN") as copy:
-                for n in range(count):
-                    at = ACCEPTED + timedelta(milliseconds=n)
+                for n, message_id in enumerate(ids):
+                    at = ACCEPTED + step * n
                     copy.write_row(
                         (
-                            f"msg_{n:026d}",
+                            message_id,
                             ACCOUNT,
                             "outbound",
                             "sms",
@@ -82,11 +97,11 @@ def generate(url: str, count: int) -> float:
                         )
                     )
             with cur.copy("COPY message_bodies (message_id, body_enc) FROM STDIN") as copy:
-                for n in range(count):
-                    copy.write_row((f"msg_{n:026d}", blob))
+                for message_id in ids:
+                    copy.write_row((message_id, blob))
             with cur.copy("COPY message_events (message_id, status, at) FROM STDIN") as copy:
-                for n in range(count):
-                    copy.write_row((f"msg_{n:026d}", "delivered", ACCEPTED))
+                for message_id in ids:
+                    copy.write_row((message_id, "delivered", ACCEPTED))
         conn.commit()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE messages")

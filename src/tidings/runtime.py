@@ -65,6 +65,7 @@ from tidings.store import messages as message_store
 from tidings.store.database import Database
 from tidings.store.keys import KeyRing
 from tidings.store.migrate import upgrade
+from tidings.store.partitions import make_ahead, scheduled_months
 from tidings.store.tables import metadata
 from tidings.store.vault import KeyVault
 
@@ -137,6 +138,7 @@ class Runtime:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _sweeper: PeriodicJob | None = None
     _statement_worker: PeriodicJob | None = None
+    _partition_maker: PeriodicJob | None = None
 
     async def start_workers(self) -> None:
         """Connect connectors and run dispatch, event recording and webhook delivery."""
@@ -164,6 +166,11 @@ class Runtime:
                 scheduled_issue(self.statements),
             )
             self._statement_worker.start()
+        if not self.db.is_sqlite:
+            self._partition_maker = PeriodicJob(
+                "making message partitions", 86_400, scheduled_months(self.db, self.clock)
+            )
+            self._partition_maker.start()
         if self.db.is_sqlite:  # one node owns the file: no other worker holds an import
             self.imports.release_all()
         self.imports.start()
@@ -179,6 +186,9 @@ class Runtime:
         if self._statement_worker is not None:
             await self._statement_worker.stop()
             self._statement_worker = None
+        if self._partition_maker is not None:
+            await self._partition_maker.stop()
+            self._partition_maker = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -238,6 +248,7 @@ def build_runtime(
     registers = RegisterService(db, clock, settings.region)  # an unknown region stops here
     if migrate:
         upgrade(db)
+        make_ahead(db, clock.now())
     master = load_or_create_master_key(settings.master_key_env, settings.data_dir)
 
     vault = KeyVault(

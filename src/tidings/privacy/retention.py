@@ -20,18 +20,22 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import MetaData, Table
+from sqlalchemy.exc import OperationalError
 
 from tidings.core.clock import Clock, iso, to_utc
 from tidings.core.errors import ConfigError, InvalidInput
 from tidings.core.ids import new_id
 from tidings.domain.classification import INFO_KEY, DataClass
+from tidings.domain.holds import Hold
 from tidings.domain.policy import Policy, Rule
 from tidings.domain.retention import LIFECYCLE_KEY, Lifecycle, Ref
 from tidings.privacy.anonymise import Anonymiser
 from tidings.store import holds as hold_store
+from tidings.store import partitions
 from tidings.store import retention as sweep_store
 from tidings.store.database import Database
-from tidings.store.retention import Step
+from tidings.store.partitions import Month
+from tidings.store.retention import Batch, Step
 
 log = logging.getLogger("tidings.retention")
 
@@ -306,9 +310,13 @@ class RetentionService:
     def _apply_step(self, report: Report, step: Step, stop: threading.Event) -> bool:
         """Every batch of one step; False when stopped before the end.
 
-        Batches are consecutive ranges of the data set's key. On PostgreSQL up to
-        `workers` of them are in flight at once, each in its own transaction on its own
-        connection (disjoint ranges: they never wait on each other's rows)."""
+        On PostgreSQL the months whose records are all due go first, each emptied whole
+        (store/partitions.py). Then batches: consecutive ranges of the data set's key. On
+        PostgreSQL up to `workers` of them are in flight at once, each in its own
+        transaction on its own connection (disjoint ranges: they never wait on each
+        other's rows)."""
+        if not self._empty_whole_months(report, step, stop):
+            return False
         workers = 1 if self._db.is_sqlite else self._workers
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sweep") as pool:
             running: set[Future[None]] = set()
@@ -332,17 +340,55 @@ class RetentionService:
             _drain(running)
         return True
 
+    def _empty_whole_months(self, report: Report, step: Step, stop: threading.Event) -> bool:
+        """Empty each ended month whose records the step takes all (False when stopped)."""
+        if self._db.is_sqlite or not sweep_store.empties_months(step):
+            return True
+        with self._db.read() as conn:
+            ended = [
+                m for m in partitions.months(conn) if m.plus(1).start <= report.now
+            ]  # a month still under way can still get messages
+            candidates = [m for m in ended if sweep_store.has_rows_in(conn, step, m)]
+        for month in candidates:
+            if stop.is_set():
+                return False
+
+            def apply(conn: Any, holds: list[Hold], month: Month = month) -> Batch | None:
+                return sweep_store.empty_month(conn, step, report.now, holds, month)
+
+            try:
+                self._commit(report, step, apply)
+            except OperationalError as exc:
+                if not _lock_not_had(exc):
+                    raise
+                log.info("month %s of %s is busy: left to the batches", month, step.data_set)
+        return True
+
     def _run_batch(self, report: Report, step: Step, after: Any, upper: Any) -> None:
         shred = self._anonymiser
-        with self._db.write() as conn:
-            holds = hold_store.active_holds(conn)  # a hold placed mid-sweep counts at once
+
+        def apply(conn: Any, holds: list[Hold]) -> Batch:
             if step.action == "anonymise":
                 ids = sweep_store.due_keys(conn, step, report.now, holds, after, upper)
                 count, destroyed = shred.anonymise_in(conn, ids) if ids else (0, [])
-                batch = sweep_store.Batch(count, upper, {})
-            else:
-                batch = sweep_store.apply_batch(conn, step, report.now, holds, after, upper)
-                destroyed = list(batch.key_ids)
+                return Batch(count, upper, {}, key_ids=tuple(destroyed))
+            return sweep_store.apply_batch(conn, step, report.now, holds, after, upper)
+
+        self._commit(report, step, apply)
+
+    def _commit(
+        self, report: Report, step: Step, apply: Callable[[Any, list[Hold]], Batch | None]
+    ) -> None:
+        """Apply one batch and audit it in one transaction; then destroy the keys that
+        protect nothing any more."""
+        shred = self._anonymiser
+        with self._db.write() as conn:
+            holds = hold_store.active_holds(conn)  # a hold placed mid-sweep counts at once
+            batch = apply(conn, holds)
+            if batch is None:
+                return
+            destroyed = list(batch.key_ids)
+            if step.action != "anonymise":  # anonymising destroyed its keys itself
                 shred.destroy_material(destroyed)  # the records go in this transaction
             with self._report_lock:
                 self._audit(conn, report, step.rule, step.data_set, step.action, batch.count)
@@ -402,6 +448,11 @@ class RetentionService:
             }
             for r in runs
         ]
+
+
+def _lock_not_had(exc: OperationalError) -> bool:
+    """A lock wait that ran past its limit (PostgreSQL's lock_not_available)."""
+    return getattr(exc.orig, "sqlstate", None) == "55P03"
 
 
 def _drain(running: set[Future[None]]) -> None:

@@ -8,9 +8,10 @@ does not grow with per-row round trips, and each batch is its own short transact
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -38,6 +39,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from tidings.domain.holds import Hold
 from tidings.domain.policy import Action, Rule
 from tidings.domain.retention import LIFECYCLE_KEY, Lifecycle, Ref, anchor_ranges
+from tidings.store.partitions import PARTITIONED, Month
 from tidings.store.tables import retention_audit, retention_runs
 
 
@@ -173,15 +175,15 @@ def dependants(metadata: MetaData, table: Table) -> list[tuple[Table, Ref]]:
 
 
 def _walk_dependants(
-    table: Table, keys: Select[Any], bounds: tuple[Any, Any] | None = None
+    table: Table, keys: Select[Any], within: Callable[[Any], ColumnElement[bool]] | None = None
 ) -> Iterator[tuple[Table, ColumnElement[bool]]]:
-    """(table, rows of it belonging to `keys`), deepest first. With `bounds`, the keys
-    lie in that range (after, upper], which is said to each child too, so it finds its
+    """(table, rows of it belonging to `keys`), deepest first. With `within`, the keys
+    lie in that range of their column, which is said to each child too, so it finds its
     rows by a range of its index rather than by a probe per key."""
     for child, ref in dependants(table.metadata, table):
         belongs: ColumnElement[bool] = child.c[ref.local].in_(keys)
-        if bounds is not None:
-            belongs = and_(belongs, _in_range(child.c[ref.local], *bounds))
+        if within is not None:
+            belongs = and_(belongs, within(child.c[ref.local]))
         if dependants(child.metadata, child):
             child_key = child.c[lifecycle_of(child).key]
             yield from _walk_dependants(child, select(child_key).where(belongs))
@@ -274,14 +276,22 @@ def apply_batch(
         removed[child.name] = removed.get(child.name, 0) + gone
     if step.lifecycle.key_material:
         key_ids += _keys_of(conn, step.table, batch)
+    subjects = _subjects_of(conn, step, batch)
+    changed = conn.execute(delete(step.table).where(batch)).rowcount
+    return Batch(changed, upper, removed, subjects, tuple(key_ids))
+
+
+def _subjects_of(
+    conn: Connection, step: Step, rows: ColumnElement[bool]
+) -> frozenset[tuple[str, bytes]]:
+    """(account, subject index) of the `rows` of a keyed data set."""
     subjects: set[tuple[str, bytes]] = set()
     if step.lifecycle.keyed:
         account = step.table.c[step.lifecycle.account]
         for column in step.lifecycle.subjects:
-            found = select(account, step.table.c[column]).where(batch).distinct()
+            found = select(account, step.table.c[column]).where(rows).distinct()
             subjects.update((a, bytes(i)) for a, i in conn.execute(found))
-    changed = conn.execute(delete(step.table).where(batch)).rowcount
-    return Batch(changed, upper, removed, frozenset(subjects), tuple(key_ids))
+    return frozenset(subjects)
 
 
 def _side_of(step: Step, rows: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -313,7 +323,8 @@ def _apply_batch_in_one_statement(
     subjects: list[Any] = []
     if step.action == "delete":
         keys = select(key).where(batch)
-        for number, (child, belongs) in enumerate(_walk_dependants(step.table, keys, bounds)):
+        within = partial(_in_range, after=bounds[0], upper=bounds[1])
+        for number, (child, belongs) in enumerate(_walk_dependants(step.table, keys, within)):
             child_key = child.c[lifecycle_of(child).key]
             gone = delete(child).where(belongs).returning(child_key).cte(f"gone_{number}")
             counts.append((child.name, select(func.count()).select_from(gone)))
@@ -359,6 +370,93 @@ def _apply_batch_in_one_statement(
         accounts, indexes = values.pop(0) or (), values.pop(0) or ()
         found = {(a, bytes(i)) for a, i in zip(accounts, indexes, strict=True)}
     return Batch(changed, bounds[1], removed, frozenset(found), tuple(key_ids))
+
+
+# --- whole months (PostgreSQL) ---------------------------------------------------------
+
+
+def empties_months(step: Step) -> bool:
+    """Whether the step's rows are in monthly partitions it can empty whole: deleting
+    partitioned records, or deleting the partitioned table that holds their fields."""
+    if step.table.name not in PARTITIONED:
+        return False
+    if step.side is not None:
+        return step.side.name in PARTITIONED
+    return step.action == "delete"
+
+
+def empty_month(
+    conn: Connection, step: Step, now: datetime, holds: Sequence[Hold], month: Month
+) -> Batch | None:
+    """Empty the step's partitions of `month` whole (TRUNCATE) when every record of the
+    month is due; None, with nothing changed, when one is not.
+
+    The partitions are locked against writes (reads go on) while the month is judged, so
+    no record becomes undue between the judging and the emptying; a lock not had within
+    `_LOCK_WAIT` raises, and the month is left to the batches. The counts, subjects and
+    keys reported are those a batch deleting the same rows would report."""
+    records = step.table
+    in_month = and_(step.key >= month.low, step.key < month.high)
+    partitioned_dependants: list[Table] = []
+    if step.side is None:
+        partitioned_dependants = [
+            child for child, _ in dependants(records.metadata, records) if child.name in PARTITIONED
+        ]
+    emptied = [step.side] if step.side is not None else [*partitioned_dependants, records]
+    locked = {month.partition(t.name) for t in (records, *emptied)}
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{_LOCK_WAIT}'")
+    conn.exec_driver_sql(f"LOCK TABLE {', '.join(sorted(locked))} IN SHARE MODE")
+    undue = not_(func.coalesce(_due(step, now, holds), false()))
+    if conn.execute(select(select(step.key).where(in_month, undue).exists())).scalar():
+        return None
+    if step.side is not None:
+        side_key = step.walk_key
+        count = _count(conn, step.side, and_(side_key >= month.low, side_key < month.high))
+        _truncate(conn, [month.partition(step.side.name)])
+        return Batch(count, month.high, {})
+    count = _count(conn, records, in_month)
+    if not count:
+        return None
+    removed: dict[str, int] = {}
+    key_ids: list[str] = []
+
+    def within(column: Any) -> ColumnElement[bool]:
+        return and_(column >= month.low, column < month.high)
+
+    for child, belongs in _walk_dependants(records, select(step.key).where(in_month), within):
+        if lifecycle_of(child).key_material:
+            key_ids += _keys_of(conn, child, belongs)
+        if child in partitioned_dependants:
+            gone = _count(conn, child, belongs)
+        else:
+            gone = conn.execute(delete(child).where(belongs)).rowcount
+        removed[child.name] = removed.get(child.name, 0) + gone
+    if step.lifecycle.key_material:
+        key_ids += _keys_of(conn, records, in_month)
+    subjects = _subjects_of(conn, step, in_month)
+    _truncate(conn, [month.partition(t.name) for t in emptied])
+    return Batch(count, month.high, removed, subjects, tuple(key_ids))
+
+
+_LOCK_WAIT = "2s"
+
+
+def has_rows_in(conn: Connection, step: Step, month: Month) -> bool:
+    """Whether the month holds any row the step could change (read without a lock)."""
+    key = step.walk_key
+    return bool(
+        conn.execute(
+            select(select(key).where(key >= month.low, key < month.high).exists())
+        ).scalar()
+    )
+
+
+def _count(conn: Connection, table: Table, rows: ColumnElement[bool]) -> int:
+    return int(conn.execute(select(func.count()).select_from(table).where(rows)).scalar_one())
+
+
+def _truncate(conn: Connection, partitions: Sequence[str]) -> None:
+    conn.exec_driver_sql(f"TRUNCATE {', '.join(partitions)}")
 
 
 # --- runs and audit ------------------------------------------------------------------
