@@ -239,6 +239,8 @@ def test_an_interrupted_sweep_is_carried_on_by_the_next(
 
     two_batches_then_stop.done = 0  # type: ignore[attr-defined]
     monkeypatch.setattr(sweep_store, "apply_batch", two_batches_then_stop)
+    # batches are what is interrupted here, not a whole month emptied at once (PostgreSQL)
+    monkeypatch.setattr(sweep_store, "empties_months", lambda step: False)
     stopped = sweep.sweep(at(2026, 6, 1), stop=stop)
     monkeypatch.undo()
     # Two batches of two committed, and on PostgreSQL perhaps the one in flight beside them.

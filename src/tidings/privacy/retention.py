@@ -345,10 +345,13 @@ class RetentionService:
         if self._db.is_sqlite or not sweep_store.empties_months(step):
             return True
         with self._db.read() as conn:
-            ended = [
+            holds = hold_store.active_holds(conn)
+            ended = [  # a month still under way can still get messages
                 m for m in partitions.months(conn) if m.plus(1).start <= report.now
-            ]  # a month still under way can still get messages
-            candidates = [m for m in ended if sweep_store.has_rows_in(conn, step, m)]
+            ]
+            candidates = [
+                m for m in ended if sweep_store.worth_emptying(conn, step, report.now, holds, m)
+            ]
         for month in candidates:
             if stop.is_set():
                 return False

@@ -33,6 +33,7 @@ from sqlalchemy import (
     union,
     update,
 )
+from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -286,11 +287,17 @@ def _subjects_of(
 ) -> frozenset[tuple[str, bytes]]:
     """(account, subject index) of the `rows` of a keyed data set."""
     subjects: set[tuple[str, bytes]] = set()
-    if step.lifecycle.keyed:
-        account = step.table.c[step.lifecycle.account]
-        for column in step.lifecycle.subjects:
-            found = select(account, step.table.c[column]).where(rows).distinct()
-            subjects.update((a, bytes(i)) for a, i in conn.execute(found))
+    if not step.lifecycle.keyed:
+        return frozenset()
+    account = step.table.c[step.lifecycle.account]
+    columns = [step.table.c[c] for c in step.lifecycle.subjects]
+    if conn.dialect.name == "postgresql" and len(columns) > 1:  # one pass over the rows
+        either = func.unnest(pg_array(columns)).label("subject")
+        found = select(account, either).where(rows).distinct()
+        return frozenset((a, bytes(i)) for a, i in conn.execute(found))
+    for column in columns:
+        found = select(account, column).where(rows).distinct()
+        subjects.update((a, bytes(i)) for a, i in conn.execute(found))
     return frozenset(subjects)
 
 
@@ -412,6 +419,8 @@ def empty_month(
     if step.side is not None:
         side_key = step.walk_key
         count = _count(conn, step.side, and_(side_key >= month.low, side_key < month.high))
+        if not count:
+            return None
         _truncate(conn, [month.partition(step.side.name)])
         return Batch(count, month.high, {})
     count = _count(conn, records, in_month)
@@ -426,8 +435,10 @@ def empty_month(
     for child, belongs in _walk_dependants(records, select(step.key).where(in_month), within):
         if lifecycle_of(child).key_material:
             key_ids += _keys_of(conn, child, belongs)
-        if child in partitioned_dependants:
-            gone = _count(conn, child, belongs)
+        if child in partitioned_dependants:  # the truncate takes the partition's every row
+            parent = lifecycle_of(child).parent
+            assert parent is not None
+            gone = _count(conn, child, within(child.c[parent.local]))
         else:
             gone = conn.execute(delete(child).where(belongs)).rowcount
         removed[child.name] = removed.get(child.name, 0) + gone
@@ -441,14 +452,25 @@ def empty_month(
 _LOCK_WAIT = "2s"
 
 
-def has_rows_in(conn: Connection, step: Step, month: Month) -> bool:
-    """Whether the month holds any row the step could change (read without a lock)."""
-    key = step.walk_key
-    return bool(
-        conn.execute(
-            select(select(key).where(key >= month.low, key < month.high).exists())
-        ).scalar()
+def worth_emptying(
+    conn: Connection, step: Step, now: datetime, holds: Sequence[Hold], month: Month
+) -> bool:
+    """Whether `empty_month` may find the month all due, judged without a lock from its
+    newest record (the last to become due): a month already emptied, or crossing the
+    rule's boundary, costs a probe or two of an index, not a scan."""
+    walked = step.walk_key  # nothing to change in the month: nothing to look at
+    if not conn.execute(
+        select(walked).where(walked >= month.low, walked < month.high).limit(1)
+    ).first():
+        return False
+    key = step.key
+    newest = (
+        select(func.coalesce(_due(step, now, holds), false()))
+        .where(key >= month.low, key < month.high)
+        .order_by(key.desc())
+        .limit(1)
     )
+    return bool(conn.execute(newest).scalar())
 
 
 def _count(conn: Connection, table: Table, rows: ColumnElement[bool]) -> int:
