@@ -19,7 +19,9 @@ import json
 import select
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +94,27 @@ def start_smsc(receipts: str, receipt_delay: float = 0.0) -> tuple[subprocess.Po
     return process, int(listening["port"])
 
 
+class SmscEvents:
+    """Reads the SMSC's event lines (JSON on its stdout) in a background thread and counts
+    them by event. Without a reader the pipe fills up (the SMSC reports every receipt it
+    could not deliver, `receipt_owed`, even when quiet) and the SMSC blocks in its write."""
+
+    def __init__(self, smsc: subprocess.Popen[str]) -> None:
+        self.counts: Counter[str] = Counter()
+        self._smsc = smsc
+        self._thread = threading.Thread(target=self._read, name="smsc-events", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._smsc.stdout is not None
+        for line in self._smsc.stdout:
+            try:
+                event = json.loads(line).get("event", "?")
+            except ValueError:
+                event = "unreadable"
+            self.counts[str(event)] += 1
+
+
 def wait_for_bind(smsc: subprocess.Popen[str], http: Any, *, split: bool) -> None:
     """Until the connector is bound: the API says so, or (with --split, where the connectors
     run in the worker, not behind the API) the SMSC reports the bind."""
@@ -150,6 +173,7 @@ def main() -> None:
         with run_server(config) as server, server.client(timeout=600) as http:
             counter = StatusCounter(server.sqlalchemy_url, server.account_id)
             wait_for_bind(smsc, http, split=args.split)
+            smsc_events = SmscEvents(smsc)
             if args.profile is not None:
                 # The worker (with --split) is the process that speaks SMPP.
                 Profiler(server.pids[-1], args.profile_seconds, args.profile).start()
@@ -226,6 +250,9 @@ def main() -> None:
         "loadgen_cpu_ms_per_message": round(cpu["driver_cpu_s"] * 1000 / total, 3),
         "postgres_cpu_ms_per_message": round(cpu["postgres_cpu_s"] * 1000 / total, 3),
         "connector_errors": connector_state.get("errors"),
+        # What the SMSC reported after the bind: `receipt_owed` is a receipt whose
+        # deliver_sm was not answered in 10 s (or failed), kept for the next bind.
+        "smsc_events": dict(smsc_events.counts),
         # One entry per Tidings process (with --split: the API, then the worker).
         "rss_mib": [sampler.summary() for sampler in samplers],
         "rss_by_minute_mib": [
