@@ -5,7 +5,8 @@ tests/channels/smpp_connector/smsc.py, quiet: no per-message output) and `tiding
 with one `type = "smpp"` connector bound to it as a transceiver. Submits `--messages`
 through POST /v1/messages/batch and waits until every one is final. Reports the intake
 rate, the submit rate during intake, accept -> delivered messages/s, and the CPU time per
-message of Tidings and of the SMSC.
+message of Tidings and of the SMSC, and each Tidings process's RSS (min/max/last, sampled
+every `--rss-interval` seconds from the first batch to the last final status).
 
     python bench/smpp_throughput.py --db sqlite --messages 20000
     python bench/smpp_throughput.py --db postgres --messages 20000 --smpp-tps 5000 --smpp-window 200
@@ -18,13 +19,16 @@ import json
 import select
 import subprocess
 import sys
+import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from common import (
     BENCH_DIR,
     Profiler,
+    RssSampler,
     ServerConfig,
     StatusCounter,
     add_common_arguments,
@@ -90,6 +94,27 @@ def start_smsc(receipts: str, receipt_delay: float = 0.0) -> tuple[subprocess.Po
     return process, int(listening["port"])
 
 
+class SmscEvents:
+    """Reads the SMSC's event lines (JSON on its stdout) in a background thread and counts
+    them by event. Without a reader the pipe fills up (the SMSC reports every receipt it
+    could not deliver, `receipt_owed`, even when quiet) and the SMSC blocks in its write."""
+
+    def __init__(self, smsc: subprocess.Popen[str]) -> None:
+        self.counts: Counter[str] = Counter()
+        self._smsc = smsc
+        self._thread = threading.Thread(target=self._read, name="smsc-events", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._smsc.stdout is not None
+        for line in self._smsc.stdout:
+            try:
+                event = json.loads(line).get("event", "?")
+            except ValueError:
+                event = "unreadable"
+            self.counts[str(event)] += 1
+
+
 def wait_for_bind(smsc: subprocess.Popen[str], http: Any, *, split: bool) -> None:
     """Until the connector is bound: the API says so, or (with --split, where the connectors
     run in the worker, not behind the API) the SMSC reports the bind."""
@@ -125,6 +150,9 @@ def main() -> None:
     )
     parser.add_argument("--stall-timeout", type=float, default=60.0)
     parser.add_argument(
+        "--rss-interval", type=float, default=1.0, help="seconds between RSS samples"
+    )
+    parser.add_argument(
         "--receipt-delay",
         type=float,
         default=0.0,
@@ -145,9 +173,13 @@ def main() -> None:
         with run_server(config) as server, server.client(timeout=600) as http:
             counter = StatusCounter(server.sqlalchemy_url, server.account_id)
             wait_for_bind(smsc, http, split=args.split)
+            smsc_events = SmscEvents(smsc)
             if args.profile is not None:
                 # The worker (with --split) is the process that speaks SMPP.
                 Profiler(server.pids[-1], args.profile_seconds, args.profile).start()
+            samplers = [RssSampler(pid, args.rss_interval) for pid in server.pids]
+            for sampler in samplers:
+                sampler.__enter__()
             smsc_cpu0 = cpu_seconds(smsc.pid)
             before = cpu_snapshot(server.pids, args.db)
             per_process0 = [cpu_seconds(pid) for pid in server.pids]
@@ -175,6 +207,8 @@ def main() -> None:
                     print(f"no progress for {args.stall_timeout:.0f}s: {counter.counts()}")
                     break
             after = cpu_snapshot(server.pids, args.db)
+            for sampler in samplers:
+                sampler.__exit__()
             per_process = [
                 cpu_seconds(p) - c for p, c in zip(server.pids, per_process0, strict=True)
             ]
@@ -212,7 +246,22 @@ def main() -> None:
         "split": args.split,
         "smsc_cpu_ms_per_message": round(smsc_cpu * 1000 / total, 3),
         "smsc_cpu_s": round(smsc_cpu, 2),
+        # This script: the batch poster and the status counter (the load generator).
+        "loadgen_cpu_ms_per_message": round(cpu["driver_cpu_s"] * 1000 / total, 3),
+        "postgres_cpu_ms_per_message": round(cpu["postgres_cpu_s"] * 1000 / total, 3),
         "connector_errors": connector_state.get("errors"),
+        # What the SMSC reported after the bind: `receipt_owed` is a receipt whose
+        # deliver_sm was not answered in 10 s (or failed), kept for the next bind.
+        "smsc_events": dict(smsc_events.counts),
+        # One entry per Tidings process (with --split: the API, then the worker).
+        "rss_mib": [sampler.summary() for sampler in samplers],
+        "rss_by_minute_mib": [
+            [
+                (round(t), round(v, 1))
+                for t, v in sampler.samples[:: max(1, round(60 / args.rss_interval))]
+            ]
+            for sampler in samplers
+        ],
         **cpu,
     }
     report(
@@ -223,7 +272,16 @@ def main() -> None:
             ("submitted msg/s during intake", result["submitted_per_s_during_intake"]),
             ("accept -> delivered msg/s", result["accept_to_delivered_per_s"]),
             ("Tidings CPU ms/message", result["tidings_cpu_ms_per_message"]),
+            ("Tidings CPU ms/message by process", result["process_cpu_ms_per_message"]),
             ("SMSC CPU ms/message", result["smsc_cpu_ms_per_message"]),
+            ("load generator CPU ms/message", result["loadgen_cpu_ms_per_message"]),
+            (
+                "RSS MiB min / max / last",
+                "; ".join(
+                    f"{r.get('rss_min_mib')} / {r.get('rss_max_mib')} / {r.get('rss_last_mib')}"
+                    for r in result["rss_mib"]
+                ),
+            ),
             ("other cores", cpu["other_cores"]),
         ],
         result,

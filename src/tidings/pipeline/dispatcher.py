@@ -103,8 +103,17 @@ class Dispatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.poll_seconds = 0.05
         self.flush_seconds = 0.01
+        # Outcomes are committed, and new work claimed, in batches: a transaction costs
+        # about as much as tens of messages' rows, so a worker that committed each
+        # handful of outcomes as it came spent most of its CPU on transactions. An outcome
+        # waits at most `gather_seconds` for others; a claim waits, while submits are under
+        # way, until it can take `claim_batch` messages.
+        self.gather_seconds = 0.02
         capacity = sum(s.window.size for s in slots.values())
         self._max_pending = capacity + settings.dispatch_batch
+        self.commit_batch = max(1, capacity // 2)
+        self.claim_batch = max(1, min(settings.dispatch_batch, capacity // 4))
+        self._first_done = 0.0  # loop time the oldest outcome in `_done` came
 
     # --- control ---------------------------------------------------------------
     def wake(self) -> None:
@@ -122,7 +131,7 @@ class Dispatcher:
         try:
             while not self._stopping:
                 room = self._max_pending - len(self._pending)
-                if room <= 0:
+                if room <= 0 or (room < self.claim_batch and self._pending):
                     self._progress.clear()
                     await self._progress.wait()
                     continue
@@ -282,6 +291,8 @@ class Dispatcher:
         self._finish(job)
 
     def _finish(self, job: Job) -> None:
+        if not self._done:
+            self._first_done = asyncio.get_running_loop().time()
         self._done.append(job)
 
     # --- commit outcomes ---------------------------------------------------------
@@ -290,9 +301,14 @@ class Dispatcher:
         return done
 
     async def _flush_loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             if not self._done:
                 await asyncio.sleep(self.flush_seconds)
+                continue
+            wait = self._first_done + self.gather_seconds - loop.time()
+            if wait > 0 and len(self._done) < self.commit_batch and not self._stopping:
+                await asyncio.sleep(min(wait, self.flush_seconds))
                 continue
             jobs = self._take_done()
             try:

@@ -71,6 +71,11 @@ class EventRecorder:
         self._inbound: deque[Inbound] = deque()
         self._wait = receipt_wait_seconds
         self.flush_seconds = 0.01
+        # Receipts are recorded in batches: one waits at most `gather_seconds` for others,
+        # unless `batch_target` are waiting (a transaction costs about as much as tens of
+        # receipts' rows). Inbound messages are recorded at the next flush.
+        self.gather_seconds = 0.02
+        self.batch_target = 200
         self.unmatched_receipts = 0
         # Called in the transaction that stores inbound messages, with their rows.
         self.inbound_observers: list[Callable[[Any, list[dict[str, Any]], datetime], None]] = []
@@ -85,9 +90,15 @@ class EventRecorder:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            if not self._receipts and not self._inbound and not self._due(loop.time()):
-                await asyncio.sleep(self.flush_seconds)
-                continue
+            now = loop.time()
+            if not self._inbound and not self._due(now):
+                if not self._receipts:
+                    await asyncio.sleep(self.flush_seconds)
+                    continue
+                wait = self._receipts[0].since + self.gather_seconds - now
+                if wait > 0 and len(self._receipts) < self.batch_target:
+                    await asyncio.sleep(min(wait, self.flush_seconds))
+                    continue
             await self.flush()
             await asyncio.sleep(self.flush_seconds)
 

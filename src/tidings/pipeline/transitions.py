@@ -18,7 +18,7 @@ from tidings.domain.status import can_move, is_final
 from tidings.pipeline.metrics import Metrics
 from tidings.store import messages as message_store
 from tidings.store import webhooks as webhook_store
-from tidings.store.bulk import driver_in
+from tidings.store.bulk import driver_in, driver_rows
 
 QUIET_STATUSES = frozenset({"sending"})  # internal steps that are not sent as webhooks
 
@@ -174,7 +174,8 @@ def account_webhook_urls(conn: Connection, account_ids: set[str]) -> dict[str, s
     if not account_ids:
         return {}
     test, params = driver_in(conn, sorted(account_ids))
-    rows = conn.exec_driver_sql(
+    rows = driver_rows(
+        conn,
         f"SELECT id, webhook_url FROM accounts WHERE id {test} AND webhook_url IS NOT NULL",
         tuple(params),
     )

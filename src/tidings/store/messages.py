@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, o
 
 from tidings.store.bulk import (
     driver_in,
+    driver_rows,
     driver_time,
     in_list,
     insert_rows,
@@ -134,7 +135,7 @@ def lock_states(
     sql = f"SELECT {_STATE_COLUMNS} FROM messages WHERE id {test}"
     if for_update:
         sql += " FOR UPDATE"
-    return {row[0]: _state(row) for row in conn.exec_driver_sql(sql, tuple(params))}
+    return {row[0]: _state(row) for row in driver_rows(conn, sql, tuple(params))}
 
 
 def update_messages(conn: Connection, changes: Iterable[dict[str, Any]]) -> None:
@@ -149,6 +150,11 @@ def insert_events(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
 # --- dispatch queue ----------------------------------------------------------
 
 
+class ClaimedWork(NamedTuple):
+    message_id: str
+    tried_connectors: str
+
+
 def claim_due(
     conn: Connection,
     *,
@@ -157,7 +163,7 @@ def claim_due(
     owner: str,
     lease_until: datetime,
     skip_locked: bool,
-) -> list[Row[Any]]:
+) -> list[ClaimedWork]:
     """Lease up to `limit` due work items, oldest first; returns their `message_id` and
     `tried_connectors`. One statement (the lease is taken by the update that finds them)."""
     due = (
@@ -181,7 +187,7 @@ def claim_due(
         )
     at = driver_time(conn, now)
     params = (driver_time(conn, lease_until), owner, at, at, limit)
-    return list(conn.exec_driver_sql(sql, params))
+    return [ClaimedWork(*row) for row in driver_rows(conn, sql, params)]
 
 
 class DispatchRow(NamedTuple):
@@ -210,13 +216,13 @@ def load_for_dispatch(conn: Connection, message_ids: Sequence[str]) -> list[Disp
         f"SELECT {_STATE_COLUMNS}, channel, sender_enc, recipient_enc, body_enc, encoding,"
         f" segments FROM messages LEFT JOIN message_bodies ON message_id = id WHERE id {test}"
     )
-    return [DispatchRow(*_state(row), *row[7:]) for row in conn.exec_driver_sql(sql, tuple(params))]
+    return [DispatchRow(*_state(row), *row[7:]) for row in driver_rows(conn, sql, tuple(params))]
 
 
 def finish_work(conn: Connection, message_ids: Sequence[str]) -> None:
     if message_ids:
         test, params = driver_in(conn, message_ids)
-        conn.exec_driver_sql(f"DELETE FROM dispatch_queue WHERE message_id {test}", tuple(params))
+        driver_rows(conn, f"DELETE FROM dispatch_queue WHERE message_id {test}", tuple(params))
 
 
 def requeue(conn: Connection, items: Sequence[dict[str, Any]]) -> None:

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, delete, select
 
-from tidings.store.bulk import driver_in, in_list, insert_rows, update_rows
+from tidings.store.bulk import driver_in, driver_rows, in_list, insert_rows, update_rows
 from tidings.store.tables import message_parts
 
 
@@ -48,8 +48,8 @@ def find_receipt_targets(conn: Connection, connector: str, refs: Sequence[str]) 
         f" FROM messages m WHERE m.connector = {mark} AND m.connector_message_id {test}"
     )
     found = ReceiptTargets({}, {})
-    for kind, ref, message_id, number, total in conn.exec_driver_sql(
-        sql, (connector, *params, connector, *params)
+    for kind, ref, message_id, number, total in driver_rows(
+        conn, sql, (connector, *params, connector, *params)
     ):
         if kind:
             found.parts[ref] = (message_id, number, total)

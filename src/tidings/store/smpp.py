@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, or_, select, update
 
-from tidings.store.bulk import driver_in, in_list
+from tidings.store.bulk import driver_in, driver_rows, in_list
 from tidings.store.messages import messages_with_body
 from tidings.store.tables import (
     messages,
@@ -99,7 +99,8 @@ def receipt_requests(conn: Connection, message_ids: Sequence[str]) -> dict[str, 
     if not message_ids:
         return {}
     test, params = driver_in(conn, message_ids)
-    rows = conn.exec_driver_sql(
+    rows = driver_rows(
+        conn,
         f"SELECT message_id, mode FROM smpp_receipt_requests WHERE message_id {test}",
         tuple(params),
     )
