@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
@@ -14,10 +15,10 @@ from sqlalchemy import Connection
 from tidings.contacts.import_consent import Answer, ConsentRecorder, is_consent, parse_answer
 from tidings.contacts.mapping import IGNORE, check_target, target_of
 from tidings.contacts.reader import Record
-from tidings.contacts.records import ENCRYPTED, ContactCodec, Schema, clean_number
+from tidings.contacts.records import ContactCodec, Schema, clean_number
 from tidings.domain import contacts as rules
 from tidings.store import contacts as store
-from tidings.store.bulk import insert_rows
+from tidings.store.bulk import driver_time, insert_rows
 from tidings.store.tables import contact_field_values, contact_tags, list_members
 
 
@@ -34,16 +35,41 @@ class ParsedRow:
     values: dict[str, Any]  # cleaned attributes: number (E.164), names..., fields, tags
 
 
+# A new contact's row, in this order: `Prepared.values`, then the writer's three.
+NEW_COLUMNS = (
+    "id",
+    "account_id",
+    "number_enc",
+    "number_index",
+    "region",
+    "carrier",
+    "time_zones",
+    "first_name_enc",
+    "last_name_enc",
+    "email_enc",
+    "email_index",
+    "language_enc",
+    "fields_enc",
+    "import_line",
+    "import_id",
+    "created_at",
+    "updated_at",
+)
+PREPARED_COLUMNS = NEW_COLUMNS[:-3]
+_POSITION = {name: i for i, name in enumerate(PREPARED_COLUMNS)}
+_NUMBER_INDEX = _POSITION["number_index"]
+
+
 class Prepared(NamedTuple):
     """A checked row, ready to be written as a new contact or as an update of one."""
 
     line: int
     number_index: bytes
     contact_id: str  # the id it gets if it is new
-    columns: dict[str, Any]  # the given attributes' columns, the number's included
+    values: tuple[Any, ...]  # a new contact's columns (PREPARED_COLUMNS), None where not given
+    given: tuple[str, ...]  # the columns of the given attributes, the number's included
     fields: dict[str, Any] | None  # the custom values given (None clears one)
     field_indexes: dict[str, bytes | None] | None
-    new_fields_enc: bytes | None  # the given values encrypted, for a new contact
     tags: list[str] | None  # None: not given
     consent: dict[str, tuple[str, str]] | None  # target -> (column, action)
 
@@ -178,7 +204,7 @@ class BatchWriter:
         existing = store.contacts_by_number_indexes(
             conn, account, list(by_index), with_fields=self._has_fields
         )
-        new_rows: list[dict[str, Any]] = []
+        new_rows: list[tuple[Any, ...]] = []
         changes: list[dict[str, Any]] = []
         tags_new: list[dict[str, Any]] = []
         tags_replaced: dict[str, list[str]] = {}
@@ -187,7 +213,8 @@ class BatchWriter:
         members_new: list[str] = []
         members_existing: list[str] = []
         answers: list[Answer] = []
-        meta = {"import_id": self._import, "created_at": now, "updated_at": now}
+        # What every new contact of this batch ends with: NEW_COLUMNS after the prepared.
+        tail = (self._import, driver_time(conn, now), driver_time(conn, now))
         for index, row in by_index.items():
             found = existing.get(index)
             if found is not None and found.import_id == self._import:
@@ -200,17 +227,7 @@ class BatchWriter:
                     for target, (column, action) in row.consent.items()
                 ]
             if found is None:
-                new_rows.append(
-                    {
-                        **_NEW_CONTACT,
-                        **row.columns,
-                        "id": contact_id,
-                        "account_id": account,
-                        "fields_enc": row.new_fields_enc,
-                        "import_line": row.line,
-                        **meta,
-                    }
-                )
+                new_rows.append(row.values + tail)
                 if row.tags:
                     tags_new += [
                         {"contact_id": contact_id, "tag": t, "account_id": account}
@@ -230,7 +247,8 @@ class BatchWriter:
                 members_new.append(contact_id)
                 result.created += 1
                 continue
-            change = {k: v for k, v in row.columns.items() if k not in _NUMBER_COLUMNS}
+            values = row.values
+            change = {c: values[_POSITION[c]] for c in row.given if c not in _NUMBER_COLUMNS}
             if row.fields:
                 merged = self._codec.stored_fields(account, found.fields_enc)
                 merged.update({k: v for k, v in row.fields.items() if v is not None})
@@ -244,7 +262,11 @@ class BatchWriter:
                 tags_replaced[contact_id] = row.tags
             members_existing.append(contact_id)
             result.updated += 1
-        store.insert_contacts(conn, new_rows)
+        if conn.dialect.name == "sqlite":
+            # In the order of the number's blind index: each page of that index (whose
+            # keys are random by design) is then read and written once per transaction.
+            new_rows.sort(key=itemgetter(_NUMBER_INDEX))
+        store.insert_contact_values(conn, NEW_COLUMNS, new_rows)
         store.update_contacts(conn, changes)
         insert_rows(conn, contact_tags, tags_new)
         if tags_replaced:
@@ -268,11 +290,6 @@ class BatchWriter:
         return result
 
 
-# What a new contact's row holds for the attributes its import row leaves out.
-_NEW_CONTACT: dict[str, Any] = {
-    **{f"{name}_enc": None for name in ENCRYPTED},
-    "email_index": None,
-}
 _NUMBER_COLUMNS = frozenset(("number_enc", "number_index", "region", "carrier", "time_zones"))
 
 

@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from tidings.contacts.importer import ParsedRow, Prepared, RowError, RowParser
+from tidings.contacts.importer import PREPARED_COLUMNS, ParsedRow, Prepared, RowError, RowParser
 from tidings.contacts.reader import Record
 from tidings.contacts.records import ColumnCodec
 from tidings.core.ids import new_ids
@@ -44,6 +44,7 @@ class BatchPreparer:
         self._parser = parser
         self._codec = codec
         self._account = account_id
+        self._given: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def prepare(self, records: Sequence[RawRecord], now: datetime) -> PreparedBatch:
         batch = PreparedBatch(records=len(records))
@@ -66,20 +67,25 @@ class BatchPreparer:
         index = codec.number_index(account, values["number"])
         attributes = {k: v for k, v in values.items() if k not in _NOT_COLUMNS}
         given = values.get("fields")
-        fields_enc = None
+        columns = codec.columns(account, attributes, None, index)
+        names = tuple(columns)
+        shared = self._given.setdefault(names, names)  # one object: pickled once a batch
         indexes = None
         if given:
             kept = {k: v for k, v in given.items() if v is not None}
-            fields_enc = codec.columns(account, {}, kept)["fields_enc"]
+            columns["fields_enc"] = codec.columns(account, {}, kept)["fields_enc"]
             indexes = codec.field_indexes(account, given)
+        columns["id"] = contact_id
+        columns["account_id"] = account
+        columns["import_line"] = row.line
         return Prepared(
             row.line,
             index,
             contact_id,
-            codec.columns(account, attributes, None, index),
+            tuple(map(columns.get, PREPARED_COLUMNS)),
+            shared,
             given,
             indexes,
-            fields_enc,
             values.get("tags"),
             values.get("consent"),
         )

@@ -85,6 +85,24 @@ def insert_values(
     conn.exec_driver_sql(sql, [convert(list(row)) for row in values])
 
 
+def insert_driver_values(
+    conn: Connection, table: Table, columns: Sequence[str], values: Sequence[Sequence[Any]]
+) -> None:
+    """Insert rows of values already in the driver's form (`driver_time` for datetimes):
+    nothing is converted on the way, for the largest inserts."""
+    if not values:
+        return
+    if conn.dialect.name == "postgresql":
+        _copy_rows(conn, table, columns, values)
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join([_mark(conn)] * len(columns))})"
+    )
+    conn.exec_driver_sql(sql, values)
+
+
 def update_rows(
     conn: Connection, table: Table, key: str | tuple[str, ...], changes: Sequence[dict[str, Any]]
 ) -> None:

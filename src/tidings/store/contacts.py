@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, BYTEA
 
-from tidings.store.bulk import in_list, insert_rows, update_rows
+from tidings.store.bulk import in_list, insert_driver_values, insert_rows, update_rows
 from tidings.store.tables import (
     contact_field_values,
     contact_fields,
@@ -50,6 +50,14 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
 def insert_contacts(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Rows that all have the same keys (bulk: COPY on PostgreSQL)."""
     insert_rows(conn, contacts, rows)
+
+
+def insert_contact_values(
+    conn: Connection, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Rows as values in the order of `columns`, ready for the driver (SQLite: times as
+    `driver_time` gives them)."""
+    insert_driver_values(conn, contacts, columns, rows)
 
 
 def update_contacts(conn: Connection, changes: Sequence[dict[str, Any]]) -> None:
