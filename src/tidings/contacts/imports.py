@@ -33,10 +33,10 @@ from tidings.contacts.prepare import (
     BatchPreparer,
     Preparation,
     PreparedBatch,
-    RawRecord,
+    Records,
     default_workers,
 )
-from tidings.contacts.reader import FileProblem, Layout, describe, layout, records
+from tidings.contacts.reader import Block, FileProblem, Layout, describe, layout, pieces
 from tidings.contacts.records import ContactCodec
 from tidings.core.clock import Clock, iso
 from tidings.core.errors import Conflict, InvalidInput, NotFound
@@ -308,21 +308,24 @@ class ImportService:
         left = job.size_bytes - job.offset_bytes
         workers = self.workers if left >= self.parallel_from_bytes else 0
         codec = self._codec.sealer(account_id) if workers else self._codec
-        preparer = BatchPreparer(parser, codec, account_id)
-        chunk: list[RawRecord] = []
+        preparer = BatchPreparer(parser, codec, account_id, shape)
         cursor = (job.offset_bytes, job.next_line)
         held = _Unwritten()
+        path = Path(job.spool_path)
         with Preparation(preparer, workers) as preparation:
-            for record in records(Path(job.spool_path), shape, job.offset_bytes, job.next_line):
-                chunk.append((record.line, record.values, record.error))
-                cursor = (record.next_offset, record.next_line)
-                if len(chunk) >= BATCH_ROWS:
-                    preparation.submit(chunk, self._clock.now(), (cursor, False))
-                    chunk = []
-                    while preparation.ready():
-                        if not self._next(job, writer, preparation, held, counts, progress, stop):
-                            return
-            preparation.submit(chunk, self._clock.now(), (cursor, True))
+            # Lines without a quote go out as they are (parsed where they are prepared).
+            for piece in pieces(path, shape, job.offset_bytes, job.next_line, BATCH_ROWS):
+                content: Records = (
+                    piece.content
+                    if isinstance(piece.content, Block)
+                    else [(r.line, r.values, r.error) for r in piece.content]
+                )
+                cursor = (piece.next_offset, piece.next_line)
+                preparation.submit(content, self._clock.now(), (cursor, False))
+                while preparation.ready():
+                    if not self._next(job, writer, preparation, held, counts, progress, stop):
+                        return
+            preparation.submit([], self._clock.now(), (cursor, True))
             while preparation.pending():
                 if not self._next(job, writer, preparation, held, counts, progress, stop):
                     return

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -24,12 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from tidings.contacts.importer import PREPARED_COLUMNS, ParsedRow, Prepared, RowError, RowParser
-from tidings.contacts.reader import Record
+from tidings.contacts.reader import Block, Layout, Record, block_records
 from tidings.contacts.records import ColumnCodec
 from tidings.core.ids import new_ids
 
 # A record as it travels to a worker: (line, values, why it could not be read).
 RawRecord = tuple[int, "dict[str, Any] | list[str] | None", "str | None"]
+# What a batch is handed out as: records read, or lines read into records where prepared.
+Records = Sequence[RawRecord] | Block
 
 
 @dataclass
@@ -40,18 +42,27 @@ class PreparedBatch:
 
 
 class BatchPreparer:
-    def __init__(self, parser: RowParser, codec: ColumnCodec, account_id: str) -> None:
+    def __init__(
+        self, parser: RowParser, codec: ColumnCodec, account_id: str, layout: Layout
+    ) -> None:
         self._parser = parser
+        self._layout = layout
         self._codec = codec
         self._account = account_id
         self._given: dict[tuple[str, ...], tuple[str, ...]] = {}
 
-    def prepare(self, records: Sequence[RawRecord], now: datetime) -> PreparedBatch:
-        batch = PreparedBatch(records=len(records))
+    def prepare(self, records: Records, now: datetime) -> PreparedBatch:
+        read: Iterable[Record] = (
+            block_records(self._layout, records)
+            if isinstance(records, Block)
+            else (Record(line, 0, 0, values, error) for line, values, error in records)
+        )
+        batch = PreparedBatch()
         parse = self._parser.parse
         parsed: list[ParsedRow] = []
-        for line, values, error in records:
-            result = parse(Record(line, 0, 0, values, error))
+        for record in read:
+            batch.records += 1
+            result = parse(record)
             if isinstance(result, ParsedRow):
                 parsed.append(result)
             else:
@@ -133,7 +144,7 @@ class _Worker:
             if item is None:
                 return
 
-    def send(self, records: Sequence[RawRecord], now: datetime) -> None:
+    def send(self, records: Records, now: datetime) -> None:
         self._outbox.put((records, now))
 
     def has_result(self) -> bool:
@@ -192,7 +203,7 @@ class Preparation:
         for worker in self._workers:
             worker.close()
 
-    def submit(self, records: Sequence[RawRecord], now: datetime, tag: Any) -> None:
+    def submit(self, records: Records, now: datetime, tag: Any) -> None:
         """Queue a batch; `tag` (its cursor) comes back with it."""
         if not self._workers:
             self._queue.append((self._preparer.prepare(records, now), tag))
