@@ -10,7 +10,9 @@ most a few batches are in flight, so memory stays flat whatever the file's size.
 
 from __future__ import annotations
 
+import io
 import os
+import pickle
 import queue
 import subprocess
 import sys
@@ -106,6 +108,28 @@ _NOT_COLUMNS = frozenset(("fields", "tags", "consent"))
 
 # --- running it in worker processes -----------------------------------------------------
 
+# A worker's answer: PREPARED and `dump_batch`'s bytes, or FAILED and its traceback.
+PREPARED = b"P"
+FAILED = b"F"
+
+
+def dump_batch(batch: PreparedBatch) -> bytes:
+    """A prepared batch as bytes: plain tuples, pickled without a memo (a batch's rows
+    share next to no object, and memoising each of their values cost more than all the
+    rest of pickling them)."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True  # no memo: the structure has no cycles
+    errors = [(e.line, e.column, e.reason) for e in batch.errors]
+    pickler.dump(([tuple(r) for r in batch.rows], errors, batch.records))
+    return buffer.getvalue()
+
+
+def load_batch(data: bytes) -> PreparedBatch:
+    rows, errors, records = pickle.loads(data)
+    new = tuple.__new__
+    return PreparedBatch([new(Prepared, r) for r in rows], [RowError(*e) for e in errors], records)
+
 
 class _Worker:
     """One worker process (`python -m tidings.contacts.prepare_worker`, which imports only
@@ -152,14 +176,14 @@ class _Worker:
 
     def take(self) -> PreparedBatch:
         try:
-            result = self._from.recv()
+            result = self._from.recv_bytes()
         except (EOFError, OSError):
             code = self._process.wait()
             raise RuntimeError(f"an import worker process ended (exit status {code})") from None
-        if isinstance(result, str):  # the worker's traceback
-            raise RuntimeError(f"an import worker process failed:\n{result}")
-        assert isinstance(result, PreparedBatch)
-        return result
+        if result[:1] == FAILED:  # the worker's traceback
+            text = result[1:].decode(errors="replace")
+            raise RuntimeError(f"an import worker process failed:\n{text}")
+        return load_batch(result[1:])
 
     def close(self) -> None:
         # Results nobody will read: closing first makes a worker still sending one stop.
