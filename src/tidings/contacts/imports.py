@@ -26,7 +26,7 @@ import orjson
 
 from tidings.contacts.fields import load_schema
 from tidings.contacts.import_consent import ConsentRecorder
-from tidings.contacts.importer import BatchWriter, RowParser
+from tidings.contacts.importer import BatchWriter
 from tidings.contacts.lists import ListService
 from tidings.contacts.mapping import check_target, parse_map_options, resolve
 from tidings.contacts.prepare import (
@@ -38,6 +38,7 @@ from tidings.contacts.prepare import (
 )
 from tidings.contacts.reader import Block, FileProblem, Layout, describe, layout, pieces
 from tidings.contacts.records import ContactCodec
+from tidings.contacts.rows import RowParser
 from tidings.core.clock import Clock, iso
 from tidings.core.errors import Conflict, InvalidInput, NotFound
 from tidings.core.ids import is_valid_id, new_id

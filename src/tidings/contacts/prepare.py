@@ -25,9 +25,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from tidings.contacts.importer import PREPARED_COLUMNS, ParsedRow, Prepared, RowError, RowParser
 from tidings.contacts.reader import Block, Layout, Record, block_records
 from tidings.contacts.records import ColumnCodec
+from tidings.contacts.rows import PREPARED_COLUMNS, ParsedRow, Prepared, RowError, RowParser
 from tidings.core.ids import new_ids
 
 # A record as it travels to a worker: (line, values, why it could not be read).
