@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
 
 from tidings.contacts.import_consent import Answer, ConsentRecorder
 from tidings.contacts.records import ContactCodec
-from tidings.contacts.rows import NEW_COLUMNS, NUMBER_INDEX, POSITION, Prepared, RowError
+from tidings.contacts.rows import NEW_COLUMNS, POSITION, Prepared, RowError
 from tidings.store import contacts as store
 from tidings.store.bulk import driver_time, insert_rows
 from tidings.store.tables import contact_field_values, contact_tags, list_members
@@ -118,10 +117,6 @@ class BatchWriter:
                 tags_replaced[contact_id] = row.tags
             members_existing.append(contact_id)
             result.updated += 1
-        if conn.dialect.name == "sqlite":
-            # In the order of the number's blind index: each page of that index (whose
-            # keys are random by design) is then read and written once per transaction.
-            new_rows.sort(key=itemgetter(NUMBER_INDEX))
         store.insert_contact_values(conn, NEW_COLUMNS, new_rows)
         store.update_contacts(conn, changes)
         insert_rows(conn, contact_tags, tags_new)

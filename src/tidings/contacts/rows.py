@@ -52,7 +52,6 @@ NEW_COLUMNS = (
 )
 PREPARED_COLUMNS = NEW_COLUMNS[:-3]
 POSITION = {name: i for i, name in enumerate(PREPARED_COLUMNS)}
-NUMBER_INDEX = POSITION["number_index"]
 
 
 class Prepared(NamedTuple):
