@@ -10,6 +10,7 @@ most a few batches are in flight, so memory stays flat whatever the file's size.
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import pickle
@@ -18,7 +19,8 @@ import subprocess
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from multiprocessing.connection import Connection
@@ -196,6 +198,23 @@ class _Worker:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """For a process that does nothing but import, while it does: the cyclic garbage
+    collector runs after 50,000 new objects instead of 700, and does not look at what was
+    loaded before. A batch's rows hold no cycles, yet their hundreds of thousands of
+    tuples made the collector walk them again and again (a third of the cost of reading
+    a batch back)."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 def default_workers() -> int:

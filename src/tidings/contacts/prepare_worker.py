@@ -9,7 +9,7 @@ import os
 import traceback
 from multiprocessing.connection import Connection
 
-from tidings.contacts.prepare import FAILED, PREPARED, dump_batch
+from tidings.contacts.prepare import FAILED, PREPARED, dump_batch, fewer_collections
 
 
 def main() -> None:
@@ -33,4 +33,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with fewer_collections():
+        main()
