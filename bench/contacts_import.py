@@ -25,6 +25,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from common import (
@@ -41,15 +42,30 @@ from common import (
 )
 
 
-class WorkerCpu:
-    """The CPU seconds (user, system) of the processes the import starts, read from
-    /proc every `interval` seconds; each worker's last reading before it ends is kept (so
-    up to `interval` of its CPU may be missed). The importing process's own share is the
-    total less these."""
+def _backends(database: str) -> list[int]:
+    """The PostgreSQL server processes serving `database` (their title names it)."""
+    found: list[int] = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError), open(f"/proc/{entry}/cmdline", "rb") as f:
+                title = f.read().decode(errors="replace")
+                if title.startswith("postgres: ") and f" {database} " in title:
+                    found.append(int(entry))
+    return found
 
-    def __init__(self, pid: int, interval: float = 0.2) -> None:
+
+class WorkerCpu:
+    """The CPU seconds (user, system) of the processes the import starts (or of those
+    `find` names), read from /proc every `interval` seconds; each one's last reading before
+    it ends is kept (so up to `interval` of its CPU may be missed). The importing
+    process's own share is the total less the workers'."""
+
+    def __init__(
+        self, pid: int, interval: float = 0.2, find: Callable[[], list[int]] | None = None
+    ) -> None:
         self.pid = pid
         self.interval = interval
+        self._find = find or (lambda: descendants(pid))
         self.last: dict[int, tuple[float, float]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
@@ -64,7 +80,7 @@ class WorkerCpu:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            for child in descendants(self.pid):
+            for child in self._find():
                 with contextlib.suppress(OSError, ValueError), open(f"/proc/{child}/stat") as f:
                     raw = f.read()
                     fields = raw[raw.rindex(")") + 2 :].split()
@@ -132,6 +148,10 @@ def main() -> None:
         with (
             RssSampler(process.pid, interval=0.2, tree=True) as sampler,
             WorkerCpu(process.pid) as workers,
+            WorkerCpu(
+                process.pid,
+                find=lambda: _backends(args.pg_database) if args.db == "postgres" else [],
+            ) as backends,
         ):
             output, _ = process.communicate()
         seconds = time.monotonic() - started
@@ -159,6 +179,7 @@ def main() -> None:
             "worker_system_seconds": round(workers.system(), 2),
             "workers": len(workers.last),
             "postgres_cpu_seconds": round(postgres_cpu, 2),
+            "backend_cpu_seconds": round(backends.user() + backends.system(), 2),
             "machine_busy_cores": round(busy, 2),
             **rss,
             "summary": summary,
@@ -177,6 +198,7 @@ def main() -> None:
                 ("worker processes CPU s", result["worker_cpu_seconds"]),
                 ("  of it system", result["worker_system_seconds"]),
                 ("PostgreSQL CPU s (all)", postgres_cpu),
+                ("  its backends' for this db", result["backend_cpu_seconds"]),
                 ("peak RSS (MiB)", rss.get("rss_max_mib", 0.0)),
                 ("machine busy (cores)", busy),
             ],
