@@ -16,24 +16,81 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import resource
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from common import (
+    CLK_TCK,
     DEFAULT_PG_ADMIN_URL,
     RssSampler,
     _pg_admin,
     _pg_url,
+    descendants,
     machine_busy_seconds,
+    postgres_cpu_seconds,
     report,
     tidings_command,
 )
+
+
+def _backends(database: str) -> list[int]:
+    """The PostgreSQL server processes serving `database` (their title names it)."""
+    found: list[int] = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError), open(f"/proc/{entry}/cmdline", "rb") as f:
+                title = f.read().decode(errors="replace")
+                if title.startswith("postgres: ") and f" {database} " in title:
+                    found.append(int(entry))
+    return found
+
+
+class WorkerCpu:
+    """The CPU seconds (user, system) of the processes the import starts (or of those
+    `find` names), read from /proc every `interval` seconds; each one's last reading before
+    it ends is kept (so up to `interval` of its CPU may be missed). The importing
+    process's own share is the total less the workers'."""
+
+    def __init__(
+        self, pid: int, interval: float = 0.2, find: Callable[[], list[int]] | None = None
+    ) -> None:
+        self.pid = pid
+        self.interval = interval
+        self._find = find or (lambda: descendants(pid))
+        self.last: dict[int, tuple[float, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
+
+    def __enter__(self) -> WorkerCpu:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            for child in self._find():
+                with contextlib.suppress(OSError, ValueError), open(f"/proc/{child}/stat") as f:
+                    raw = f.read()
+                    fields = raw[raw.rindex(")") + 2 :].split()
+                    self.last[child] = (int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK)
+
+    def user(self) -> float:
+        return sum(u for u, _ in self.last.values())
+
+    def system(self) -> float:
+        return sum(s for _, s in self.last.values())
 
 
 def write_csv(path: Path, rows: int) -> None:
@@ -79,6 +136,7 @@ def main() -> None:
         )
         account = json.loads(created.stdout)["account_id"]
         busy_before = machine_busy_seconds()
+        postgres_before = postgres_cpu_seconds() if args.db == "postgres" else 0.0
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         process = subprocess.Popen(
@@ -87,13 +145,21 @@ def main() -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        with RssSampler(process.pid, interval=0.2, tree=True) as sampler:
+        with (
+            RssSampler(process.pid, interval=0.2, tree=True) as sampler,
+            WorkerCpu(process.pid) as workers,
+            WorkerCpu(
+                process.pid,
+                find=lambda: _backends(args.pg_database) if args.db == "postgres" else [],
+            ) as backends,
+        ):
             output, _ = process.communicate()
         seconds = time.monotonic() - started
+        postgres_cpu = postgres_cpu_seconds() - postgres_before if args.db == "postgres" else 0.0
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (children.ru_utime - children_before.ru_utime) + (
-            children.ru_stime - children_before.ru_stime
-        )
+        user = children.ru_utime - children_before.ru_utime
+        system = children.ru_stime - children_before.ru_stime
+        cpu = user + system
         busy = (machine_busy_seconds() - busy_before) / seconds
         if process.returncode != 0:
             raise SystemExit(f"the import failed ({process.returncode}): {output.decode()}")
@@ -107,6 +173,13 @@ def main() -> None:
             "rows_per_second": round(args.rows / seconds),
             "import_cpu_seconds": round(cpu, 2),
             "rows_per_cpu_second": round(args.rows / cpu),
+            "importing_cpu_seconds": round(cpu - workers.user() - workers.system(), 2),
+            "importing_system_seconds": round(system - workers.system(), 2),
+            "worker_cpu_seconds": round(workers.user() + workers.system(), 2),
+            "worker_system_seconds": round(workers.system(), 2),
+            "workers": len(workers.last),
+            "postgres_cpu_seconds": round(postgres_cpu, 2),
+            "backend_cpu_seconds": round(backends.user() + backends.system(), 2),
             "machine_busy_cores": round(busy, 2),
             **rss,
             "summary": summary,
@@ -120,6 +193,12 @@ def main() -> None:
                 ("rows per second", result["rows_per_second"]),
                 ("import CPU seconds", cpu),
                 ("rows per CPU second", result["rows_per_cpu_second"]),
+                ("importing process CPU s", result["importing_cpu_seconds"]),
+                ("  of it system", result["importing_system_seconds"]),
+                ("worker processes CPU s", result["worker_cpu_seconds"]),
+                ("  of it system", result["worker_system_seconds"]),
+                ("PostgreSQL CPU s (all)", postgres_cpu),
+                ("  its backends' for this db", result["backend_cpu_seconds"]),
                 ("peak RSS (MiB)", rss.get("rss_max_mib", 0.0)),
                 ("machine busy (cores)", busy),
             ],

@@ -20,6 +20,7 @@ from rich.progress import (
 from rich.text import Text
 
 from tidings.contacts.exporter import FORMATS, export
+from tidings.contacts.prepare import fewer_collections
 from tidings.core.crypto import KeyUnavailable
 from tidings.core.errors import TidingsError
 from tidings.runtime import Runtime
@@ -270,7 +271,8 @@ def _run_with_progress(rt: Runtime, import_id: str, job: dict[str, Any]) -> dict
             )
 
         try:
-            return rt.imports.run(import_id, advance)
+            with fewer_collections():  # this process only imports, until it returns
+                return rt.imports.run(import_id, advance)
         except KeyboardInterrupt:
             rt.imports.release(import_id)
             bar.stop()

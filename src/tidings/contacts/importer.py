@@ -3,49 +3,19 @@ caller's transaction (update-or-insert by the number's blind index)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Connection
 
-from tidings.contacts.import_consent import Answer, ConsentRecorder, is_consent, parse_answer
-from tidings.contacts.mapping import IGNORE, check_target, target_of
-from tidings.contacts.reader import Record
-from tidings.contacts.records import ENCRYPTED, ContactCodec, Schema, clean_number
-from tidings.domain import contacts as rules
+from tidings.contacts.import_consent import Answer, ConsentRecorder
+from tidings.contacts.records import ContactCodec
+from tidings.contacts.rows import NEW_COLUMNS, POSITION, Prepared, RowError
 from tidings.store import contacts as store
-from tidings.store.bulk import insert_rows
+from tidings.store.bulk import driver_time, insert_rows
 from tidings.store.tables import contact_field_values, contact_tags, list_members
-
-
-@dataclass
-class RowError:
-    line: int
-    column: str | None
-    reason: str
-
-
-@dataclass
-class ParsedRow:
-    line: int
-    values: dict[str, Any]  # cleaned attributes: number (E.164), names..., fields, tags
-
-
-class Prepared(NamedTuple):
-    """A checked row, ready to be written as a new contact or as an update of one."""
-
-    line: int
-    number_index: bytes
-    contact_id: str  # the id it gets if it is new
-    columns: dict[str, Any]  # the given attributes' columns, the number's included
-    fields: dict[str, Any] | None  # the custom values given (None clears one)
-    field_indexes: dict[str, bytes | None] | None
-    new_fields_enc: bytes | None  # the given values encrypted, for a new contact
-    tags: list[str] | None  # None: not given
-    consent: dict[str, tuple[str, str]] | None  # target -> (column, action)
 
 
 @dataclass
@@ -53,95 +23,6 @@ class BatchResult:
     created: int = 0
     updated: int = 0
     errors: list[RowError] = field(default_factory=list)
-
-
-class RowParser:
-    """Turns a record into cleaned attributes, or the errors of its cells."""
-
-    def __init__(self, mapping: Sequence[tuple[str, str]], schema: Schema) -> None:
-        self._columns = list(mapping)
-        self._explicit = dict(mapping)
-        self._schema = schema
-
-    def parse(self, record: Record) -> ParsedRow | list[RowError]:
-        if record.values is None:
-            return [RowError(record.line, None, record.error or "cannot be read")]
-        if isinstance(record.values, list):
-            cells: list[tuple[str, str, object]] = [
-                (column, target, rules.unneutralise(value) if value[:1] == "'" else value)
-                for (column, target), value in zip(self._columns, record.values, strict=False)
-                if target != IGNORE and value.strip()
-            ]
-            errors: list[RowError] = []
-        else:
-            cells, errors = self._json_cells(record)
-        values: dict[str, Any] = {}
-        for column, target, raw in cells:
-            try:
-                cleaner = _CLEANERS.get(target)
-                if cleaner is not None:
-                    values[target] = cleaner(raw)
-                elif target.startswith("fields."):
-                    key = target[7:]
-                    spec = self._schema[key]
-                    value = rules.coerce_field(key, spec.type, spec.options, raw)
-                    values.setdefault("fields", {})[key] = value
-                elif is_consent(target):
-                    values.setdefault("consent", {})[target] = (column, parse_answer(column, raw))
-                else:
-                    raise rules.ContactValueError(target, "is not a contact attribute")
-            except rules.ContactValueError as exc:
-                errors.append(RowError(record.line, column, exc.reason))
-        if "number" not in values and not any(e.column and _is_number(e, cells) for e in errors):
-            number_column = next((c for c, t in self._columns if t == "number"), "number")
-            errors.append(
-                RowError(record.line, number_column, "is empty; every row needs a number")
-            )
-        return errors or ParsedRow(record.line, values)
-
-    def _json_cells(self, record: Record) -> tuple[list[tuple[str, str, object]], list[RowError]]:
-        assert isinstance(record.values, dict)
-        cells: list[tuple[str, str, object]] = []
-        errors: list[RowError] = []
-        for key, value in record.values.items():
-            if key == "fields" and isinstance(value, dict):
-                for name, inner in value.items():
-                    if name in self._schema:
-                        cells.append((f"fields.{name}", f"fields.{name}", inner))
-                    else:
-                        errors.append(
-                            RowError(record.line, f"fields.{name}", "is not a custom field")
-                        )
-                continue
-            try:
-                target = (
-                    check_target(self._explicit[key], self._schema, key)
-                    if key in self._explicit
-                    else target_of(key, self._schema)
-                )
-            except Exception:
-                target = None
-            if target is None:
-                errors.append(
-                    RowError(record.line, key, "matches no contact attribute or custom field")
-                )
-            elif target != IGNORE and value is not None and value != "":
-                cells.append((key, target, value))
-        return cells, errors
-
-
-def _is_number(error: RowError, cells: list[tuple[str, str, object]]) -> bool:
-    return any(c == error.column and t == "number" for c, t, _ in cells)
-
-
-_CLEANERS: dict[str, Callable[[object], Any]] = {
-    "number": clean_number,
-    "first_name": partial(rules.clean_name, "first_name"),
-    "last_name": partial(rules.clean_name, "last_name"),
-    "email": rules.clean_email,
-    "language": rules.clean_language,
-    "tags": rules.clean_tags,
-}
 
 
 class BatchWriter:
@@ -178,7 +59,7 @@ class BatchWriter:
         existing = store.contacts_by_number_indexes(
             conn, account, list(by_index), with_fields=self._has_fields
         )
-        new_rows: list[dict[str, Any]] = []
+        new_rows: list[tuple[Any, ...]] = []
         changes: list[dict[str, Any]] = []
         tags_new: list[dict[str, Any]] = []
         tags_replaced: dict[str, list[str]] = {}
@@ -187,7 +68,8 @@ class BatchWriter:
         members_new: list[str] = []
         members_existing: list[str] = []
         answers: list[Answer] = []
-        meta = {"import_id": self._import, "created_at": now, "updated_at": now}
+        # What every new contact of this batch ends with: NEW_COLUMNS after the prepared.
+        tail = (self._import, driver_time(conn, now), driver_time(conn, now))
         for index, row in by_index.items():
             found = existing.get(index)
             if found is not None and found.import_id == self._import:
@@ -200,17 +82,7 @@ class BatchWriter:
                     for target, (column, action) in row.consent.items()
                 ]
             if found is None:
-                new_rows.append(
-                    {
-                        **_NEW_CONTACT,
-                        **row.columns,
-                        "id": contact_id,
-                        "account_id": account,
-                        "fields_enc": row.new_fields_enc,
-                        "import_line": row.line,
-                        **meta,
-                    }
-                )
+                new_rows.append(row.values + tail)
                 if row.tags:
                     tags_new += [
                         {"contact_id": contact_id, "tag": t, "account_id": account}
@@ -230,7 +102,8 @@ class BatchWriter:
                 members_new.append(contact_id)
                 result.created += 1
                 continue
-            change = {k: v for k, v in row.columns.items() if k not in _NUMBER_COLUMNS}
+            values = row.values
+            change = {c: values[POSITION[c]] for c in row.given if c not in _NUMBER_COLUMNS}
             if row.fields:
                 merged = self._codec.stored_fields(account, found.fields_enc)
                 merged.update({k: v for k, v in row.fields.items() if v is not None})
@@ -244,7 +117,7 @@ class BatchWriter:
                 tags_replaced[contact_id] = row.tags
             members_existing.append(contact_id)
             result.updated += 1
-        store.insert_contacts(conn, new_rows)
+        store.insert_contact_values(conn, NEW_COLUMNS, new_rows)
         store.update_contacts(conn, changes)
         insert_rows(conn, contact_tags, tags_new)
         if tags_replaced:
@@ -268,11 +141,6 @@ class BatchWriter:
         return result
 
 
-# What a new contact's row holds for the attributes its import row leaves out.
-_NEW_CONTACT: dict[str, Any] = {
-    **{f"{name}_enc": None for name in ENCRYPTED},
-    "email_index": None,
-}
 _NUMBER_COLUMNS = frozenset(("number_enc", "number_index", "region", "carrier", "time_zones"))
 
 

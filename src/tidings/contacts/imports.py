@@ -26,18 +26,19 @@ import orjson
 
 from tidings.contacts.fields import load_schema
 from tidings.contacts.import_consent import ConsentRecorder
-from tidings.contacts.importer import BatchWriter, RowParser
+from tidings.contacts.importer import BatchWriter
 from tidings.contacts.lists import ListService
 from tidings.contacts.mapping import check_target, parse_map_options, resolve
 from tidings.contacts.prepare import (
     BatchPreparer,
     Preparation,
     PreparedBatch,
-    RawRecord,
+    Records,
     default_workers,
 )
-from tidings.contacts.reader import FileProblem, Layout, describe, layout, records
+from tidings.contacts.reader import Block, FileProblem, Layout, describe, layout, pieces
 from tidings.contacts.records import ContactCodec
+from tidings.contacts.rows import RowParser
 from tidings.core.clock import Clock, iso
 from tidings.core.errors import Conflict, InvalidInput, NotFound
 from tidings.core.ids import is_valid_id, new_id
@@ -49,7 +50,7 @@ from tidings.store.database import Database
 log = logging.getLogger("tidings.imports")
 BATCH_ROWS = 2000  # records per batch a worker prepares
 COMMIT_ROWS = 10000  # records per transaction (and cursor step): fewer index page writes
-SQLITE_CACHE_KIB = 16 * 1024  # KiB; SQLite's default is 2 MiB
+SQLITE_CACHE_KIB = 64 * 1024  # KiB; SQLite's default is 2 MiB
 # From this much left to read on, the rows are checked and encrypted in worker processes.
 PARALLEL_FROM_BYTES = 4 * 1024 * 1024
 LEASE = timedelta(seconds=30)
@@ -308,21 +309,24 @@ class ImportService:
         left = job.size_bytes - job.offset_bytes
         workers = self.workers if left >= self.parallel_from_bytes else 0
         codec = self._codec.sealer(account_id) if workers else self._codec
-        preparer = BatchPreparer(parser, codec, account_id)
-        chunk: list[RawRecord] = []
+        preparer = BatchPreparer(parser, codec, account_id, shape)
         cursor = (job.offset_bytes, job.next_line)
         held = _Unwritten()
+        path = Path(job.spool_path)
         with Preparation(preparer, workers) as preparation:
-            for record in records(Path(job.spool_path), shape, job.offset_bytes, job.next_line):
-                chunk.append((record.line, record.values, record.error))
-                cursor = (record.next_offset, record.next_line)
-                if len(chunk) >= BATCH_ROWS:
-                    preparation.submit(chunk, self._clock.now(), (cursor, False))
-                    chunk = []
-                    while preparation.ready():
-                        if not self._next(job, writer, preparation, held, counts, progress, stop):
-                            return
-            preparation.submit(chunk, self._clock.now(), (cursor, True))
+            # Lines without a quote go out as they are (parsed where they are prepared).
+            for piece in pieces(path, shape, job.offset_bytes, job.next_line, BATCH_ROWS):
+                content: Records = (
+                    piece.content
+                    if isinstance(piece.content, Block)
+                    else [(r.line, r.values, r.error) for r in piece.content]
+                )
+                cursor = (piece.next_offset, piece.next_line)
+                preparation.submit(content, self._clock.now(), (cursor, False))
+                while preparation.ready():
+                    if not self._next(job, writer, preparation, held, counts, progress, stop):
+                        return
+            preparation.submit([], self._clock.now(), (cursor, True))
             while preparation.pending():
                 if not self._next(job, writer, preparation, held, counts, progress, stop):
                     return

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from tidings.contacts.import_consent import check_consent_target, is_consent
+from tidings.contacts.consent_cells import check_consent_target, is_consent
 from tidings.contacts.records import Schema
 from tidings.core.errors import InvalidInput
 from tidings.domain.contacts import READ_ONLY_ATTRIBUTES, STANDARD_FIELDS

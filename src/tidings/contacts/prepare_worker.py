@@ -9,6 +9,8 @@ import os
 import traceback
 from multiprocessing.connection import Connection
 
+from tidings.contacts.prepare import FAILED, PREPARED, dump_batch, fewer_collections
+
 
 def main() -> None:
     # The protocol owns the real stdout; anything printed goes to stderr instead.
@@ -22,13 +24,14 @@ def main() -> None:
             if item is None:
                 return
             try:
-                outbox.send(preparer.prepare(*item))
+                outbox.send_bytes(PREPARED + dump_batch(preparer.prepare(*item)))
             except Exception:
-                outbox.send(traceback.format_exc())
+                outbox.send_bytes(FAILED + traceback.format_exc().encode())
                 return
     except (EOFError, OSError):
         return  # the importing process is gone
 
 
 if __name__ == "__main__":
-    main()
+    with fewer_collections():
+        main()

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO, Final, NamedTuple
 
@@ -154,12 +156,72 @@ def records(path: Path, layout_: Layout, offset: int, line: int) -> Iterator[Rec
     """The records from `offset` (a record's start) on; `line` is that record's line."""
     with path.open("rb") as handle:
         handle.seek(offset)
-        lines = _Lines(handle, layout_.encoding, offset, line)
-        if layout_.format == "jsonl":
-            yield from _json_records(lines)
-        else:
-            assert layout_.delimiter is not None
-            yield from _csv_records(lines, layout_.delimiter, len(layout_.header))
+        yield from _records_of(_Lines(handle, layout_.encoding, offset, line), layout_)
+
+
+class Block(NamedTuple):
+    """Whole lines of a file in which every line is one record (a CSV without a quote
+    character: no field can span lines; JSON lines): read into records by `block_records`
+    where they are prepared, which gives the records `records` would."""
+
+    offset: int  # where the first line starts
+    line: int  # its line number
+    data: bytes
+
+
+class Piece(NamedTuple):
+    """Up to a batch of records: a Block, or (where a record may span lines) the records
+    read here; the offset and line just after them."""
+
+    content: Block | list[Record]
+    next_offset: int
+    next_line: int
+
+
+def pieces(path: Path, layout_: Layout, offset: int, line: int, rows: int) -> Iterator[Piece]:
+    """The records from `offset` (a record's start) on, `rows` lines at a time (or `rows`
+    records, where a CSV has a quote character)."""
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        while True:
+            taken: list[bytes] = []
+            whole = True  # no line longer than MAX_LINE (those are skipped as `records` does)
+            for _ in range(rows):
+                raw = handle.readline(MAX_LINE + 1)
+                if not raw:
+                    break
+                taken.append(raw)
+                if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+                    whole = False
+                    break
+            if not taken:
+                return
+            data = b"".join(taken)
+            if whole and (layout_.format == "jsonl" or b'"' not in data):
+                start, first = offset, line
+                offset += len(data)
+                line += len(taken)
+                yield Piece(Block(start, first, data), offset, line)
+                continue
+            handle.seek(offset)
+            lines = _Lines(handle, layout_.encoding, offset, line)
+            found = list(islice(_records_of(lines, layout_), rows))
+            offset, line = lines.offset, lines.lines_read + 1
+            if found:
+                yield Piece(found, offset, line)
+
+
+def block_records(layout_: Layout, block: Block) -> Iterator[Record]:
+    """The records of a Block."""
+    lines = _Lines(io.BytesIO(block.data), layout_.encoding, block.offset, block.line)
+    return _records_of(lines, layout_)
+
+
+def _records_of(lines: _Lines, layout_: Layout) -> Iterator[Record]:
+    if layout_.format == "jsonl":
+        return _json_records(lines)
+    assert layout_.delimiter is not None
+    return _csv_records(lines, layout_.delimiter, len(layout_.header))
 
 
 def _csv_records(lines: _Lines, delimiter: str, columns: int) -> Iterator[Record]:

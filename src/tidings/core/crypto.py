@@ -495,6 +495,17 @@ class BatchDecrypter:
             raise KeyUnavailable(key_id) from exc
 
 
+_forks = 0  # how many forks led to this process: nonces drawn before one are not reused
+
+
+def _forked() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
 class AccountSealer:
     """Encryption under one account's key and its blind indexes, with the same output as
     `Crypto.encrypt` and `Crypto.blind_index` for that account. Picklable, so the
@@ -511,7 +522,8 @@ class AccountSealer:
         self._head = bytes((_FORMAT_VERSION, len(key_id.encode()))) + key_id.encode()
         self._nonces = b""
         self._used = 0
-        self._pid = 0
+        self._forks = -1
+        self._aad: dict[str, bytes] = {}
 
     def __reduce__(self) -> tuple[type[AccountSealer], tuple[str, str, bytes, bytes]]:
         return (type(self), (self.account_id, self._key_id, self._raw, self._index_key))
@@ -520,14 +532,16 @@ class AccountSealer:
         if account_id != self.account_id:
             raise KeyUnavailable(f"no data key for {account_id} here")
         used = self._used
-        if used == len(self._nonces) or self._pid != os.getpid():
+        if used == len(self._nonces) or self._forks != _forks:
             # Random nonces drawn 1,024 at a time; never shared with a forked copy.
             self._nonces = os.urandom(_NONCE_BYTES * 1024)
-            self._pid = os.getpid()
+            self._forks = _forks
             used = 0
         self._used = used + _NONCE_BYTES
         nonce = self._nonces[used : used + _NONCE_BYTES]
-        aad = f"{account_id}|{column}".encode()
+        aad = self._aad.get(column)
+        if aad is None:
+            aad = self._aad[column] = f"{account_id}|{column}".encode()
         return self._head + nonce + self._cipher.encrypt(nonce, plaintext.encode(), aad)
 
     def blind_index(self, scope: str, value: str) -> bytes:

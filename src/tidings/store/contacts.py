@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, BYTEA
 
-from tidings.store.bulk import in_list, insert_rows, update_rows
+from tidings.store.bulk import in_list, insert_driver_values, insert_rows, update_rows
 from tidings.store.tables import (
     contact_field_values,
     contact_fields,
@@ -52,6 +52,14 @@ def insert_contacts(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     insert_rows(conn, contacts, rows)
 
 
+def insert_contact_values(
+    conn: Connection, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Rows as values in the order of `columns`, ready for the driver (SQLite: times as
+    `driver_time` gives them)."""
+    insert_driver_values(conn, contacts, columns, rows)
+
+
 def update_contacts(conn: Connection, changes: Sequence[dict[str, Any]]) -> None:
     """Each change is {"id": ..., column: value, ...}."""
     update_rows(conn, contacts, "id", changes)
@@ -73,33 +81,46 @@ def contact_by_number_index(
     ).first()
 
 
+class FoundContact(NamedTuple):
+    number_index: bytes
+    id: str
+    import_id: str | None
+    import_line: int | None
+    fields_enc: bytes | None = None
+
+
 def contacts_by_number_indexes(
     conn: Connection, account_id: str, indexes: Sequence[bytes], *, with_fields: bool = False
 ) -> dict[bytes, Any]:
     """number_index -> (id, import_id, import_line[, fields_enc]) of the contacts that exist."""
     found: dict[bytes, Any] = {}
-    postgres = conn.dialect.name == "postgresql"
-    query = _BY_NUMBER[(postgres, with_fields)]
-    # One array parameter on PostgreSQL; an expanding (cached) IN list on SQLite.
-    for chunk in [indexes] if postgres else _chunks(indexes):
-        for found_row in conn.execute(query, {"account": account_id, "indexes": list(chunk)}):
+    if conn.dialect.name == "postgresql":  # one array parameter
+        query = _BY_NUMBER[with_fields]
+        for found_row in conn.execute(query, {"account": account_id, "indexes": list(indexes)}):
             found[bytes(found_row.number_index)] = found_row
+        return found
+    # SQLite: the driver's own statement, an IN list of CHUNK (one cached statement) and
+    # then one of the rest; SQLAlchemy's handling of each parameter cost more than the query.
+    columns = "number_index, id, import_id, import_line" + (", fields_enc" if with_fields else "")
+    for chunk in _chunks(indexes):
+        sql = (
+            f"SELECT {columns} FROM contacts WHERE account_id = ? "
+            f"AND number_index IN ({', '.join('?' * len(chunk))})"
+        )
+        for values in conn.exec_driver_sql(sql, (account_id, *chunk)):
+            found[values[0]] = FoundContact(*values)
     return found
 
 
-def _by_number(postgres: bool, with_fields: bool) -> Any:
+def _by_number(with_fields: bool) -> Any:
     columns = [contacts.c.number_index, contacts.c.id, contacts.c.import_id, contacts.c.import_line]
     if with_fields:
         columns.append(contacts.c.fields_enc)
-    indexes = (
-        contacts.c.number_index == any_(bindparam("indexes", type_=ARRAY(BYTEA)))
-        if postgres
-        else contacts.c.number_index.in_(bindparam("indexes", expanding=True))
-    )
+    indexes = contacts.c.number_index == any_(bindparam("indexes", type_=ARRAY(BYTEA)))
     return select(*columns).where(contacts.c.account_id == bindparam("account"), indexes)
 
 
-_BY_NUMBER = {(p, f): _by_number(p, f) for p in (False, True) for f in (False, True)}
+_BY_NUMBER = {f: _by_number(f) for f in (False, True)}  # PostgreSQL's
 
 
 def contacts_by_email_index(
