@@ -40,7 +40,10 @@ from common import DEFAULT_PG_ADMIN_URL, _pg_admin, _pg_url, report
 
 from tidings.core.clock import ManualClock
 from tidings.core.config import Settings
+from tidings.core.ids import new_id
 from tidings.runtime import build_runtime
+from tidings.store.database import Database
+from tidings.store.partitions import Month, ensure_months
 
 TARGET = "+31612345678"
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -63,7 +66,17 @@ COLUMNS = (
 KEY_COLUMNS = ("id", "account_id", "scope", "subject_index", "created_at")
 
 
-def _rows(account: str, count: int, target: bytes, target_count: int) -> Any:
+def _accepted(n: int, count: int) -> datetime:
+    """The n-th message's time: the messages are spread over 2026 (twelve monthly
+    partitions on PostgreSQL)."""
+    return START + timedelta(days=365) * n / count
+
+
+def _message_ids(count: int) -> list[str]:
+    return [new_id("msg", _accepted(n, count)) for n in range(count)]
+
+
+def _rows(account: str, count: int, target: bytes, target_count: int, ids: list[str]) -> Any:
     """Messages: every 10 share a subject; `target_count` of them (spread out) are the target's."""
     blob = os.urandom(60)  # stands in for ciphertext: erasure never decrypts
     own = os.urandom(16)
@@ -72,12 +85,12 @@ def _rows(account: str, count: int, target: bytes, target_count: int) -> Any:
     for n in range(count):
         if n % 10 == 0:
             index = os.urandom(16)
-        at = START + timedelta(milliseconds=n)
+        at = _accepted(n, count)
         mine = n % step == 0 and n // step < target_count
         subject = target if mine else index
         inbound = mine and n // step % 2 == 1
         yield (
-            f"msg_{n:026d}",
+            ids[n],
             account,
             "inbound" if inbound else "outbound",
             "sms",
@@ -94,20 +107,20 @@ def _rows(account: str, count: int, target: bytes, target_count: int) -> Any:
         )
 
 
-def _body_rows(count: int) -> Any:
+def _body_rows(ids: list[str]) -> Any:
     blob = os.urandom(60)
-    for n in range(count):
-        yield (f"msg_{n:026d}", blob)
+    for message_id in ids:
+        yield (message_id, blob)
 
 
-def _webhook_rows(account: str, count: int) -> Any:
+def _webhook_rows(account: str, ids: list[str]) -> Any:
     """A status webhook for every tenth message, delivered."""
     payload = os.urandom(80)
-    for n in range(0, count, 10):
+    for n in range(0, len(ids), 10):
         yield (
             f"whk_{n:026d}",
             account,
-            f"msg_{n:026d}",
+            ids[n],
             "message.status",
             "https://example.com/hooks",
             payload,
@@ -138,20 +151,27 @@ def _key_rows(account: str, count: int) -> Any:
 
 
 def generate_postgres(url: str, account: str, count: int, target: bytes, targets: int) -> None:
+    db = Database(url)
+    try:
+        with db.write() as conn:  # as serve would have made them, month by month
+            ensure_months(conn, [Month(2026, m) for m in range(1, 13)])
+    finally:
+        db.dispose()
+    ids = _message_ids(count)
     with psycopg.connect(url) as conn:
         with conn.cursor() as cur:
             with cur.copy(f"COPY messages ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for row in _rows(account, count, target, targets):
+                for row in _rows(account, count, target, targets, ids):
                     copy.write_row(row)
             with cur.copy("COPY message_bodies (message_id, body_enc) FROM STDIN") as copy:
-                for row in _body_rows(count):
+                for row in _body_rows(ids):
                     copy.write_row(row)
             with cur.copy(f"COPY data_keys ({', '.join(KEY_COLUMNS)}) FROM STDIN") as copy:
                 for row in _key_rows(account, count):
                     copy.write_row(row)
             columns = ", ".join(WEBHOOK_COLUMNS)
             with cur.copy(f"COPY webhook_deliveries ({columns}) FROM STDIN") as copy:
-                for row in _webhook_rows(account, count):
+                for row in _webhook_rows(account, ids):
                     copy.write_row(row)
         conn.commit()
     with psycopg.connect(url, autocommit=True) as conn:
@@ -167,14 +187,15 @@ def generate_sqlite(path: str, account: str, count: int, target: bytes, targets:
             v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime) else v for v in row
         )
 
+    ids = _message_ids(count)
     conn = sqlite3.connect(path)
     with conn:
         conn.executemany(
             f"INSERT INTO messages ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-            (text(r) for r in _rows(account, count, target, targets)),
+            (text(r) for r in _rows(account, count, target, targets, ids)),
         )
         conn.executemany(
-            "INSERT INTO message_bodies (message_id, body_enc) VALUES (?, ?)", _body_rows(count)
+            "INSERT INTO message_bodies (message_id, body_enc) VALUES (?, ?)", _body_rows(ids)
         )
         conn.executemany(
             f"INSERT INTO data_keys ({', '.join(KEY_COLUMNS)}) VALUES (?, ?, ?, ?, ?)",
@@ -183,7 +204,7 @@ def generate_sqlite(path: str, account: str, count: int, target: bytes, targets:
         conn.executemany(
             f"INSERT INTO webhook_deliveries ({', '.join(WEBHOOK_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(WEBHOOK_COLUMNS))})",
-            (text(r) for r in _webhook_rows(account, count)),
+            (text(r) for r in _webhook_rows(account, ids)),
         )
     conn.execute("ANALYZE")
     conn.close()
