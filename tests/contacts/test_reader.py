@@ -59,7 +59,7 @@ def test_a_line_longer_than_the_limit_is_skipped_and_reported(tmp_path: Path) ->
 
 
 def test_files_that_cannot_be_read(tmp_path: Path) -> None:
-    for data in (b"", b"  \n\n", b",,,\n"):
+    for data in (b"", b"  \n\n", b",,,\n", b"\r0", b"number\rname\n"):  # a lone CR in it
         path = tmp_path / "f.csv"
         path.write_bytes(data)
         with pytest.raises(FileProblem):

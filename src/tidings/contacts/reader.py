@@ -131,7 +131,10 @@ def layout(path: Path, fmt: str) -> Layout:
             first = next(lines)
         except _BadLine as exc:
             raise FileProblem(f"the header (line 1) cannot be read: {exc.reason}") from None
-        delimiter = sniff_delimiter(first)
+        try:
+            delimiter = sniff_delimiter(first)
+        except csv.Error as exc:  # a carriage return alone inside it, say
+            raise FileProblem(f"the header (line 1) cannot be read: {exc}") from None
         handle.seek(start)
         lines = _Lines(handle, encoding, start, 1)
         try:
