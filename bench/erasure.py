@@ -69,7 +69,7 @@ KEY_COLUMNS = ("id", "account_id", "scope", "subject_index", "created_at")
 def _accepted(n: int, count: int) -> datetime:
     """The n-th message's time: the messages are spread over 2026 (twelve monthly
     partitions on PostgreSQL)."""
-    return START + timedelta(days=365) * n / count
+    return START + timedelta(days=365) / count * n
 
 
 def _message_ids(count: int) -> list[str]:
