@@ -15,11 +15,11 @@ from tests.conftest import make_settings
 from tests.privacy.retention_support import at, close_account, count, message_at
 from tests.support import wait_until
 from tidings.api.app import create_app
-from tidings.billing.periods import Month
 from tidings.billing.statements import StatementService
 from tidings.core.clock import ManualClock
 from tidings.core.config import BillingConfig
 from tidings.core.errors import InvalidInput, NotFound
+from tidings.core.months import Month
 from tidings.runtime import Runtime, build_runtime
 from tidings.store.tables import messages
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from tidings.billing.periods import Month
 from tidings.core.clock import Clock, iso, to_utc
 from tidings.core.config import BillingConfig
 from tidings.core.errors import InvalidInput, NotFound
 from tidings.core.ids import is_valid_id, new_id
+from tidings.core.months import Month
 from tidings.pipeline.queries import decode_cursor, encode_cursor
 from tidings.store import accounts as account_store
 from tidings.store import statements as statement_store

@@ -19,14 +19,14 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
 from tidings.core.clock import Clock
 from tidings.core.ids import lowest_id
+from tidings.core.months import Month as CalendarMonth
 from tidings.store.database import Database
 
 log = logging.getLogger("tidings.partitions")
@@ -42,23 +42,8 @@ _LOCK_WAIT = "5s"
 _NAME = re.compile(r"^(?P<table>[a-z_]+)_m(?P<year>\d{4})(?P<month>\d{2})$")
 
 
-@dataclass(frozen=True, order=True)
-class Month:
-    year: int
-    month: int
-
-    @classmethod
-    def of(cls, at: datetime) -> Month:
-        at = at.astimezone(UTC)
-        return cls(at.year, at.month)
-
-    @property
-    def start(self) -> datetime:
-        return datetime(self.year, self.month, 1, tzinfo=UTC)
-
-    def plus(self, months: int) -> Month:
-        year, month0 = divmod(self.year * 12 + self.month - 1 + months, 12)
-        return Month(year, month0 + 1)
+class Month(CalendarMonth):
+    """A calendar month as a range of message ids, and its partitions."""
 
     @property
     def low(self) -> str:
@@ -68,13 +53,10 @@ class Month:
     @property
     def high(self) -> str:
         """The smallest message id of the next month (exclusive bound)."""
-        return lowest_id("msg", self.plus(1).start)
+        return lowest_id("msg", self.end)
 
     def partition(self, table: str) -> str:
         return f"{table}_m{self.year:04d}{self.month:02d}"
-
-    def __str__(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
 
 
 def default_partition(table: str) -> str:

@@ -1,10 +1,11 @@
-"""Statement periods: calendar months in UTC, written YYYY-MM. Pure."""
+"""Calendar months in UTC, written YYYY-MM (statement periods, message partitions). Pure."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Self
 
 from tidings.core.errors import InvalidInput
 
@@ -17,7 +18,7 @@ class Month:
     month: int
 
     @classmethod
-    def parse(cls, text: str) -> Month:
+    def parse(cls, text: str) -> Self:
         found = _FORMAT.fullmatch(text.strip()) if isinstance(text, str) else None
         if found is None or not 1 <= int(found[2]) <= 12 or int(found[1]) < 1970:
             raise InvalidInput(
@@ -28,10 +29,19 @@ class Month:
         return cls(int(found[1]), int(found[2]))
 
     @classmethod
-    def before(cls, moment: datetime) -> Month:
-        """The month before the one `moment` falls in (UTC)."""
+    def of(cls, moment: datetime) -> Self:
+        """The month `moment` falls in (UTC)."""
         at = moment.astimezone(UTC)
-        return cls(at.year, at.month - 1) if at.month > 1 else cls(at.year - 1, 12)
+        return cls(at.year, at.month)
+
+    @classmethod
+    def before(cls, moment: datetime) -> Self:
+        """The month before the one `moment` falls in (UTC)."""
+        return cls.of(moment).plus(-1)
+
+    def plus(self, months: int) -> Self:
+        year, month0 = divmod(self.year * 12 + self.month - 1 + months, 12)
+        return type(self)(year, month0 + 1)
 
     @property
     def label(self) -> str:
@@ -44,6 +54,7 @@ class Month:
     @property
     def end(self) -> datetime:
         """The first moment after the month."""
-        if self.month == 12:
-            return datetime(self.year + 1, 1, 1, tzinfo=UTC)
-        return datetime(self.year, self.month + 1, 1, tzinfo=UTC)
+        return self.plus(1).start
+
+    def __str__(self) -> str:
+        return self.label
