@@ -86,11 +86,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{tmp_path / 'tidings.db'}"
         return
     url: str = request.getfixturevalue("postgres_url")
-    _truncate(url)
+    truncate_filled(url)
     yield url
 
 
-def _truncate(url: str) -> None:
+def truncate_filled(url: str) -> None:
     """Empty the tables a test filled. Only those: truncating a relation costs file work
     however few its rows, and the message tables have a partition per month the tests'
     clocks have visited (with their indexes, hundreds of relations)."""

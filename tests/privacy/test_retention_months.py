@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text, update
 
+from tests.conftest import truncate_filled
 from tests.privacy.retention_support import at, count, message_at, service, webhook_at, with_action
 from tidings.core.clock import ManualClock
 from tidings.domain.policy import Policy
@@ -22,9 +23,14 @@ JANUARY = Month(2026, 1)
 
 
 @pytest.fixture
+def database_url(postgres_url: str) -> str:
+    """PostgreSQL alone: monthly partitions are its (SQLite keeps plain tables)."""
+    truncate_filled(postgres_url)
+    return postgres_url
+
+
+@pytest.fixture
 def account(runtime: Runtime) -> str:
-    if runtime.db.is_sqlite:
-        pytest.skip("monthly partitions are PostgreSQL's")
     with runtime.db.write() as conn:
         ensure_months(conn, [JANUARY, JANUARY.plus(1)])
     return str(runtime.accounts.create_account("Acme")["account_id"])

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from tests.conftest import truncate_filled
 from tidings.core.ids import new_id
 from tidings.store.database import Database
 from tidings.store.migrate import downgrade, upgrade
@@ -43,10 +44,10 @@ def test_partition_names_are_told_from_declared_tables() -> None:
 
 
 @pytest.fixture
-def postgres(database_url: str) -> Database:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("partitions are PostgreSQL's (SQLite keeps plain tables)")
-    db = Database(database_url)
+def postgres(postgres_url: str) -> Database:
+    """PostgreSQL alone: partitions are its (SQLite keeps plain tables)."""
+    truncate_filled(postgres_url)
+    db = Database(postgres_url)
     upgrade(db)
     return db
 
