@@ -12,7 +12,7 @@ from tests.contacts.test_import import ok, upload
 from tests.support import Tenant, wait_until
 from tidings.contacts import imports
 from tidings.contacts.imports import BATCH_ROWS
-from tidings.contacts.prepare import BatchPreparer, Preparation
+from tidings.contacts.prepare import BatchPreparer, Preparation, _Worker
 from tidings.runtime import Runtime
 
 pytestmark = pytest.mark.slow
@@ -65,9 +65,9 @@ def test_workers_import_what_one_process_imports(
     started: list[int] = []
 
     class Counted(Preparation):
-        def __init__(self, preparer: BatchPreparer, workers: int) -> None:
+        def __init__(self, preparer: BatchPreparer, workers: int, ahead: int) -> None:
             started.append(workers)
-            super().__init__(preparer, workers)
+            super().__init__(preparer, workers, ahead)
 
     monkeypatch.setattr(imports, "Preparation", Counted)
     data = _file()
@@ -94,3 +94,13 @@ def test_workers_import_what_one_process_imports(
     assert again["rows"] == {"created": 0, "updated": ROWS - 4, "failed": 4}
     assert again["errors"] == parallel["errors"]
     assert _contact(runtime, tenant, "+31620000000")["first_name"] == "Name 0"
+
+
+def test_a_worker_process_that_dies_is_reported_not_waited_for() -> None:
+    worker = _Worker("a preparer")  # type: ignore[arg-type]  # never used: it dies first
+    worker._process.kill()
+    with pytest.raises(RuntimeError, match="an import worker process ended"):
+        worker.take()
+    with pytest.raises(RuntimeError, match="an import worker process ended"):
+        worker.take()  # and again, not a hang
+    worker.close()

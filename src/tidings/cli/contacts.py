@@ -270,6 +270,7 @@ def _run_with_progress(rt: Runtime, import_id: str, job: dict[str, Any]) -> dict
                 f"{rows['failed']:,} refused",
             )
 
+        rt.db.checkpoint_in_background()  # commits of the import never wait on one
         try:
             with fewer_collections():  # this process only imports, until it returns
                 return rt.imports.run(import_id, advance)

@@ -172,6 +172,7 @@ def _serve(
                 await smpp.start(host, smpp_port)
             except OSError as exc:
                 fail(f"cannot listen for SMPP on {host}:{smpp_port}: {exc.strerror or exc}")
+        rt.db.checkpoint_in_background()
         collect_young_less_often()
         freeze_survivors()
         freezer = asyncio.create_task(keep_freezing(), name="gc-freeze")
@@ -271,6 +272,7 @@ def _work(rt: Runtime, banner: str) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         await rt.start_workers()
+        rt.db.checkpoint_in_background()
         collect_young_less_often()
         freeze_survivors()
         freezer = asyncio.create_task(keep_freezing(), name="gc-freeze")

@@ -313,7 +313,7 @@ class ImportService:
         cursor = (job.offset_bytes, job.next_line)
         held = _Unwritten()
         path = Path(job.spool_path)
-        with Preparation(preparer, workers) as preparation:
+        with Preparation(preparer, workers, ahead=COMMIT_ROWS // BATCH_ROWS + 2) as preparation:
             # Lines without a quote go out as they are (parsed where they are prepared).
             for piece in pieces(path, shape, job.offset_bytes, job.next_line, BATCH_ROWS):
                 content: Records = (

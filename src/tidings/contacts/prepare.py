@@ -136,8 +136,9 @@ def load_batch(data: bytes) -> PreparedBatch:
 class _Worker:
     """One worker process (`python -m tidings.contacts.prepare_worker`, which imports only
     what preparing needs): it is sent the preparer, then batches, and sends each batch back
-    prepared, in order. A thread feeds it, so a large batch being sent can never wait on
-    a result nobody reads."""
+    prepared, in order. A thread feeds it and another reads its results as they come, so
+    it never waits on the importing process: not on a large batch being sent, nor, while
+    that process writes a transaction, on a result nobody reads yet."""
 
     def __init__(self, preparer: BatchPreparer) -> None:
         root = str(Path(__file__).resolve().parents[2])  # where the tidings package is
@@ -156,8 +157,11 @@ class _Worker:
         self._process.stdin.close()
         self._process.stdout.close()
         self._outbox: queue.Queue[Any] = queue.Queue()
+        self._inbox: queue.Queue[bytes | None] = queue.Queue()  # None: the worker is gone
         self._feeder = threading.Thread(target=self._feed, name="import-feeder", daemon=True)
         self._feeder.start()
+        self._receiver = threading.Thread(target=self._receive, name="import-receiver", daemon=True)
+        self._receiver.start()
         self._outbox.put(preparer)
 
     def _feed(self) -> None:
@@ -170,26 +174,34 @@ class _Worker:
             if item is None:
                 return
 
+    def _receive(self) -> None:
+        while True:
+            try:
+                self._inbox.put(self._from.recv_bytes())
+            except (EOFError, OSError):
+                self._inbox.put(None)
+                return
+
     def send(self, records: Records, now: datetime) -> None:
         self._outbox.put((records, now))
 
     def has_result(self) -> bool:
-        return self._from.poll()
+        return not self._inbox.empty()
 
     def take(self) -> PreparedBatch:
-        try:
-            result = self._from.recv_bytes()
-        except (EOFError, OSError):
+        result = self._inbox.get()
+        if result is None:
+            self._inbox.put(None)  # a later take() learns it too
             code = self._process.wait()
-            raise RuntimeError(f"an import worker process ended (exit status {code})") from None
+            raise RuntimeError(f"an import worker process ended (exit status {code})")
         if result[:1] == FAILED:  # the worker's traceback
             text = result[1:].decode(errors="replace")
             raise RuntimeError(f"an import worker process failed:\n{text}")
         return load_batch(result[1:])
 
     def close(self) -> None:
-        # Results nobody will read: closing first makes a worker still sending one stop.
-        self._from.close()
+        # The receiver drains what the worker still sends, so the worker reaches the end
+        # marker and leaves; its leaving ends the receiver.
         self._outbox.put(None)
         self._feeder.join(timeout=10)
         self._to.close()
@@ -198,6 +210,8 @@ class _Worker:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+        self._receiver.join(timeout=10)
+        self._from.close()
 
 
 @contextmanager
@@ -232,10 +246,12 @@ class Preparation:
     back in the order they were handed out. Use as a context manager; leaving it stops the
     workers."""
 
-    def __init__(self, preparer: BatchPreparer, workers: int) -> None:
+    def __init__(self, preparer: BatchPreparer, workers: int, ahead: int = 2) -> None:
+        """`ahead`: batches in flight per worker; enough to keep the workers busy while
+        the importing process writes what it took (its transactions span several)."""
         self._preparer = preparer
         self._workers = [_Worker(preparer) for _ in range(workers)]
-        self._ahead = 2 * workers  # batches in flight: enough to keep every worker busy
+        self._ahead = ahead * workers
         self._queue: deque[tuple[_Worker | PreparedBatch, Any]] = deque()
         self._turn = 0
 

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from tidings.store.wal import DEFAULT_PAGES, SAFETY_PAGES, WalCheckpointer
+
 
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
@@ -28,7 +30,7 @@ class Database:
                 pool_size=pool_size,
                 max_overflow=20,
             )
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", self._sqlite_pragmas)
             # Take the write lock at BEGIN, so a reader never upgrades into a deadlock.
             event.listen(self.engine, "begin", _sqlite_begin_immediate)
         else:
@@ -47,10 +49,23 @@ class Database:
         # beside it, which wakes the next writer the moment the last one lets go.
         self._write_lock = threading.Lock() if self.is_sqlite else None
         self._lock_file = -1
+        self._path = parsed.database if self.is_sqlite else None
+        self._autocheckpoint_pages = DEFAULT_PAGES
+        self._checkpointer: WalCheckpointer | None = None
         if self.is_sqlite and parsed.database and parsed.database != ":memory:":
             self._lock_file = os.open(
                 f"{parsed.database}-writer", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
             )
+
+    def checkpoint_in_background(self, interval: float = 0.5) -> None:
+        """SQLite: checkpoint the write-ahead log from a thread of this process (store/wal.py),
+        so no request's commit does it. For serving processes; no-op on PostgreSQL."""
+        if self._path is None or self._path == ":memory:" or self._checkpointer is not None:
+            return
+        self._autocheckpoint_pages = SAFETY_PAGES
+        self.engine.dispose()  # pooled connections reopen with the new limit
+        self._checkpointer = WalCheckpointer(self._path, interval)
+        self._checkpointer.start()
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -77,20 +92,23 @@ class Database:
             conn.rollback()
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self.engine.dispose()
         if self._lock_file >= 0:
             os.close(self._lock_file)
             self._lock_file = -1
 
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_begin_immediate)
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+    def _sqlite_pragmas(self, dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN (_sqlite_begin_immediate)
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={self._autocheckpoint_pages}")
+        cursor.close()
 
 
 def _sqlite_begin_immediate(conn: Connection) -> None:
