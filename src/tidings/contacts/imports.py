@@ -50,7 +50,7 @@ from tidings.store.database import Database
 log = logging.getLogger("tidings.imports")
 BATCH_ROWS = 2000  # records per batch a worker prepares
 COMMIT_ROWS = 10000  # records per transaction (and cursor step): fewer index page writes
-SQLITE_CACHE_KIB = 64 * 1024  # KiB; SQLite's default is 2 MiB
+SQLITE_CACHE_KIB = 56 * 1024  # KiB; SQLite's default is 2 MiB
 # From this much left to read on, the rows are checked and encrypted in worker processes.
 PARALLEL_FROM_BYTES = 4 * 1024 * 1024
 LEASE = timedelta(seconds=30)
