@@ -60,7 +60,7 @@ class Database:
     def checkpoint_in_background(self, interval: float = 0.5) -> None:
         """SQLite: checkpoint the write-ahead log from a thread of this process (store/wal.py),
         so no request's commit does it. For serving processes; no-op on PostgreSQL."""
-        if self._path is None or self._path == ":memory:" or self._checkpointer is not None:
+        if not self._path or self._path == ":memory:" or self._checkpointer is not None:
             return
         self._autocheckpoint_pages = SAFETY_PAGES
         self.engine.dispose()  # pooled connections reopen with the new limit
