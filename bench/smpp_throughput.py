@@ -1,7 +1,8 @@
 """Accept -> SMPP submit -> receipt -> delivered, against an SMSC in another process.
 
 Starts the scriptable SMSC (smpp34's Server behind a small gate,
-tests/channels/smpp_connector/smsc.py, quiet: no per-message output) and `tidings serve`
+tests/channels/smpp_connector/smsc.py, quiet: no per-message output; `--smsc sink`: the lean
+bench/sink_smsc.py instead, which leaves the CPU to Tidings) and `tidings serve`
 with one `type = "smpp"` connector bound to it as a transceiver. Submits `--messages`
 through POST /v1/messages/batch and waits until every one is final. Reports the intake
 rate, the submit rate during intake, accept -> delivered messages/s, and the CPU time per
@@ -41,7 +42,10 @@ from common import (
     server_config,
 )
 
-SMSC = BENCH_DIR.parent / "tests" / "channels" / "smpp_connector" / "smsc.py"
+SMSC_SCRIPTS = {
+    "smpp34": BENCH_DIR.parent / "tests" / "channels" / "smpp_connector" / "smsc.py",
+    "sink": BENCH_DIR / "sink_smsc.py",  # a lean SMSC: leaves the CPU to Tidings
+}
 
 
 @dataclass
@@ -74,7 +78,9 @@ class SmppServerConfig(ServerConfig):
         return "\n".join(lines)
 
 
-def start_smsc(receipts: str, receipt_delay: float = 0.0) -> tuple[subprocess.Popen[str], int]:
+def start_smsc(
+    receipts: str, receipt_delay: float = 0.0, kind: str = "smpp34"
+) -> tuple[subprocess.Popen[str], int]:
     behaviour = {
         "password": "secret",
         "quiet": True,
@@ -82,7 +88,7 @@ def start_smsc(receipts: str, receipt_delay: float = 0.0) -> tuple[subprocess.Po
         "receipt_delay": receipt_delay,
     }
     process = subprocess.Popen(
-        [sys.executable, str(SMSC), json.dumps(behaviour)],
+        [sys.executable, str(SMSC_SCRIPTS[kind]), json.dumps(behaviour)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -150,6 +156,12 @@ def main() -> None:
     )
     parser.add_argument("--stall-timeout", type=float, default=60.0)
     parser.add_argument(
+        "--smsc",
+        choices=tuple(SMSC_SCRIPTS),
+        default="smpp34",
+        help="smpp34: the tests' scriptable SMSC; sink: bench/sink_smsc.py, a lean one",
+    )
+    parser.add_argument(
         "--rss-interval", type=float, default=1.0, help="seconds between RSS samples"
     )
     parser.add_argument(
@@ -161,7 +173,11 @@ def main() -> None:
     args = parser.parse_args()
     total, size = args.messages, args.batch_size
 
-    smsc, port = start_smsc("none" if args.no_receipts else "after", args.receipt_delay)
+    if args.smsc == "sink" and args.receipt_delay:
+        raise SystemExit("--receipt-delay needs --smsc smpp34 (the sink sends receipts at once)")
+    smsc, port = start_smsc(
+        "none" if args.no_receipts else "after", args.receipt_delay, kind=args.smsc
+    )
     base = server_config(args)
     config = SmppServerConfig(
         **{k: getattr(base, k) for k in base.__dataclass_fields__},
