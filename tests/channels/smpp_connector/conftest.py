@@ -79,6 +79,10 @@ def stack_factory(
 ) -> Iterator[Callable[..., SmppStack]]:
     opened: list[tuple[Runtime, TestClient]] = []
     master_key = base64.b64encode(os.urandom(32)).decode()  # one key: a restart reads its data
+    # Stacks on one database are nodes of one installation: they share the key vault too
+    # (each its own vault: a message claimed by another stack's dispatcher could not be
+    # decrypted there, and failed as `data_erased`).
+    key_vault_url = f"sqlite:///{tmp_path / 'keys.db'}"
 
     def build(
         connectors: tuple[ConnectorConfig, ...], routes: tuple[RouteConfig, ...] | None = None
@@ -89,6 +93,7 @@ def stack_factory(
             connectors=connectors,
             routes=routes or (RouteConfig("+", connectors[0].name, 0),),
             master_key_env=master_key,
+            key_vault_url=key_vault_url,
         )
         runtime = build_runtime(settings, clock)
         client = TestClient(create_app(runtime), raise_server_exceptions=False)
