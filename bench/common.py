@@ -371,6 +371,20 @@ def _pg_url(admin_url: str, database: str) -> str:
 
 
 @contextlib.contextmanager
+def fresh_database(db: str, admin_url: str, name: str) -> Iterator[str]:
+    """The URL of a fresh database (SQLite: a file in a temporary directory), dropped after."""
+    if db == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    _pg_admin(admin_url, [f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"'])
+    try:
+        yield _pg_url(admin_url, name)
+    finally:
+        _pg_admin(admin_url, [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'])
+
+
+@contextlib.contextmanager
 def run_server(config: ServerConfig, *, startup_timeout: float = 60.0) -> Iterator[Server]:
     """Start `tidings serve` on a free port with a fresh database; stop and clean up after."""
     data_dir = Path(tempfile.mkdtemp(prefix="tidings-bench-"))

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
+from common import fresh_database
+from sqlalchemy import event
 
 from tidings.core.config import Settings
 from tidings.pipeline.accept import MessageRequest
@@ -114,21 +114,8 @@ def grant_all(rt: Runtime, account: str, numbers: list[str]) -> None:
 
 
 def with_database(db: str, run: Callable[[str], None]) -> None:
-    if db == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            run(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        return
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = "tidings_bench_consent_accept"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        run(make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with fresh_database(db, PG_ADMIN_URL, "tidings_bench_consent_accept") as url:
+        run(url)
 
 
 def main() -> None:

@@ -23,16 +23,13 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from api_accept_cpu import batch, call
-from common import DEFAULT_PG_ADMIN_URL
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from common import DEFAULT_PG_ADMIN_URL, fresh_database
 
 from tidings.api.app import create_app
 from tidings.channels.base import PartResult, Receipt, SendResult
@@ -41,24 +38,6 @@ from tidings.pipeline.events import _Waiting
 from tidings.runtime import build_runtime
 
 CONNECTOR = "op1"
-
-
-def with_database(db: str, admin_url: str, name: str, run: Callable[[str], None]) -> None:
-    """Call `run` with the URL of a fresh database (SQLite: a temporary file), dropped after."""
-    if db == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            run(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        return
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        run(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 async def accept(rt: Any, total: int) -> None:
@@ -147,11 +126,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.messages < 1 or args.batch < 1:
         parser.error("--messages and --batch must be at least 1")
-    results: list[dict[str, Any]] = []
-    with_database(
-        args.db, args.pg_admin_url, args.pg_database, lambda url: results.append(measure(args, url))
-    )
-    result = results[0]
+    with fresh_database(args.db, args.pg_admin_url, args.pg_database) as url:
+        result = measure(args, url)
     for key, value in result.items():
         print(f"{key:>28}  {value}")
     print("RESULT " + json.dumps({"benchmark": "dispatch_cpu", **result}, sort_keys=True))
