@@ -46,7 +46,9 @@ class WalCheckpointer:
 
     def checkpoint(self, conn: sqlite3.Connection) -> None:
         try:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            conn.execute(
+                "PRAGMA wal_checkpoint(PASSIVE)"
+            ).fetchall()  # to the end: no read left open
         except sqlite3.Error as exc:  # another process checkpointing: the next turn will do
             log.debug("checkpoint skipped: %s", exc)
             return
