@@ -241,7 +241,7 @@ messages = Table(
     Index("ix_messages_account_id_status", "account_id", "status"),
     Index("ix_messages_account_id_recipient_index", "account_id", "recipient_index"),
     Index("ix_messages_account_id_sender_index", "account_id", "sender_index"),
-    Index("ix_messages_connector_ref", "connector", "connector_message_id"),
+    Index("ix_messages_connector_ref", "connector_message_id", "connector"),
 )
 
 # The text of a message, apart from its record: redacting it deletes this narrow row, so
@@ -634,7 +634,7 @@ message_parts = Table(
     col("error_code", String(64), OPS, nullable=True),
     col("submitted_at", UTC_TS, OPS, nullable=True),
     col("done_at", UTC_TS, OPS, nullable=True),
-    Index("ix_message_parts_connector_ref", "connector", "connector_message_id"),
+    Index("ix_message_parts_connector_ref", "connector_message_id", "connector"),
 )
 
 # Connectors and routes created at runtime through /v1/admin (the config file's are not here).
