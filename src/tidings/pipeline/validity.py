@@ -11,12 +11,12 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select, text
 
 from tidings.core.clock import Clock
 from tidings.pipeline.transitions import Change, StatusWriter
 from tidings.store.database import Database
-from tidings.store.tables import messages
+from tidings.store.tables import SENT_WITH_VALIDITY, messages
 
 log = logging.getLogger("tidings.validity")
 
@@ -50,17 +50,7 @@ class ValiditySweeper:
         """Expire one batch; returns how many messages it moved."""
         now = now or self._clock.now()
         with self._db.write() as conn:
-            ids = list(
-                conn.scalars(
-                    select(messages.c.id)
-                    .where(
-                        messages.c.status == "sent",
-                        messages.c.expires_at.is_not(None),
-                        messages.c.expires_at < now - self._grace,
-                    )
-                    .limit(self._batch)
-                )
-            )
+            ids = list(conn.scalars(ended_validity(now - self._grace, self._batch)))
             changes = [
                 Change(
                     message_id,
@@ -74,3 +64,13 @@ class ValiditySweeper:
             ]
             applied = self._writer.apply(conn, changes, now)
         return len(applied)
+
+
+def ended_validity(before: datetime, limit: int) -> Select[str]:
+    """Up to `limit` sent messages whose validity ended before `before`, read through the
+    partial index `ix_messages_sent_expires_at` (its condition spelt as it is: tables.py)."""
+    return (
+        select(messages.c.id)
+        .where(text(SENT_WITH_VALIDITY), messages.c.expires_at < before)
+        .limit(limit)
+    )

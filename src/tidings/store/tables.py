@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from tidings.domain.classification import INFO_KEY, DataClass, not_personal
@@ -203,6 +204,10 @@ numbers = Table(
     UniqueConstraint("channel", "number_index"),
 )
 
+# A query must spell this out word for word (constants, not parameters) for SQLite to use
+# the partial index below.
+SENT_WITH_VALIDITY = "status = 'sent' AND expires_at IS NOT NULL"
+
 messages = Table(
     "messages",
     metadata,
@@ -242,6 +247,13 @@ messages = Table(
     Index("ix_messages_account_id_recipient_index", "account_id", "recipient_index"),
     Index("ix_messages_account_id_sender_index", "account_id", "sender_index"),
     Index("ix_messages_connector_ref", "connector_message_id", "connector"),
+    # The validity sweep's: only `sent` messages with a validity period, so it stays small.
+    Index(
+        "ix_messages_sent_expires_at",
+        "expires_at",
+        sqlite_where=text(SENT_WITH_VALIDITY),
+        postgresql_where=text(SENT_WITH_VALIDITY),
+    ),
 )
 
 # The text of a message, apart from its record: redacting it deletes this narrow row, so
