@@ -129,7 +129,10 @@ def test_an_enquire_link_flood_is_cut_off_and_others_are_not_slowed(
             started = time.monotonic()
             assert isinstance(other.request(EnquireLink(sequence_number=1000 + n)), EnquireLinkResp)
             slowest = max(slowest, time.monotonic() - started)
-        assert slowest < 1.0  # a bind timeout is tens of seconds; this is "not slowed"
+        # Bind and enquire_link timeouts are tens of seconds: answered within 2.5 s, the other
+        # session is not slowed. (The flooding threads and the server share this process and
+        # its GIL, on a machine other tests share too: one answer took 1.03 s under CI load.)
+        assert slowest < 2.5
     finally:
         stop.set()
     thread.join(5)
