@@ -222,10 +222,12 @@ def _update_from_values(
     columns: Sequence[str],
     rows: Sequence[dict[str, Any]],
 ) -> None:
-    """One statement of constant text: one array parameter per column, joined by unnest."""
+    """One statement of constant text: one array parameter per column, joined by unnest.
+    Arrays go in binary (%b): the driver's text form tests and escapes every element in
+    Python (2.3 µs an element for an id, against 0.4 µs in binary)."""
     quote = conn.dialect.identifier_preparer.quote
     order = (*keys, *columns)
-    arrays = ", ".join(f"%s::{table.c[c].type.compile(dialect=conn.dialect)}[]" for c in order)
+    arrays = ", ".join(f"%b::{table.c[c].type.compile(dialect=conn.dialect)}[]" for c in order)
     assignments = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns)
     names = ", ".join(quote(c) for c in order)
     match = " AND ".join(f"t.{quote(k)} = v.{quote(k)}" for k in keys)
@@ -268,9 +270,9 @@ def read_time(value: str | datetime) -> datetime:
 
 def driver_in(conn: Connection, values: Sequence[Any]) -> tuple[str, list[Any]]:
     """(SQL, parameters) of an `IN` test for driver-level SQL: `IN (?, ...)` on SQLite,
-    `= ANY(%s)` with one array on PostgreSQL. Put the SQL right after the column."""
+    `= ANY(%b)` with one array on PostgreSQL. Put the SQL right after the column."""
     if conn.dialect.name == "postgresql":
-        return "= ANY(%s)", [list(values)]
+        return "= ANY(%b)", [list(values)]
     return f"IN ({', '.join('?' * len(values))})", list(values)
 
 

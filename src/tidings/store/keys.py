@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from tidings.store.bulk import _sqlite_time, in_list
+from tidings.store.bulk import _sqlite_time, driver_rows, in_list
 from tidings.store.database import Database
 from tidings.store.tables import data_keys
 from tidings.store.vault import KeyVault
@@ -38,7 +38,7 @@ def live_subject_keys(
 ) -> dict[bytes, str]:
     """subject index -> key id, for the subjects that have a key not destroyed."""
     if conn.dialect.name == "postgresql":
-        rows = _pg_binary(
+        rows = driver_rows(
             conn,
             "SELECT id, subject_index FROM data_keys WHERE account_id = %s "
             "AND subject_index = ANY(%b) AND destroyed_at IS NULL",
@@ -60,16 +60,6 @@ def live_subject_keys(
     return found
 
 
-def _pg_binary(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-    """Run with binary parameters (%b): bytea arrays in text form cost an escape per byte."""
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall()) if cursor.description else []
-    finally:
-        cursor.close()
-
-
 def insert_minted_keys(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Record minted keys (their material is in the vault already); a key another
     transaction of this process recorded first is kept."""
@@ -79,7 +69,7 @@ def insert_minted_keys(conn: Connection, rows: Sequence[dict[str, Any]]) -> None
         types = ", ".join(
             f"%b::{data_keys.c[c].type.compile(dialect=conn.dialect)}[]" for c in KEY_COLUMNS
         )
-        _pg_binary(
+        driver_rows(
             conn,
             f"INSERT INTO data_keys ({', '.join(KEY_COLUMNS)}) "
             f"SELECT * FROM unnest({types}) ON CONFLICT (id) DO NOTHING",
