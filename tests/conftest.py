@@ -27,6 +27,8 @@ from tidings.api.app import create_app
 from tidings.core.clock import ManualClock
 from tidings.core.config import ConnectorConfig, RouteConfig, Settings
 from tidings.runtime import Runtime, build_runtime
+from tidings.store.database import Database
+from tidings.store.migrate import upgrade
 from tidings.store.partitions import PARTITIONED
 from tidings.store.tables import metadata
 
@@ -122,6 +124,15 @@ def truncate_filled(url: str) -> None:
                 conn.execute(text(f"TRUNCATE {', '.join(filled)} CASCADE"))
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """A migrated database and nothing else (no runtime), for storage-level tests."""
+    database = Database(database_url)
+    upgrade(database)
+    yield database
+    database.dispose()
 
 
 @pytest.fixture

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import Connection, insert
 
 from tidings.core.ids import new_ids
 from tidings.pipeline.validity import ended_validity
 from tidings.store.database import Database
-from tidings.store.migrate import upgrade
 from tidings.store.tables import messages
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -45,14 +43,6 @@ def _message(message_id: str, status: str, expires_at: datetime | None) -> dict[
         "created_at": NOW,
         "updated_at": NOW,
     }
-
-
-@pytest.fixture()
-def db(database_url: str) -> Database:
-    database = Database(database_url)
-    upgrade(database)
-    yield database  # type: ignore[misc]
-    database.dispose()
 
 
 def test_the_sweep_reads_the_partial_index_not_the_table(db: Database) -> None:

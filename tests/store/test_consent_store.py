@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-
-import pytest
 
 from tidings.store import consent as consent_store
 from tidings.store.database import Database
-from tidings.store.migrate import upgrade
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 A, B = "acc_a", "acc_b"
 N1, N2 = b"\x01" * 16, b"\x02" * 16
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    upgrade(database)
-    yield database
-    database.dispose()
 
 
 def _event(
