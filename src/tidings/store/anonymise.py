@@ -20,7 +20,7 @@ from tidings.store.bulk import in_list
 from tidings.store.erasures import UNLINKED_INDEX
 from tidings.store.tables import message_bodies, messages, webhook_deliveries
 
-_CHUNK = 1000
+_CHUNK = 1024  # a power of two: see bulk.padded_list
 GROUPS = ("day", "channel", "direction", "status", "country")
 
 

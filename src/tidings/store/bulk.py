@@ -273,13 +273,27 @@ def driver_in(conn: Connection, values: Sequence[Any]) -> tuple[str, list[Any]]:
     `= ANY(%b)` with one array on PostgreSQL. Put the SQL right after the column."""
     if conn.dialect.name == "postgresql":
         return "= ANY(%b)", [list(values)]
-    return f"IN ({', '.join('?' * len(values))})", list(values)
+    padded = padded_list(values)
+    return f"IN ({', '.join('?' * len(padded))})", padded
 
 
-def in_list(conn: Connection, column: Any, values: Sequence[str]) -> Any:
+def in_list(conn: Connection, column: Any, values: Sequence[Any]) -> Any:
     """`column IN values`; on PostgreSQL one array parameter (`= ANY`), which the driver
     does not have to re-parse for every list length the way it does hundreds of
-    placeholders."""
+    placeholders; on SQLite a list of `padded_list` length."""
     if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
-    return column.in_(values)
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(padded_list(values))
+
+
+def padded_list(values: Sequence[Any]) -> list[Any]:
+    """`values` with the last one repeated up to the next power of two, for SQLite IN
+    lists. SQLite prepares a statement per list length and the driver keeps the last 128
+    of each connection, at about 220 bytes a placeholder: lists of every length filled
+    each pooled connection's cache with statements of thousands of placeholders, tens of
+    MB that grew for hours. With these lengths a query has at most 14 statements of up
+    to 8,192 values. A repeated value changes neither IN nor NOT IN."""
+    padded = list(values)
+    if padded:
+        padded.extend(padded[-1:] * ((1 << (len(padded) - 1).bit_length()) - len(padded)))
+    return padded

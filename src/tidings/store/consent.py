@@ -15,8 +15,6 @@ from sqlalchemy import (
     Connection,
     Row,
     and_,
-    any_,
-    bindparam,
     delete,
     insert,
     literal,
@@ -24,7 +22,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, BYTEA
 
 from tidings.domain.consent import ALL, CHANNELS, Event
 from tidings.store.bulk import in_list
@@ -92,7 +89,9 @@ def consent_facts(
         literal("").label("action"),
         literal("").label("basis"),
         suppressions.c.created_at.label("occurred_at"),
-    ).where(suppressions.c.account_id == account_id, _index_in(conn, suppressions, indexes))
+    ).where(
+        suppressions.c.account_id == account_id, in_list(conn, suppressions.c.number_index, indexes)
+    )
     query: Any = opted_out
     if with_ledger:
         ledger = select(
@@ -107,7 +106,7 @@ def consent_facts(
             consent_events.c.occurred_at,
         ).where(
             consent_events.c.account_id == account_id,
-            _index_in(conn, consent_events, indexes),
+            in_list(conn, consent_events.c.number_index, indexes),
             consent_events.c.purpose.in_(list(purposes)),
         )
         query = union_all(opted_out, ledger)
@@ -118,15 +117,6 @@ def consent_facts(
         else:
             events.setdefault(index, []).append(as_event(row))
     return events, suppressed
-
-
-def _index_in(
-    conn: Connection, table: Any, indexes: Sequence[bytes], name: str = "number_index"
-) -> Any:
-    column = table.c[name]
-    if conn.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(indexes), type_=ARRAY(BYTEA)))
-    return column.in_(list(indexes))
 
 
 # --- suppression ---------------------------------------------------------------------
@@ -256,7 +246,7 @@ def pending_messages_to_numbers(
         messages.c.id, messages.c.recipient_index, messages.c.channel, messages.c.purpose
     ).where(
         messages.c.account_id == account_id,
-        _index_in(conn, messages, list(number_indexes), "recipient_index"),
+        in_list(conn, messages.c.recipient_index, number_indexes),
         messages.c.direction == "outbound",
         messages.c.status.in_(("scheduled", "queued")),
         messages.c.purpose.in_(list(purposes)),

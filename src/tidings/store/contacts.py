@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, BYTEA
 
-from tidings.store.bulk import in_list, insert_driver_values, insert_rows, update_rows
+from tidings.store.bulk import driver_in, in_list, insert_driver_values, insert_rows, update_rows
 from tidings.store.tables import (
     contact_field_values,
     contact_fields,
@@ -36,7 +36,7 @@ from tidings.store.tables import (
     list_members,
 )
 
-CHUNK = 1000  # ids per IN list: far below SQLite's parameter limit
+CHUNK = 1024  # ids per IN list: a power of two (bulk.padded_list)
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -99,15 +99,13 @@ def contacts_by_number_indexes(
         for found_row in conn.execute(query, {"account": account_id, "indexes": list(indexes)}):
             found[bytes(found_row.number_index)] = found_row
         return found
-    # SQLite: the driver's own statement, an IN list of CHUNK (one cached statement) and
-    # then one of the rest; SQLAlchemy's handling of each parameter cost more than the query.
+    # SQLite: the driver's own statement; SQLAlchemy's handling of each parameter cost
+    # more than the query.
     columns = "number_index, id, import_id, import_line" + (", fields_enc" if with_fields else "")
     for chunk in _chunks(indexes):
-        sql = (
-            f"SELECT {columns} FROM contacts WHERE account_id = ? "
-            f"AND number_index IN ({', '.join('?' * len(chunk))})"
-        )
-        for values in conn.exec_driver_sql(sql, (account_id, *chunk)):
+        test, params = driver_in(conn, chunk)
+        sql = f"SELECT {columns} FROM contacts WHERE account_id = ? AND number_index {test}"
+        for values in conn.exec_driver_sql(sql, (account_id, *params)):
             found[values[0]] = FoundContact(*values)
     return found
 

@@ -26,7 +26,7 @@ from tidings.store.tables import (
 # Replaces an erased subject's blind index: no HMAC output is all zeros in practice, so
 # nothing links the erased rows to a person, to each other or to a later message.
 UNLINKED_INDEX = bytes(16)
-_CHUNK = 1000
+_CHUNK = 1024  # a power of two: see bulk.padded_list
 
 
 def subject_messages(

@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from tidings.store.bulk import _sqlite_time, driver_rows, in_list
+from tidings.store.bulk import _sqlite_time, driver_in, driver_rows, in_list
 from tidings.store.database import Database
 from tidings.store.tables import data_keys
 from tidings.store.vault import KeyVault
 
 KEY_COLUMNS = ("id", "account_id", "scope", "subject_index", "created_at")
-_CHUNK = 5000
+_CHUNK = 4096  # a power of two: see bulk.padded_list
 
 
 def live_wrapped_keys(conn: Connection, key_ids: Sequence[str]) -> dict[str, bytes]:
@@ -45,16 +45,15 @@ def live_subject_keys(
             (account_id, list(subject_indexes)),
         )
         return {bytes(index): key_id for key_id, index in rows}
-    # The statement at the driver level: SQLAlchemy renders an IN list anew for each length,
-    # which cost more than the lookup (every group of single sends asks for its subjects).
+    # The statement at the driver level: SQLAlchemy's handling of the list cost more than
+    # the lookup (every group of single sends asks for its subjects).
     found: dict[bytes, str] = {}
     for start in range(0, len(subject_indexes), _CHUNK):
-        chunk = list(subject_indexes[start : start + _CHUNK])
-        marks = ", ".join("?" * len(chunk))
+        test, params = driver_in(conn, subject_indexes[start : start + _CHUNK])
         for key_id, index in conn.exec_driver_sql(
             "SELECT id, subject_index FROM data_keys WHERE account_id = ? "
-            f"AND subject_index IN ({marks}) AND destroyed_at IS NULL",
-            (account_id, *chunk),
+            f"AND subject_index {test} AND destroyed_at IS NULL",
+            (account_id, *params),
         ):
             found[bytes(index)] = key_id
     return found

@@ -150,26 +150,28 @@ def claim_outbox(
         return []
     conn.execute(
         update(smpp_outbox)
-        .where(smpp_outbox.c.id.in_(ids))
+        .where(in_list(conn, smpp_outbox.c.id, ids))
         .values(lease_until=lease_until, attempts=smpp_outbox.c.attempts + 1)
     )
     return list(
         conn.execute(
-            select(smpp_outbox).where(smpp_outbox.c.id.in_(ids)).order_by(smpp_outbox.c.id)
+            select(smpp_outbox)
+            .where(in_list(conn, smpp_outbox.c.id, ids))
+            .order_by(smpp_outbox.c.id)
         )
     )
 
 
 def delete_outbox(conn: Connection, ids: Sequence[int]) -> None:
     if ids:
-        conn.execute(delete(smpp_outbox).where(smpp_outbox.c.id.in_(list(ids))))
+        conn.execute(delete(smpp_outbox).where(in_list(conn, smpp_outbox.c.id, ids)))
 
 
 def release_outbox(conn: Connection, ids: Sequence[int]) -> None:
     """Hand entries back for the next bind (their deliver_sm was not acknowledged)."""
     if ids:
         conn.execute(
-            update(smpp_outbox).where(smpp_outbox.c.id.in_(list(ids))).values(lease_until=None)
+            update(smpp_outbox).where(in_list(conn, smpp_outbox.c.id, ids)).values(lease_until=None)
         )
 
 

@@ -28,7 +28,7 @@ vault_keys = Table(
     col("wrapped", LargeBinary, ACCOUNT_SECRET, nullable=False),  # AES-GCM under the master key
 )
 
-_CHUNK = 5000
+_CHUNK = 4096  # a power of two: see bulk.padded_list
 
 
 class KeyVault:

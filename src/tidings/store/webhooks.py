@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, or_, select, update
 
+from tidings.store.bulk import in_list
 from tidings.store.tables import webhook_deliveries
 
 
@@ -36,13 +37,13 @@ def claim_due(
         return []
     conn.execute(
         update(webhook_deliveries)
-        .where(webhook_deliveries.c.id.in_(ids))
+        .where(in_list(conn, webhook_deliveries.c.id, ids))
         .values(lease_until=lease_until)
     )
     return list(
         conn.execute(
             select(webhook_deliveries)
-            .where(webhook_deliveries.c.id.in_(ids))
+            .where(in_list(conn, webhook_deliveries.c.id, ids))
             .order_by(webhook_deliveries.c.created_at)
         )
     )
