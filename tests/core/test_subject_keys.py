@@ -221,3 +221,16 @@ def test_lru_evicts_the_least_recently_used_and_expires() -> None:
     assert cache.get("a") is None
     with pytest.raises(ValueError):
         LruCache(0, 1.0)
+
+
+def test_lru_put_many_is_put_of_each_in_turn() -> None:
+    ticks = [0.0]
+    cache: LruCache[str, int] = LruCache(3, 5.0, lambda: ticks[0])
+    cache.put("a", 1)
+    ticks[0] = 1.0
+    cache.put_many([("b", 2), ("a", 10), ("c", 3), ("d", 4)])
+    # "b" was the least recently used when "d" came; "a" was refreshed by the batch
+    assert cache.get("b") is None
+    assert (cache.get("a"), cache.get("c"), cache.get("d")) == (10, 3, 4)
+    ticks[0] = 6.5  # 5.5 s after the batch: all of it expired together
+    assert cache.get("a") is None and cache.get("d") is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -48,6 +48,17 @@ class LruCache(Generic[K, V]):
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
+
+    def put_many(self, items: Iterable[tuple[K, V]]) -> None:
+        """`put` of each item in turn, under one lock and one reading of the clock."""
+        with self._lock:
+            stored_at = self._monotonic()
+            entries = self._entries
+            for key, value in items:
+                entries[key] = (stored_at, value)
+                entries.move_to_end(key)
+            while len(entries) > self.size:
+                entries.popitem(last=False)
 
     def pop(self, key: K) -> None:
         with self._lock:

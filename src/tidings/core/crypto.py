@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from tidings.core.cache import LruCache
 from tidings.core.errors import ConfigError, TidingsError
-from tidings.core.ids import new_id
+from tidings.core.ids import new_ids
 
 _FORMAT_VERSION = 1
 _NONCE_BYTES = 12
@@ -342,18 +342,21 @@ class Crypto:
                 found[index] = SubjectKey(key_id, AESGCM(raw), None)
         unknown = [index for index in misses if index not in found]
         if unknown:
-            minted: list[tuple[str, bytes]] = []
             with self._mint_lock:  # two requests for one new subject get one key
+                new: list[bytes] = []
                 for index in unknown:
                     key = self._cached_subject(account_id, index)
                     if key is None:
-                        key, wrapped = self._mint_subject(account_id, index, now)
-                        minted.append((key.key_id, wrapped))
+                        new.append(index)
+                    else:
+                        found[index] = key
+                minted = self._mint_subjects(account_id, new, now)
+                for index, (key, _) in zip(new, minted, strict=True):
                     found[index] = key
                 try:
-                    self.keep(minted)
+                    self.keep([(key.key_id, wrapped) for key, wrapped in minted])
                 except BaseException:
-                    self.discard([key_id for key_id, _ in minted])
+                    self.discard([key.key_id for key, _ in minted])
                     raise
         return found
 
@@ -367,30 +370,48 @@ class Crypto:
         raw = self._raw.get(key_id)
         return None if raw is None else SubjectKey(key_id, AESGCM(raw), None)
 
-    def _mint_subject(
-        self, account_id: str, index: bytes, now: datetime
-    ) -> tuple[SubjectKey, bytes]:
-        key_id = new_id("dk", now)
-        wrapped, raw = self._mint(key_id)
-        row: dict[str, Any] = {
-            "id": key_id,
-            "account_id": account_id,
-            "scope": SUBJECT_SCOPE,
-            "subject_index": index,
-            "created_at": now,
-        }
+    def _mint_subjects(
+        self, account_id: str, indexes: Sequence[bytes], now: datetime
+    ) -> list[tuple[SubjectKey, bytes]]:
+        """A new key for each subject, with its wrapped form; ids and random bytes are
+        drawn for all of them at once."""
+        count = len(indexes)
+        if not count:
+            return []
+        key_ids = new_ids("dk", now, count)
+        randomness = os.urandom((32 + _NONCE_BYTES) * count)
+        wrap = self._wrapping.encrypt
+        minted: list[tuple[SubjectKey, bytes]] = []
+        pending: dict[str, tuple[dict[str, Any], bytes]] = {}
+        for n, (key_id, index) in enumerate(zip(key_ids, indexes, strict=True)):
+            start = n * (32 + _NONCE_BYTES)
+            raw = randomness[start : start + 32]
+            nonce = randomness[start + 32 : start + 32 + _NONCE_BYTES]
+            row: dict[str, Any] = {
+                "id": key_id,
+                "account_id": account_id,
+                "scope": SUBJECT_SCOPE,
+                "subject_index": index,
+                "created_at": now,
+            }
+            pending[key_id] = (row, raw)
+            wrapped = nonce + wrap(nonce, raw, key_id.encode())
+            minted.append((SubjectKey(key_id, AESGCM(raw), row), wrapped))
         with self._lock:
-            self._pending[key_id] = (row, raw)
-        self._subjects.put((account_id, index), key_id)
-        return SubjectKey(key_id, AESGCM(raw), row), wrapped
+            self._pending.update(pending)
+        self._subjects.put_many(
+            ((account_id, index), key_id) for index, key_id in zip(indexes, key_ids, strict=True)
+        )
+        return minted
 
     def confirm(self, key_ids: Iterable[str]) -> None:
         """The rows of these minted keys are committed: cache them like any stored key."""
         with self._lock:
-            for key_id in key_ids:
-                pending = self._pending.pop(key_id, None)
-                if pending is not None:
-                    self._raw.put(key_id, pending[1])
+            confirmed = [(k, p[1]) for k in key_ids if (p := self._pending.get(k)) is not None]
+        self._raw.put_many(confirmed)  # cached before it leaves `_pending`: never absent
+        with self._lock:
+            for key_id, _ in confirmed:
+                self._pending.pop(key_id, None)
 
     def discard(self, key_ids: Iterable[str]) -> None:
         """The transaction that was to store these minted keys failed: forget them."""

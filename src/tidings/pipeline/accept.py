@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from tidings.core.clock import Clock, iso, to_utc
 from tidings.core.crypto import Crypto, SubjectKey
 from tidings.core.errors import Conflict, InvalidInput, TidingsError
-from tidings.core.ids import new_id
+from tidings.core.ids import new_id, new_ids
 from tidings.domain.addresses import AddressError, normalise_number, normalise_sender
 from tidings.domain.consent import PURPOSE_NAME, TRANSACTIONAL
 from tidings.domain.encoding import BodyInfo, analyse
@@ -302,20 +302,23 @@ class AcceptService:
         now: datetime,
         *,
         message_id: str | None = None,
+        sealed_sender: tuple[bytes, bytes] | None = None,
     ) -> Prepared:
         """Encrypt and build the rows. The recipient is the data subject: their number and
-        the body go under their key; the sender id is the account's, under the account key."""
+        the body go under their key; the sender id is the account's, under the account key
+        (`sealed_sender`: its `seal_sender`, when the caller has it already)."""
         req, to, sender = checked.req, checked.to, checked.sender
         message_id = message_id or new_id("msg", now)
         status = "scheduled" if checked.send_at else "queued"
         enc = self._crypto.encrypt
+        sender_enc, sender_index = sealed_sender or self.seal_sender(account_id, sender)
         row = {
             "id": message_id,
             "account_id": account_id,
             "direction": "outbound",
             "channel": req.channel,
-            "sender_enc": enc(account_id, "messages.sender", sender),
-            "sender_index": self._crypto.blind_index(account_id, sender),
+            "sender_enc": sender_enc,
+            "sender_index": sender_index,
             "recipient_enc": enc(account_id, "messages.recipient", to, key),
             "recipient_index": checked.subject_index,
             "body_enc": enc(account_id, "messages.body", req.body, key),
@@ -344,6 +347,14 @@ class AcceptService:
             sender=sender,
             body=req.body,
             new_key=key.row,
+        )
+
+    def seal_sender(self, account_id: str, sender: str) -> tuple[bytes, bytes]:
+        """(ciphertext, blind index) of a sender id. The messages of a batch from one
+        sender share them: equal ciphertexts tell only what the equal index tells."""
+        return (
+            self._crypto.encrypt(account_id, "messages.sender", sender),
+            self._crypto.blind_index(account_id, sender),
         )
 
     def _insert(
@@ -529,8 +540,21 @@ class AcceptService:
                 errors.append(ItemError(index, exc.code, exc.extra.get("field"), exc.detail))
         # One lookup for every subject of the batch; keys for new subjects minted in bulk.
         keys = self._crypto.subject_keys(account_id, [c.subject_index for _, c in checked], now)
+        senders = {s: self.seal_sender(account_id, s) for s in {c.sender for _, c in checked}}
+        message_ids = new_ids("msg", now, len(checked))
         prepared = [
-            (index, self.seal(account_id, c, keys[c.subject_index], now)) for index, c in checked
+            (
+                index,
+                self.seal(
+                    account_id,
+                    c,
+                    keys[c.subject_index],
+                    now,
+                    message_id=message_id,
+                    sealed_sender=senders[c.sender],
+                ),
+            )
+            for (index, c), message_id in zip(checked, message_ids, strict=True)
         ]
         if prepared:
             gated = [
