@@ -63,10 +63,10 @@ def main() -> None:
         if args.profile is not None:
             profiler = Profiler(server.pid, 8, args.profile)
             profiler.start()
-        before = cpu_snapshot(server.pids, args.db)
+        before = cpu_snapshot(server.pids, args.db, 1 + len(server.more_api))
         with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
             latencies = list(pool.map(post, bodies))
-        after = cpu_snapshot(server.pids, args.db)
+        after = cpu_snapshot(server.pids, args.db, 1 + len(server.more_api))
         wall = after.wall - before.wall
         cpu = cpu_used(before, after)
         rss = server.rss()
@@ -102,7 +102,7 @@ def main() -> None:
             ("one batch p50 s", out["batch_p50_s"]),
             ("one batch max s", out["batch_max_s"]),
             ("server CPU s (cores)", f"{cpu['server_cpu_s']:.1f} ({cpu['server_cores']:.2f})"),
-            ("API process CPU µs / message", out["api_cpu_us_per_msg"]),
+            ("API processes CPU µs / message", out["api_cpu_us_per_msg"]),
             (
                 "postgres CPU s (cores)",
                 f"{cpu['postgres_cpu_s']:.1f} ({cpu['postgres_cores']:.2f})",

@@ -193,21 +193,21 @@ def driver_cpu_seconds() -> float:
 class CpuSnapshot:
     wall: float
     server: float
-    api: float  # the first server process: with --split, the (first) API process
+    api: float  # the first `api_count` server processes: with --split, the API processes
     postgres: float
     driver: float
     machine: float
 
 
-def cpu_snapshot(pids: int | Sequence[int], db: str) -> CpuSnapshot:
-    """Wall clock and CPU seconds: the server (all its processes, and the first of them: the
-    API process with --split), PostgreSQL, this driver, the whole machine."""
+def cpu_snapshot(pids: int | Sequence[int], db: str, api_count: int = 1) -> CpuSnapshot:
+    """Wall clock and CPU seconds: the server (all its processes, and the first `api_count`
+    of them: the API processes with --split), PostgreSQL, this driver, the whole machine."""
     pids = [pids] if isinstance(pids, int) else list(pids)
-    first = cpu_seconds(pids[0])
+    api = sum(cpu_seconds(pid) for pid in pids[:api_count])
     return CpuSnapshot(
         wall=time.perf_counter(),
-        server=first + sum(cpu_seconds(pid) for pid in pids[1:]),
-        api=first,
+        server=api + sum(cpu_seconds(pid) for pid in pids[api_count:]),
+        api=api,
         postgres=postgres_cpu_seconds() if db == "postgres" else 0.0,
         driver=driver_cpu_seconds(),
         machine=machine_busy_seconds(),
@@ -470,8 +470,10 @@ def run_server(config: ServerConfig, *, startup_timeout: float = 60.0) -> Iterat
                 )
         url = f"http://127.0.0.1:{port}"
         _wait_healthy(url, process, log_path, startup_timeout)
-        for extra in more_api:
-            _wait_healthy(url, extra, log_path, startup_timeout)
+        for extra in [process, *more_api] if more_api else []:
+            # Any one process answers /healthz; the kernel spreads connections only over
+            # those already listening, so wait for each to listen before the clock starts.
+            _wait_listening(extra, port, log_path, startup_timeout)
         yield Server(
             url=url,
             pid=process.pid,
@@ -502,6 +504,41 @@ def run_server(config: ServerConfig, *, startup_timeout: float = 60.0) -> Iterat
             shutil.rmtree(data_dir, ignore_errors=True)
         else:
             print(f"kept {data_dir}", file=sys.stderr)
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """Socket inodes listening on `port` (any address), from /proc/net/tcp{,6}."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as handle:
+            next(handle)
+            for line in handle:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(fields[9])
+    return inodes
+
+
+def _wait_listening(
+    process: subprocess.Popen[bytes], port: int, log_path: Path, timeout: float
+) -> None:
+    """Wait until `process` holds a socket listening on `port`."""
+    deadline = time.monotonic() + timeout
+    fd_dir = Path(f"/proc/{process.pid}/fd")
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"tidings serve exited with {process.returncode}:\n{log_path.read_text()[-4000:]}"
+            )
+        listening = _listening_inodes(port)
+        with contextlib.suppress(OSError):
+            for fd in fd_dir.iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target.startswith("socket:[") and target[8:-1] in listening:
+                        return
+        time.sleep(0.1)
+    raise RuntimeError(f"API process {process.pid} did not listen on {port} in {timeout:.0f}s")
 
 
 def _wait_healthy(
