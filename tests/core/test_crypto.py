@@ -5,6 +5,7 @@ import hmac
 import os
 import pickle
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from tidings.core.crypto import (
     Crypto,
     HmacSha256,
     KeyUnavailable,
+    NoncePool,
     load_or_create_master_key,
     parse_master_key,
     private_file,
@@ -129,3 +131,38 @@ def test_master_key_from_environment_wins(tmp_path: Path) -> None:
 def test_bad_master_keys_are_refused_with_advice(bad: str) -> None:
     with pytest.raises(ConfigError, match="TIDINGS_MASTER_KEY"):
         parse_master_key(bad)
+
+
+def test_nonces_are_never_repeated_across_draws_threads_or_a_fork() -> None:
+    pool = NoncePool()
+    first = [pool.take() for _ in range(2500)]  # past two draws of 1,024
+    assert len(set(first)) == 2500 and {len(n) for n in first} == {12}
+
+    from_threads: list[list[bytes]] = [[], []]
+
+    def draw(into: list[bytes]) -> None:
+        into.extend(pool.take() for _ in range(1100))
+
+    threads = [threading.Thread(target=draw, args=(into,)) for into in from_threads]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seen = first + from_threads[0] + from_threads[1]
+    assert len(set(seen)) == len(seen)
+
+    # A forked child must not take the nonces its parent drew and has not used yet.
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        os.write(write, b"".join(pool.take() for _ in range(4)))
+        os._exit(0)
+    os.close(write)
+    from_child = os.read(read, 48)
+    os.close(read)
+    os.waitpid(child, 0)
+    parents = b"".join(pool.take() for _ in range(4))
+    assert len(from_child) == 48 and from_child != parents
+    assert {from_child[i : i + 12] for i in range(0, 48, 12)}.isdisjoint(
+        {parents[i : i + 12] for i in range(0, 48, 12)}
+    )

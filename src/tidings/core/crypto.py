@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -109,14 +109,60 @@ HOT_CIPHERS = 1024
 # Another process that destroys a key (an erasure) is noticed at the latest this much later.
 DEFAULT_KEY_CACHE_SECONDS = 60.0
 
+_forks = 0  # how many forks led to this process: nonces drawn before one are not reused
+
+
+def _forked() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+class NoncePool:
+    """Random 96-bit AES-GCM nonces, drawn 1,024 at a time: one read of the system's
+    random source instead of one per encryption. Each thread draws its own, and a forked
+    child never uses what its parent drew."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def take(self) -> bytes:
+        local = self._local
+        used = getattr(local, "used", 0)
+        pool: bytes = getattr(local, "pool", b"")
+        if used == len(pool) or getattr(local, "forks", -1) != _forks:
+            pool = local.pool = os.urandom(_NONCE_BYTES * 1024)
+            local.forks = _forks
+            used = 0
+        local.used = used + _NONCE_BYTES
+        return pool[used : used + _NONCE_BYTES]
+
+
+_nonces = NoncePool()
+
+
+@functools.lru_cache(maxsize=4096)
+def _aad(account_id: str, column: str) -> bytes:
+    """The associated data that binds a ciphertext to its account and column."""
+    return f"{account_id}|{column}".encode()
+
+
+@functools.lru_cache(maxsize=4096)
+def _head(key_id: str) -> bytes:
+    """A ciphertext's header: format version and the id of the key it was made under."""
+    ref = key_id.encode()
+    return bytes((_FORMAT_VERSION, len(ref))) + ref
+
+
 WrappedLoader = Callable[[str], bytes | None]
 ManyLoader = Callable[[Sequence[str]], dict[str, bytes]]
 SubjectFinder = Callable[[str, Sequence[bytes]], dict[bytes, tuple[str, bytes]]]
 KeyKeeper = Callable[[Sequence[tuple[str, bytes]]], None]
 
 
-@dataclass(frozen=True, slots=True)
-class SubjectKey:
+class SubjectKey(NamedTuple):  # a tuple: one is made for every message of a batch
     """The key a subject's fields are encrypted with. `row` is its `data_keys` row (the
     bookkeeping; the material is in the vault already) while the row may not be stored
     yet: every transaction that writes data under the key inserts the row too."""
@@ -436,11 +482,9 @@ class Crypto:
             key_id, cipher = self._account_cipher(account_id)
         else:
             key_id, cipher = key.key_id, key.cipher
-        nonce = os.urandom(_NONCE_BYTES)
-        aad = f"{account_id}|{column}".encode()
-        key_ref = key_id.encode()
-        body = cipher.encrypt(nonce, plaintext.encode(), aad)
-        return bytes((_FORMAT_VERSION, len(key_ref))) + key_ref + nonce + body
+        nonce = _nonces.take()
+        body = cipher.encrypt(nonce, plaintext.encode(), _aad(account_id, column))
+        return _head(key_id) + nonce + body
 
     def decrypt(self, account_id: str, column: str, blob: bytes) -> str:
         if not blob or blob[0] != _FORMAT_VERSION:
@@ -449,7 +493,7 @@ class Crypto:
         key_id = bytes(blob[2 : 2 + ref_len]).decode()
         start = 2 + ref_len
         nonce = blob[start : start + _NONCE_BYTES]
-        aad = f"{account_id}|{column}".encode()
+        aad = _aad(account_id, column)
         try:
             return self._cipher(key_id).decrypt(nonce, blob[start + _NONCE_BYTES :], aad).decode()
         except InvalidTag as exc:
@@ -493,7 +537,6 @@ class BatchDecrypter:
         self._crypto = crypto
         self._raw = raw
         self._ciphers: dict[str, AESGCM] = {}
-        self._aad: dict[tuple[str, str], bytes] = {}
 
     def decrypt(self, account_id: str, column: str, blob: bytes) -> str:
         if not blob or blob[0] != _FORMAT_VERSION:
@@ -506,25 +549,12 @@ class BatchDecrypter:
             if raw is None:
                 return self._crypto.decrypt(account_id, column, blob)
             cipher = self._ciphers[key_id] = AESGCM(raw)
-        aad = self._aad.get((account_id, column))
-        if aad is None:
-            aad = self._aad[(account_id, column)] = f"{account_id}|{column}".encode()
         nonce_end = start + _NONCE_BYTES
+        aad = _aad(account_id, column)
         try:
             return cipher.decrypt(blob[start:nonce_end], blob[nonce_end:], aad).decode()
         except InvalidTag as exc:
             raise KeyUnavailable(key_id) from exc
-
-
-_forks = 0  # how many forks led to this process: nonces drawn before one are not reused
-
-
-def _forked() -> None:
-    global _forks
-    _forks += 1
-
-
-os.register_at_fork(after_in_child=_forked)
 
 
 class AccountSealer:
@@ -540,11 +570,7 @@ class AccountSealer:
         self._index_key = index_key
         self._cipher = AESGCM(raw_key)
         self._mac = HmacSha256(index_key)
-        self._head = bytes((_FORMAT_VERSION, len(key_id.encode()))) + key_id.encode()
-        self._nonces = b""
-        self._used = 0
-        self._forks = -1
-        self._aad: dict[str, bytes] = {}
+        self._head = _head(key_id)
 
     def __reduce__(self) -> tuple[type[AccountSealer], tuple[str, str, bytes, bytes]]:
         return (type(self), (self.account_id, self._key_id, self._raw, self._index_key))
@@ -552,17 +578,8 @@ class AccountSealer:
     def encrypt(self, account_id: str, column: str, plaintext: str) -> bytes:
         if account_id != self.account_id:
             raise KeyUnavailable(f"no data key for {account_id} here")
-        used = self._used
-        if used == len(self._nonces) or self._forks != _forks:
-            # Random nonces drawn 1,024 at a time; never shared with a forked copy.
-            self._nonces = os.urandom(_NONCE_BYTES * 1024)
-            self._forks = _forks
-            used = 0
-        self._used = used + _NONCE_BYTES
-        nonce = self._nonces[used : used + _NONCE_BYTES]
-        aad = self._aad.get(column)
-        if aad is None:
-            aad = self._aad[column] = f"{account_id}|{column}".encode()
+        nonce = _nonces.take()
+        aad = _aad(account_id, column)
         return self._head + nonce + self._cipher.encrypt(nonce, plaintext.encode(), aad)
 
     def blind_index(self, scope: str, value: str) -> bytes:
