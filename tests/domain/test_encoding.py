@@ -254,6 +254,12 @@ def test_surrogate_code_points_in_str_are_kept_together() -> None:
     assert info.parts == ("á" * 66, "\ud83d\ude00" + "é" * 5)
 
 
+def test_a_lone_surrogate_counts_one_unit() -> None:
+    assert analyse("\ud83d" + "é" * 69).units == 70
+    assert analyse("\ud83d" + "é" * 69).segments == 1
+    assert analyse("é" * 69 + "\udc00" + "é").parts == ("é" * 67, "é" * 2 + "\udc00" + "é")
+
+
 def test_flag_emoji_counts_four_units() -> None:
     assert analyse("🇳🇱").units == 4
 

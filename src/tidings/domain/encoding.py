@@ -112,17 +112,21 @@ def analyse(body: str) -> BodyInfo:
     """Choose the encoding for ``body`` and split it into concatenated-SMS segments."""
     if not body:
         return BodyInfo("gsm7", 0, 1, ("",))
+    # Units are counted in C (the septets of the translated text, the UTF-16 code units of
+    # the encoded one); a body is cut into atoms only when it needs more than one segment.
     if is_gsm7(body):
+        units = len(body.translate(_GSM7_TRANSLATION))
+        if units <= GSM7_SINGLE_SEPTETS:
+            return BodyInfo("gsm7", units, 1, (body,))
         atoms = [(char, 2 if char in GSM7_EXTENSION else 1) for char in body]
-        encoding: Encoding = "gsm7"
-        single, multi = GSM7_SINGLE_SEPTETS, GSM7_MULTI_SEPTETS
-    else:
-        atoms = _ucs2_atoms(body)
-        encoding = "ucs2"
-        single, multi = UCS2_SINGLE_UNITS, UCS2_MULTI_UNITS
-    units = sum(size for _, size in atoms)
-    parts = (body,) if units <= single else _split(atoms, multi)
-    return BodyInfo(encoding, units, len(parts), parts)
+        parts = _split(atoms, GSM7_MULTI_SEPTETS)
+        return BodyInfo("gsm7", units, len(parts), parts)
+    # surrogatepass: a lone surrogate counts as the one code unit it is on the wire
+    units = len(body.encode("utf-16-le", "surrogatepass")) // 2
+    if units <= UCS2_SINGLE_UNITS:
+        return BodyInfo("ucs2", units, 1, (body,))
+    parts = _split(_ucs2_atoms(body), UCS2_MULTI_UNITS)
+    return BodyInfo("ucs2", units, len(parts), parts)
 
 
 # Every GSM-7 character to its septet(s) as a one- or two-character str, for str.translate.
