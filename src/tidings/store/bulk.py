@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -40,14 +41,15 @@ def _sqlite_time(value: datetime) -> str:
 
 def _converter(
     conn: Connection, table: Table, columns: Sequence[str]
-) -> Callable[[list[Any]], tuple[Any, ...]]:
+) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
     """Turn a row's values into driver parameters; SQLite needs datetimes as text."""
     times = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, DateTime)]
     if conn.dialect.name != "sqlite" or not times:
         return tuple
     cache: dict[datetime, str] = {}  # rows of one batch mostly share their timestamps
 
-    def convert(values: list[Any]) -> tuple[Any, ...]:
+    def convert(row: Sequence[Any]) -> tuple[Any, ...]:
+        values = list(row)
         for i in times:
             value = values[i]
             if value is not None:
@@ -74,7 +76,11 @@ def insert_rows(
     if not rows:
         return
     names = list(rows[0]) if columns is None else list(columns)
-    insert_values(conn, table, names, [[row[c] for c in names] for row in rows])
+    if len(names) == 1:
+        insert_values(conn, table, names, [(row[names[0]],) for row in rows])
+        return
+    values = itemgetter(*names)  # the row's values as a tuple, looked up in C
+    insert_values(conn, table, names, [values(row) for row in rows])
 
 
 def insert_values(
@@ -92,7 +98,7 @@ def insert_values(
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join([_mark(conn)] * len(columns))})"
     )
-    conn.exec_driver_sql(sql, [convert(list(row)) for row in values])
+    conn.exec_driver_sql(sql, [convert(row) for row in values])
 
 
 def insert_driver_values(
@@ -190,7 +196,8 @@ def update_rows(
         convert = _converter(conn, table, order)
         assignments = ", ".join(f"{quote(c)} = {mark}" for c in columns)
         sql = f"UPDATE {quote(table.name)} SET {assignments} WHERE {match}"
-        _driver_executemany(conn, sql, [convert([row[c] for c in order]) for row in rows])
+        values = itemgetter(*order)  # at least one column and one key: always a tuple
+        _driver_executemany(conn, sql, [convert(values(row)) for row in rows])
 
 
 def _driver_executemany(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:

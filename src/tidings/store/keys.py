@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
-from tidings.store.bulk import _sqlite_time, driver_in, driver_rows, in_list
+from tidings.store.bulk import _converter, driver_in, driver_rows, in_list
 from tidings.store.database import Database
 from tidings.store.tables import data_keys
 from tidings.store.vault import KeyVault
@@ -75,19 +76,12 @@ def insert_minted_keys(conn: Connection, rows: Sequence[dict[str, Any]]) -> None
             tuple([row[c] for row in rows] for c in KEY_COLUMNS),
         )
         return
+    convert = _converter(conn, data_keys, KEY_COLUMNS)  # a batch's keys share their time
+    values = itemgetter(*KEY_COLUMNS)
     conn.exec_driver_sql(
         f"INSERT OR IGNORE INTO data_keys ({', '.join(KEY_COLUMNS)}) "
         f"VALUES ({', '.join('?' * len(KEY_COLUMNS))})",
-        [
-            (
-                row["id"],
-                row["account_id"],
-                row["scope"],
-                row["subject_index"],
-                _sqlite_time(row["created_at"]),
-            )
-            for row in rows
-        ],
+        [convert(values(row)) for row in rows],
     )
 
 
