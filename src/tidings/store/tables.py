@@ -156,7 +156,8 @@ data_keys = Table(
     "data_keys",
     metadata,
     col("id", String(32), OPS, primary_key=True),
-    col("account_id", String(32), OPS, nullable=False, index=True),
+    # (by account alone too: the index below starts with it)
+    col("account_id", String(32), OPS, nullable=False),
     col("scope", String(16), OPS, nullable=False),  # "account" or "subject"
     # A subject's blind index (as in messages.*_index); NULL for an account key and once
     # the key is destroyed, so an erased subject is no longer linked to anything.
@@ -204,8 +205,9 @@ numbers = Table(
     UniqueConstraint("channel", "number_index"),
 )
 
-# A query must spell this out word for word (constants, not parameters) for SQLite to use
-# the partial index below.
+# The partial indexes' conditions. A query must spell them out word for word (constants,
+# not parameters) for SQLite to use the index.
+HAS_CONNECTOR_REF = "connector_message_id IS NOT NULL"
 SENT_WITH_VALIDITY = "status = 'sent' AND expires_at IS NOT NULL"
 
 messages = Table(
@@ -246,7 +248,15 @@ messages = Table(
     Index("ix_messages_account_id_status", "account_id", "status"),
     Index("ix_messages_account_id_recipient_index", "account_id", "recipient_index"),
     Index("ix_messages_account_id_sender_index", "account_id", "sender_index"),
-    Index("ix_messages_connector_ref", "connector_message_id", "connector"),
+    # Receipts find their message by the operator's id, which a message has only once sent:
+    # the queued ones stay out, and accepting a message writes one index fewer.
+    Index(
+        "ix_messages_connector_ref",
+        "connector_message_id",
+        "connector",
+        sqlite_where=text(HAS_CONNECTOR_REF),
+        postgresql_where=text(HAS_CONNECTOR_REF),
+    ),
     # The validity sweep's: only `sent` messages with a validity period, so it stays small.
     Index(
         "ix_messages_sent_expires_at",
