@@ -117,9 +117,7 @@ class Queued:
 
 @dataclass(slots=True)
 class Prepared:
-    row: dict[str, Any]
-    event: dict[str, Any]
-    work: dict[str, Any]
+    row: dict[str, Any]  # the message (its history entry and dispatch work follow from it)
     to: str
     sender: str
     body: str
@@ -337,12 +335,6 @@ class AcceptService:
         }
         return Prepared(
             row=row,
-            event={"message_id": message_id, "status": status, "at": now, "detail": None},
-            work={
-                "message_id": message_id,
-                "run_at": checked.send_at or now,
-                "tried_connectors": "",
-            },
             to=to,
             sender=sender,
             body=req.body,
@@ -364,9 +356,7 @@ class AcceptService:
         in the same transaction, whose minted keys are confirmed with the rest), then the
         messages and the rows that go with them: one transaction."""
         key_store.insert_minted_keys(conn, _minted([*prepared, *keys_of]))
-        message_store.insert_messages(
-            conn, [p.row for p in prepared], [p.event for p in prepared], [p.work for p in prepared]
-        )
+        message_store.insert_outbound(conn, [p.row for p in prepared])
         companions: dict[Table, list[dict[str, Any]]] = {}
         for item in prepared:
             for table, row in item.companions:

@@ -124,5 +124,5 @@ class KeywordHandler:
             key_store.insert_minted_keys(conn, [prepared.new_key])
             if minted is not None:
                 minted.append(prepared.new_key["id"])
-        message_store.insert_messages(conn, [prepared.row], [prepared.event], [prepared.work])
+        message_store.insert_outbound(conn, [prepared.row])
         return True

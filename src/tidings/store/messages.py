@@ -49,6 +49,27 @@ def insert_messages(
     insert_rows(conn, dispatch_queue, queue)
 
 
+def insert_outbound(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Outbound messages as accepted, with what goes with them (`insert_messages`): their
+    first history entry (their status when created) and their dispatch work (due at
+    `send_at`, or at once)."""
+    if not rows:
+        return
+    insert_messages(conn, rows, [], [])
+    insert_values(
+        conn,
+        message_events,
+        ("message_id", "status", "at"),
+        [(r["id"], r["status"], r["created_at"]) for r in rows],
+    )
+    insert_values(
+        conn,
+        dispatch_queue,
+        ("message_id", "run_at", "tried_connectors"),
+        [(r["id"], r["send_at"] or r["created_at"], "") for r in rows],
+    )
+
+
 def get_message(conn: Connection, account_id: str, message_id: str) -> Row[Any] | None:
     return conn.execute(
         messages_with_body.where(messages.c.id == message_id, messages.c.account_id == account_id)
