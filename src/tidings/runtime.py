@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,6 +109,7 @@ class Runtime:
     clock: Clock
     db: Database
     crypto: Crypto
+    key_ring: KeyRing
     metrics: Metrics
     accounts: AccountService
     numbers: NumberService
@@ -139,6 +141,7 @@ class Runtime:
     _sweeper: PeriodicJob | None = None
     _statement_worker: PeriodicJob | None = None
     _partition_maker: PeriodicJob | None = None
+    _key_reaper: PeriodicJob | None = None
 
     async def start_workers(self) -> None:
         """Connect connectors and run dispatch, event recording and webhook delivery."""
@@ -159,6 +162,12 @@ class Runtime:
                 scheduled_sweep(self.retention),
             )
             self._sweeper.start()
+            self._key_reaper = PeriodicJob(
+                "reaping unrecorded keys",
+                self.settings.retention_interval_seconds,
+                self._reap_keys,
+            )
+            self._key_reaper.start()
         if self.settings.billing.statement_interval_seconds > 0:
             self._statement_worker = PeriodicJob(
                 "issuing statements",
@@ -175,6 +184,11 @@ class Runtime:
             self.imports.release_all()
         self.imports.start()
 
+    def _reap_keys(self, _stopping: threading.Event) -> None:
+        reaped = self.key_ring.reap_unrecorded(self.clock.now())
+        if reaped:
+            log.info("deleted %d keys from the vault that no transaction recorded", reaped)
+
     async def stop_workers(self) -> None:
         await asyncio.to_thread(self.imports.stop)  # a running import stops between batches
         await self.accept.close()
@@ -183,6 +197,9 @@ class Runtime:
         if self._sweeper is not None:
             await self._sweeper.stop()  # a sweep under way stops after its current batch
             self._sweeper = None
+        if self._key_reaper is not None:
+            await self._key_reaper.stop()
+            self._key_reaper = None
         if self._statement_worker is not None:
             await self._statement_worker.stop()
             self._statement_worker = None
@@ -324,6 +341,7 @@ def build_runtime(
         clock=clock,
         db=db,
         crypto=crypto,
+        key_ring=ring,
         metrics=metrics,
         accounts=account_service,
         numbers=NumberService(db, crypto, clock),

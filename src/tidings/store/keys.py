@@ -4,12 +4,13 @@ finding live keys, storing minted subject keys, destroying keys."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from tidings.core.ids import lowest_id
 from tidings.store.bulk import _converter, driver_in, driver_rows, in_list
 from tidings.store.database import Database
 from tidings.store.tables import data_keys
@@ -145,6 +146,25 @@ def live_key_count(conn: Connection, account_id: str) -> int:
     )
 
 
+def recorded_key_ids(conn: Connection, key_ids: Sequence[str]) -> set[str]:
+    """Those of `key_ids` that have a `data_keys` row (destroyed or not)."""
+    found: set[str] = set()
+    for start in range(0, len(key_ids), _CHUNK):
+        chunk = key_ids[start : start + _CHUNK]
+        found.update(
+            conn.execute(select(data_keys.c.id).where(in_list(conn, data_keys.c.id, chunk)))
+            .scalars()
+            .all()
+        )
+    return found
+
+
+# A minted key's material is in the vault before the transaction that records it commits;
+# no transaction runs nearly this long, so a key this old and unrecorded never will be.
+UNRECORDED_GRACE = timedelta(hours=1)
+_REAPED_UNTIL = "reaped_until"
+
+
 class KeyRing:
     """Keys as Crypto needs them: bookkeeping from the database, material from the vault."""
 
@@ -170,6 +190,27 @@ class KeyRing:
             ids = live_subject_keys(conn, account_id, subject_indexes)
         wrapped = self.load_many(list(ids.values()))
         return {index: (k, wrapped[k]) for index, k in ids.items() if k in wrapped}
+
+    def reap_unrecorded(self, now: datetime, grace: timedelta = UNRECORDED_GRACE) -> int:
+        """Delete the vault's keys that no `data_keys` row records, minted more than `grace`
+        before `now`; returns how many. A key's material is stored before the transaction
+        that records it and writes data under it: when that transaction fails or its
+        process dies, the material is left with nothing ever stored under it. Each run
+        starts where the last ended (key ids sort by the time they were made)."""
+        cutoff = lowest_id("dk", now - grace)
+        after = self.vault.mark(_REAPED_UNTIL) or ""
+        reaped = 0
+        while True:
+            ids = self.vault.ids_between(after, cutoff, _CHUNK)
+            if not ids:
+                return reaped
+            with self._db.read() as conn:
+                recorded = recorded_key_ids(conn, ids)
+            unrecorded = [key_id for key_id in ids if key_id not in recorded]
+            self.vault.destroy(unrecorded)
+            reaped += len(unrecorded)
+            after = ids[-1]
+            self.vault.set_mark(_REAPED_UNTIL, after)
 
     def active_account_key(self, account_id: str) -> str | None:
         with self._db.read() as conn:

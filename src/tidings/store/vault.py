@@ -13,7 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, LargeBinary, MetaData, String, Table, delete
+from sqlalchemy import (
+    Connection,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+    update,
+)
 
 from tidings.store.bulk import driver_in, in_list
 from tidings.store.database import Database
@@ -26,6 +36,14 @@ vault_keys = Table(
     vault_metadata,
     col("id", String(32), OPS, primary_key=True),  # = data_keys.id
     col("wrapped", LargeBinary, ACCOUNT_SECRET, nullable=False),  # AES-GCM under the master key
+)
+
+# How far the sweep of unrecorded keys has looked (KeyRing.reap_unrecorded): one row.
+vault_marks = Table(
+    "vault_marks",
+    vault_metadata,
+    col("name", String(32), OPS, primary_key=True),
+    col("value", String(32), OPS, nullable=False),
 )
 
 _CHUNK = 4096  # a power of two: see bulk.padded_list
@@ -71,6 +89,34 @@ class KeyVault:
             for start in range(0, len(key_ids), _CHUNK):
                 chunk = key_ids[start : start + _CHUNK]
                 conn.execute(delete(vault_keys).where(in_list(conn, vault_keys.c.id, chunk)))
+
+    def ids_between(self, after: str, before: str, limit: int) -> list[str]:
+        """Ids of stored keys greater than `after` and less than `before`, in order."""
+        with self.db.read() as conn:
+            return list(
+                conn.execute(
+                    select(vault_keys.c.id)
+                    .where(vault_keys.c.id > after, vault_keys.c.id < before)
+                    .order_by(vault_keys.c.id)
+                    .limit(limit)
+                ).scalars()
+            )
+
+    def mark(self, name: str) -> str | None:
+        with self.db.read() as conn:
+            return conn.execute(
+                select(vault_marks.c.value).where(vault_marks.c.name == name)
+            ).scalar()
+
+    def set_mark(self, name: str, value: str) -> None:
+        with self.db.write() as conn:
+            if (
+                conn.execute(
+                    update(vault_marks).where(vault_marks.c.name == name).values(value=value)
+                ).rowcount
+                == 0
+            ):
+                conn.execute(insert(vault_marks).values(name=name, value=value))
 
     def dispose(self) -> None:
         self.db.dispose()
