@@ -101,6 +101,36 @@ def insert_values(
     conn.exec_driver_sql(sql, [convert(row) for row in values])
 
 
+def insert_new_values(
+    conn: Connection, table: Table, columns: Sequence[str], values: Sequence[Sequence[Any]]
+) -> None:
+    """`insert_values`, skipping rows whose primary key is stored already: SQLite's
+    `INSERT OR IGNORE`; on PostgreSQL one statement over one array per column
+    (`ON CONFLICT DO NOTHING`: COPY cannot skip a row)."""
+    if not values:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    if conn.dialect.name == "postgresql":
+        arrays = ", ".join(
+            f"%b::{table.c[c].type.compile(dialect=conn.dialect)}[]" for c in columns
+        )
+        key = ", ".join(quote(c.name) for c in table.primary_key.columns)
+        driver_rows(
+            conn,
+            f"INSERT INTO {quote(table.name)} ({names}) SELECT * FROM unnest({arrays})"
+            f" ON CONFLICT ({key}) DO NOTHING",
+            tuple([row[i] for row in values] for i in range(len(columns))),
+        )
+        return
+    convert = _converter(conn, table, columns)
+    conn.exec_driver_sql(
+        f"INSERT OR IGNORE INTO {quote(table.name)} ({names}) "
+        f"VALUES ({', '.join('?' * len(columns))})",
+        [convert(row) for row in values],
+    )
+
+
 def insert_driver_values(
     conn: Connection, table: Table, columns: Sequence[str], values: Sequence[Sequence[Any]]
 ) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from tidings.core.ids import lowest_id
-from tidings.store.bulk import _converter, driver_in, driver_rows, in_list
+from tidings.store.bulk import driver_in, driver_rows, in_list, insert_new_values
 from tidings.store.database import Database
 from tidings.store.tables import data_keys
 from tidings.store.vault import KeyVault
@@ -64,26 +64,8 @@ def live_subject_keys(
 def insert_minted_keys(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Record minted keys (their material is in the vault already); a key another
     transaction of this process recorded first is kept."""
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql":
-        types = ", ".join(
-            f"%b::{data_keys.c[c].type.compile(dialect=conn.dialect)}[]" for c in KEY_COLUMNS
-        )
-        driver_rows(
-            conn,
-            f"INSERT INTO data_keys ({', '.join(KEY_COLUMNS)}) "
-            f"SELECT * FROM unnest({types}) ON CONFLICT (id) DO NOTHING",
-            tuple([row[c] for row in rows] for c in KEY_COLUMNS),
-        )
-        return
-    convert = _converter(conn, data_keys, KEY_COLUMNS)  # a batch's keys share their time
     values = itemgetter(*KEY_COLUMNS)
-    conn.exec_driver_sql(
-        f"INSERT OR IGNORE INTO data_keys ({', '.join(KEY_COLUMNS)}) "
-        f"VALUES ({', '.join('?' * len(KEY_COLUMNS))})",
-        [convert(values(row)) for row in rows],
-    )
+    insert_new_values(conn, data_keys, KEY_COLUMNS, [values(row) for row in rows])
 
 
 def subject_key_ids(conn: Connection, account_id: str, subject_index: bytes) -> list[str]:

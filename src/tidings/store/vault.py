@@ -25,7 +25,7 @@ from sqlalchemy import (
     update,
 )
 
-from tidings.store.bulk import driver_in, in_list
+from tidings.store.bulk import driver_in, in_list, insert_new_values
 from tidings.store.database import Database
 from tidings.store.tables import ACCOUNT_SECRET, OPS, col
 
@@ -59,16 +59,7 @@ class KeyVault:
         if not keys:
             return
         with self.db.write() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.exec_driver_sql(
-                    "INSERT INTO vault_keys (id, wrapped) SELECT * FROM "
-                    "unnest(%b::varchar[], %b::bytea[]) ON CONFLICT (id) DO NOTHING",
-                    ([k for k, _ in keys], [w for _, w in keys]),
-                )
-            else:
-                conn.exec_driver_sql(
-                    "INSERT OR IGNORE INTO vault_keys (id, wrapped) VALUES (?, ?)", list(keys)
-                )
+            insert_new_values(conn, vault_keys, ("id", "wrapped"), keys)
 
     def get(self, key_ids: Sequence[str]) -> dict[str, bytes]:
         found: dict[str, bytes] = {}
