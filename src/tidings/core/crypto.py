@@ -266,8 +266,12 @@ class Crypto:
     def _mint(self, key_id: str) -> tuple[bytes, bytes]:
         """(wrapped, raw) for a new key."""
         raw = os.urandom(32)
-        nonce = os.urandom(_NONCE_BYTES)
-        return nonce + self._wrapping.encrypt(nonce, raw, key_id.encode()), raw
+        return self._wrap(key_id, raw), raw
+
+    def _wrap(self, key_id: str, raw: bytes) -> bytes:
+        """A key's material as stored: under the master's wrapping key, bound to its id."""
+        nonce = _nonces.take()
+        return nonce + self._wrapping.encrypt(nonce, raw, key_id.encode())
 
     def remember(self, account_id: str, key_id: str, wrapped: bytes) -> None:
         """Use an account key that was just created (and whose row is not committed yet)."""
@@ -425,14 +429,11 @@ class Crypto:
         if not count:
             return []
         key_ids = new_ids("dk", now, count)
-        randomness = os.urandom((32 + _NONCE_BYTES) * count)
-        wrap = self._wrapping.encrypt
+        randomness = os.urandom(32 * count)
         minted: list[tuple[SubjectKey, bytes]] = []
         pending: dict[str, tuple[dict[str, Any], bytes]] = {}
         for n, (key_id, index) in enumerate(zip(key_ids, indexes, strict=True)):
-            start = n * (32 + _NONCE_BYTES)
-            raw = randomness[start : start + 32]
-            nonce = randomness[start + 32 : start + 32 + _NONCE_BYTES]
+            raw = randomness[n * 32 : n * 32 + 32]
             row: dict[str, Any] = {
                 "id": key_id,
                 "account_id": account_id,
@@ -441,7 +442,7 @@ class Crypto:
                 "created_at": now,
             }
             pending[key_id] = (row, raw)
-            wrapped = nonce + wrap(nonce, raw, key_id.encode())
+            wrapped = self._wrap(key_id, raw)
             minted.append((SubjectKey(key_id, AESGCM(raw), row), wrapped))
         with self._lock:
             self._pending.update(pending)
