@@ -20,7 +20,6 @@ from sqlalchemy import (
     String,
     Table,
     delete,
-    insert,
     select,
     update,
 )
@@ -100,14 +99,10 @@ class KeyVault:
             ).scalar()
 
     def set_mark(self, name: str, value: str) -> None:
+        """Set a mark; two nodes setting it for the first time at once both succeed."""
         with self.db.write() as conn:
-            if (
-                conn.execute(
-                    update(vault_marks).where(vault_marks.c.name == name).values(value=value)
-                ).rowcount
-                == 0
-            ):
-                conn.execute(insert(vault_marks).values(name=name, value=value))
+            insert_new_values(conn, vault_marks, ("name", "value"), [(name, value)])
+            conn.execute(update(vault_marks).where(vault_marks.c.name == name).values(value=value))
 
     def dispose(self) -> None:
         self.db.dispose()
