@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from tidings.core.ids import new_id
 from tidings.store.database import Database
@@ -14,9 +14,9 @@ from tidings.store.parts import find_receipt_targets
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-def _message(conn: object, ref: str | None) -> str:
+def _message(conn: Connection, ref: str | None) -> str:
     message_id = new_id("msg", NOW)
-    conn.execute(  # type: ignore[attr-defined]
+    conn.execute(
         text(
             "INSERT INTO messages (id, account_id, direction, channel, sender_index,"
             " recipient_index, encoding, segments, status, purpose, attempts, connector,"
