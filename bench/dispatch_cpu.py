@@ -5,9 +5,10 @@ messages at a time, what the worker does for each message of an SMPP run without
 SMPP session itself: the dispatcher's claim (`queued` -> `sending`, the text decrypted),
 the commit of the submit outcomes (`sent`, the part rows), and the event recorder's
 transaction for their receipts (`delivered`). The process CPU time of each step over the
-messages is printed. No other process takes part, so on a shared machine the numbers
-stay comparable between commits where end-to-end rates do not; the batch size is fixed
-here, while in a live worker it follows the load.
+messages is printed, and on PostgreSQL the server's CPU time in each step as well (the
+`postgres` processes' time, sampled around each step). No other process takes part, so
+on a shared machine the numbers stay comparable between commits where end-to-end rates
+do not; the batch size is fixed here, while in a live worker it follows the load.
 
     python bench/dispatch_cpu.py --db sqlite --messages 20000 --batch 50
     python bench/dispatch_cpu.py --db postgres --messages 20000 --batch 50 --pg-database NAME
@@ -29,7 +30,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from api_accept_cpu import batch, call
-from common import DEFAULT_PG_ADMIN_URL, fresh_database
+from common import DEFAULT_PG_ADMIN_URL, fresh_database, postgres_cpu_seconds
 
 from tidings.api.app import create_app
 from tidings.channels.base import PartResult, Receipt, SendResult
@@ -68,13 +69,17 @@ def measure(args: argparse.Namespace, url: str) -> dict[str, Any]:
         try:
             dispatcher, events = rt.dispatcher, rt.events
             spent = {"claim": 0.0, "sent": 0.0, "receipt": 0.0}
+            server = dict.fromkeys(spent, 0.0)
+            server_cpu = postgres_cpu_seconds if args.db == "postgres" else lambda: 0.0
             done = 0
             reference = 0
             while True:
+                before = server_cpu()
                 started = time.process_time()
                 jobs = dispatcher._claim(args.batch)
                 claimed = time.process_time()
                 spent["claim"] += claimed - started
+                server["claim"] += server_cpu() - before
                 if not jobs:
                     break
                 refs: list[str] = []
@@ -86,16 +91,20 @@ def measure(args: argparse.Namespace, url: str) -> dict[str, Any]:
                     job.result = SendResult(
                         "accepted", connector_message_id=ref, parts=(PartResult(1, ref, "sent"),)
                     )
+                before = server_cpu()
                 started = time.process_time()
                 dispatcher._commit(jobs)
                 spent["sent"] += time.process_time() - started
+                server["sent"] += server_cpu() - before
                 now = rt.clock.now()
                 receipts = [
                     _Waiting(Receipt(CONNECTOR, ref, "delivered", now), 0.0) for ref in refs
                 ]
+                before = server_cpu()
                 started = time.process_time()
                 unmatched = events._record(receipts, [])
                 spent["receipt"] += time.process_time() - started
+                server["receipt"] += server_cpu() - before
                 if unmatched:
                     raise SystemExit(f"{len(unmatched)} receipts matched no message")
                 done += len(jobs)
@@ -113,6 +122,10 @@ def measure(args: argparse.Namespace, url: str) -> dict[str, Any]:
         **{f"{step}_us_per_message": round(s * 1e6 / done, 1) for step, s in spent.items()},
         "total_us_per_message": round(sum(spent.values()) * 1e6 / done, 1),
     }
+    if args.db == "postgres":
+        for step, seconds in server.items():
+            result[f"server_{step}_us_per_message"] = round(seconds * 1e6 / done, 1)
+        result["server_total_us_per_message"] = round(sum(server.values()) * 1e6 / done, 1)
     return result
 
 

@@ -187,28 +187,36 @@ def claim_due(
 ) -> list[ClaimedWork]:
     """Lease up to `limit` due work items, oldest first; returns their `message_id` and
     `tried_connectors`. One statement (the lease is taken by the update that finds them)."""
+    sql = claim_statement(conn.dialect.name == "postgresql", skip_locked)
+    at = driver_time(conn, now)
+    params = (driver_time(conn, lease_until), owner, at, at, limit)
+    return [ClaimedWork(*row) for row in driver_rows(conn, sql, params)]
+
+
+def claim_statement(postgresql: bool, skip_locked: bool) -> str:
+    """`claim_due`'s SQL; parameters: lease until, owner, now, now, limit.
+
+    On PostgreSQL the found ids reach the update as one array, so it finds its rows by
+    the primary key whatever the planner believes of the queue's size: written as a join,
+    with statistics older than the queue, it read the whole queue into a hash each claim."""
     due = (
         "SELECT message_id FROM dispatch_queue"
         " WHERE run_at <= {m} AND (lease_until IS NULL OR lease_until < {m})"
         " ORDER BY run_at LIMIT {m}"
     )
-    if conn.dialect.name == "postgresql":
+    if postgresql:
         if skip_locked:
             due += " FOR UPDATE SKIP LOCKED"
-        sql = (
-            "UPDATE dispatch_queue AS q SET lease_until = %s, lease_owner = %s"
-            f" FROM ({due.format(m='%s')}) AS d WHERE q.message_id = d.message_id"
-            " RETURNING q.message_id, q.tried_connectors"
-        )
-    else:
-        sql = (
-            "UPDATE dispatch_queue SET lease_until = ?, lease_owner = ?"
-            f" WHERE message_id IN ({due.format(m='?')})"
+        return (
+            "UPDATE dispatch_queue SET lease_until = %s, lease_owner = %s"
+            f" WHERE message_id = ANY(ARRAY({due.format(m='%s')}))"
             " RETURNING message_id, tried_connectors"
         )
-    at = driver_time(conn, now)
-    params = (driver_time(conn, lease_until), owner, at, at, limit)
-    return [ClaimedWork(*row) for row in driver_rows(conn, sql, params)]
+    return (
+        "UPDATE dispatch_queue SET lease_until = ?, lease_owner = ?"
+        f" WHERE message_id IN ({due.format(m='?')})"
+        " RETURNING message_id, tried_connectors"
+    )
 
 
 class DispatchRow(NamedTuple):
