@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import timedelta, timezone
 from typing import Any
 
+import pytest
+
 from tests.api.helpers import TO, later, message_ids, send, wait_for_status
 from tests.support import Tenant
 from tidings.core.clock import ManualClock, iso
+from tidings.store import messages as message_store
 
 
 def _page(tenant: Tenant, **params: Any) -> dict[str, Any]:
@@ -141,3 +144,38 @@ def test_unknown_message_is_404(tenant: Tenant) -> None:
     response = tenant.get("/v1/messages/msg_01kjmma2g0es08p3zc1dzq52b1")
     assert response.status_code == 404
     assert response.json()["code"] == "message_not_found"
+
+
+def test_listing_by_status_reads_a_bounded_window_and_its_cursor_reads_on(
+    tenant: Tenant, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No index names the status: a page reads at most STATUS_SCAN messages, and may come
+    back short (even empty) with a cursor; following it finds every match once."""
+    monkeypatch.setattr(message_store, "STATUS_SCAN", 3)
+    sent: list[str] = []
+    for _ in range(10):
+        sent.append(send(tenant, send_at=later(clock, days=1))["id"])
+        clock.advance(timedelta(seconds=1))
+    canceled = [sent[i] for i in (1, 2, 8)]
+    for message_id in canceled:
+        assert tenant.delete(f"/v1/messages/{message_id}").status_code == 200
+    seen: list[str] = []
+    sizes: list[int] = []
+    cursor: str | None = None
+    while True:
+        page = _page(tenant, status="canceled", limit=2, **({"cursor": cursor} if cursor else {}))
+        assert all(m["status"] == "canceled" for m in page["data"])
+        sizes.append(len(page["data"]))
+        seen += [m["id"] for m in page["data"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(canceled))
+    # windows of 3 from the newest: [9 8 7] [6 5 4] [3 2 1] (two found, the page is full,
+    # the cursor after 2) then [1 0]
+    assert sizes == [1, 0, 2, 0]
+    # Without the bound, one page holds them all.
+    monkeypatch.setattr(message_store, "STATUS_SCAN", 10_000)
+    page = _page(tenant, status="canceled", limit=5)
+    assert [m["id"] for m in page["data"]] == list(reversed(canceled))
+    assert page["next_cursor"] is None

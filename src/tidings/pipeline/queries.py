@@ -105,7 +105,7 @@ class MessageQueries:
                 raise InvalidInput(str(exc), code="invalid_to", extra={"field": "to"}) from exc
         before = decode_cursor(cursor, "msg") if cursor else None
         with self._db.read() as conn:
-            rows = message_store.list_messages(
+            rows, stopped = message_store.list_messages(
                 conn,
                 account_id,
                 status=status,
@@ -124,7 +124,10 @@ class MessageQueries:
         items = [
             message_resource(r, history[r.id], self._crypto, parts.get(r.id, [])) for r in page
         ]
-        next_cursor = encode_cursor(page[-1].id) if len(rows) > limit else None
+        if len(rows) > limit:
+            next_cursor: str | None = encode_cursor(page[-1].id)
+        else:
+            next_cursor = encode_cursor(stopped) if stopped is not None else None
         return {"data": items, "next_cursor": next_cursor}
 
     def cancel(self, account_id: str, message_id: str) -> dict[str, Any]:

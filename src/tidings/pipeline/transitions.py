@@ -17,6 +17,7 @@ from tidings.core.ids import new_id
 from tidings.domain.status import can_move, is_final
 from tidings.pipeline.metrics import Metrics
 from tidings.store import messages as message_store
+from tidings.store import validity as validity_store
 from tidings.store import webhooks as webhook_store
 from tidings.store.bulk import driver_in, driver_rows
 
@@ -58,6 +59,8 @@ class StatusWriter:
         states: Mapping[str, Any] | None = None,
     ) -> list[Applied]:
         """Move each message if the state machine allows it; record every attempt in history.
+        A message that becomes `sent` with a validity period goes on the validity sweep's
+        worklist.
 
         `states` are the messages' rows when the caller already holds them in this
         transaction (the dispatcher's claim); otherwise they are read and locked here.
@@ -111,6 +114,15 @@ class StatusWriter:
                 )
         message_store.update_messages(conn, updates)
         message_store.insert_events(conn, events)
+        validity_store.watch(
+            conn,
+            [
+                (item.message_id, expires)
+                for item in applied
+                if item.status == "sent"
+                and (expires := states[item.message_id].expires_at) is not None
+            ],
+        )
         self._enqueue_webhooks(conn, applied, states, changes, now)
         for observe in self.observers:
             observe(conn, applied, now)

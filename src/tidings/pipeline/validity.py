@@ -3,6 +3,9 @@
 The operator drops a message it could not deliver within its validity period; when no
 receipt says so within `grace` after the end, nothing ever will. Messages without a
 validity period stay `sent` until a receipt comes.
+
+The status writer puts each message that becomes `sent` with a validity period on a
+worklist of its own (`validity_watch`), so no index of the messages names their status.
 """
 
 from __future__ import annotations
@@ -11,12 +14,10 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, select, text
-
 from tidings.core.clock import Clock
 from tidings.pipeline.transitions import Change, StatusWriter
+from tidings.store import validity as validity_store
 from tidings.store.database import Database
-from tidings.store.tables import SENT_WITH_VALIDITY, messages
 
 log = logging.getLogger("tidings.validity")
 
@@ -41,36 +42,39 @@ class ValiditySweeper:
         while True:
             await asyncio.sleep(self.interval_seconds)
             try:
-                while await asyncio.to_thread(self.sweep) == self._batch:
-                    pass
+                await asyncio.to_thread(self.sweep)
             except Exception:
                 log.exception("expiring sent messages failed; will retry")
 
     def sweep(self, now: datetime | None = None) -> int:
-        """Expire one batch; returns how many messages it moved."""
+        """Expire every watched message whose validity ended more than `grace` ago and that
+        is still `sent`, a batch per transaction; returns how many it moved."""
         now = now or self._clock.now()
+        moved = 0
+        while True:
+            looked, expired = self._sweep_batch(now)
+            moved += expired
+            if looked < self._batch:
+                return moved
+
+    def _sweep_batch(self, now: datetime) -> tuple[int, int]:
         with self._db.write() as conn:
-            ids = list(conn.scalars(ended_validity(now - self._grace, self._batch)))
+            entries = validity_store.ended(
+                conn, now - self._grace, self._batch, skip_locked=not self._db.is_sqlite
+            )
             changes = [
                 Change(
-                    message_id,
+                    entry.message_id,
                     "expired",
                     {
                         "error_code": "no_receipt",
                         "error_message": "the validity period ended without a final receipt",
                     },
                 )
-                for message_id in ids
+                for entry in entries
+                # a message that got its receipt meanwhile keeps its history as it is
+                if entry.status == "sent"
             ]
             applied = self._writer.apply(conn, changes, now)
-        return len(applied)
-
-
-def ended_validity(before: datetime, limit: int) -> Select[str]:
-    """Up to `limit` sent messages whose validity ended before `before`, read through the
-    partial index `ix_messages_sent_expires_at` (its condition spelt as it is: tables.py)."""
-    return (
-        select(messages.c.id)
-        .where(text(SENT_WITH_VALIDITY), messages.c.expires_at < before)
-        .limit(limit)
-    )
+            validity_store.forget(conn, [entry.message_id for entry in entries])
+        return len(entries), len(applied)

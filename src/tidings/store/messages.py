@@ -89,6 +89,11 @@ def history(conn: Connection, message_ids: Sequence[str]) -> dict[str, list[Row[
     return result
 
 
+# Messages a listing by status reads at most for one page: no index names the status
+# (tables.py), so a page may come back short, with a cursor to read on from.
+STATUS_SCAN = 10_000
+
+
 def list_messages(
     conn: Connection,
     account_id: str,
@@ -99,20 +104,39 @@ def list_messages(
     until: datetime | None = None,
     before_id: str | None = None,
     limit: int = 50,
-) -> list[Row[Any]]:
-    """Newest first; `before_id` continues after the last id of a previous page."""
-    query = messages_with_body.where(messages.c.account_id == account_id)
-    if status is not None:
-        query = query.where(messages.c.status == status)
+) -> tuple[list[Row[Any]], str | None]:
+    """Newest first; `before_id` continues after the last id of a previous page.
+
+    Returns the rows and, when a listing by status stopped at `STATUS_SCAN` messages
+    before finding `limit`, the id of the last message it read (the next page starts
+    below it); else None."""
+    filters = [messages.c.account_id == account_id]
     if recipient_index is not None:
-        query = query.where(messages.c.recipient_index == recipient_index)
+        filters.append(messages.c.recipient_index == recipient_index)
     if since is not None:
-        query = query.where(messages.c.created_at >= since)
+        filters.append(messages.c.created_at >= since)
     if until is not None:
-        query = query.where(messages.c.created_at < until)
+        filters.append(messages.c.created_at < until)
     if before_id is not None:
-        query = query.where(messages.c.id < before_id)
-    return list(conn.execute(query.order_by(messages.c.id.desc()).limit(limit)))
+        filters.append(messages.c.id < before_id)
+    newest = messages_with_body.where(*filters).order_by(messages.c.id.desc())
+    if status is None:
+        return list(conn.execute(newest.limit(limit))), None
+    window = conn.execute(
+        select(messages.c.id, messages.c.status)
+        .where(*filters)
+        .order_by(messages.c.id.desc())
+        .limit(STATUS_SCAN)
+    ).all()
+    ids = [row.id for row in window if row.status == status][:limit]
+    stopped = window[-1].id if len(window) == STATUS_SCAN and len(ids) < limit else None
+    if not ids:
+        return [], stopped
+    # The status again: a message may have moved on since the window was read.
+    rows = conn.execute(
+        newest.where(in_list(conn, messages.c.id, ids), messages.c.status == status)
+    )
+    return list(rows), stopped
 
 
 class MessageState(NamedTuple):

@@ -37,6 +37,9 @@ PARTITIONED: dict[str, str] = {
     "message_bodies": "message_id",
     "message_events": "message_id",
 }
+# Room left free in each page of a table's partitions: a message row is rewritten in its
+# own page (HOT) at each status change only if the page has room for the new version.
+FILLFACTOR: dict[str, int] = {"messages": 50}
 MONTHS_AHEAD = 3  # months after the current one that exist before a message needs them
 _LOCK_WAIT = "5s"
 _NAME = re.compile(r"^(?P<table>[a-z_]+)_m(?P<year>\d{4})(?P<month>\d{2})$")
@@ -150,6 +153,7 @@ def _attach(conn: Connection, table: str, column: str, month: Month) -> None:
     low, high = _literal(month.low), _literal(month.high)
     conn.exec_driver_sql(
         f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+        + storage_clause(table)
     )
     conn.exec_driver_sql(
         f"WITH moved AS (DELETE FROM {default} WHERE {column} >= {low} AND {column} < {high} "
@@ -158,6 +162,13 @@ def _attach(conn: Connection, table: str, column: str, month: Month) -> None:
     conn.exec_driver_sql(
         f"ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES FROM ({low}) TO ({high})"
     )
+
+
+def storage_clause(table: str) -> str:
+    """The `WITH (...)` of a new partition of `table` (a partitioned table has no storage
+    of its own to inherit it from)."""
+    fill = FILLFACTOR.get(table)
+    return f" WITH (fillfactor = {fill})" if fill else ""
 
 
 def _literal(message_id: str) -> str:

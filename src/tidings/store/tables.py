@@ -205,10 +205,9 @@ numbers = Table(
     UniqueConstraint("channel", "number_index"),
 )
 
-# The partial indexes' conditions. A query must spell them out word for word (constants,
-# not parameters) for SQLite to use the index.
+# The partial index's condition. A query must spell it out word for word (a constant, not
+# a parameter) for SQLite to use the index.
 HAS_CONNECTOR_REF = "connector_message_id IS NOT NULL"
-SENT_WITH_VALIDITY = "status = 'sent' AND expires_at IS NOT NULL"
 
 messages = Table(
     "messages",
@@ -244,8 +243,13 @@ messages = Table(
     # spans several regions): kept when the message is anonymised, for statistics.
     col("region", String(8), REGION, nullable=True),
     col("anonymised_at", UTC_TS, OPS, nullable=True),
+    # No index names `status`, in its columns or its condition: a message's status changes
+    # three times on its way (sending, sent, delivered), and PostgreSQL rewrites a row in
+    # place (HOT: no index entry anywhere) only when no indexed column changed. Listing by
+    # status reads the account's newest messages (queries.py); the validity sweep has its
+    # own table, `validity_watch`. PostgreSQL's partitions leave room in each page for the
+    # rewrites (fillfactor: partitions.py).
     Index("ix_messages_account_id_id", "account_id", "id"),
-    Index("ix_messages_account_id_status", "account_id", "status"),
     Index("ix_messages_account_id_recipient_index", "account_id", "recipient_index"),
     Index("ix_messages_account_id_sender_index", "account_id", "sender_index"),
     # Receipts find their message by the operator's id, which a message has only once sent:
@@ -257,13 +261,16 @@ messages = Table(
         sqlite_where=text(HAS_CONNECTOR_REF),
         postgresql_where=text(HAS_CONNECTOR_REF),
     ),
-    # The validity sweep's: only `sent` messages with a validity period, so it stays small.
-    Index(
-        "ix_messages_sent_expires_at",
-        "expires_at",
-        sqlite_where=text(SENT_WITH_VALIDITY),
-        postgresql_where=text(SENT_WITH_VALIDITY),
-    ),
+)
+
+# Messages handed to an operator with a validity period, by when it ends: the validity
+# sweep's worklist (pipeline/validity.py). A row is written when a message becomes `sent`
+# and removed when the sweep has looked at it, whatever the message's status by then.
+validity_watch = Table(
+    "validity_watch",
+    metadata,
+    col("message_id", String(32), OPS, primary_key=True),
+    col("expires_at", UTC_TS, OPS, nullable=False, index=True),
 )
 
 # The text of a message, apart from its record: redacting it deletes this narrow row, so

@@ -1,0 +1,102 @@
+"""A status change rewrites the message row alone: no index of the messages names the
+status, and on PostgreSQL the row is rewritten within its page (HOT), with no new entry
+in any index."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, insert
+
+from tidings.core.ids import new_ids
+from tidings.store import messages as message_store
+from tidings.store.database import Database
+from tidings.store.partitions import FILLFACTOR, Month, ensure_months
+from tidings.store.tables import messages
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+_PARTITIONS = (
+    "SELECT c.oid, c.relname, c.reloptions FROM pg_inherits i"
+    " JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass('messages')"
+)
+
+
+def _index_definitions(conn: Connection) -> list[str]:
+    sql = (
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages'"
+        " AND sql IS NOT NULL"
+        if conn.dialect.name == "sqlite"
+        else "SELECT indexdef FROM pg_indexes WHERE tablename = 'messages'"
+    )
+    return [str(d) for d in conn.exec_driver_sql(sql).scalars()]
+
+
+def _hot_updates(conn: Connection) -> int:
+    """Rows of the message partitions updated in place by this backend, as counted since
+    its last report to the statistics (take the difference around a statement)."""
+    oids = [row[0] for row in conn.exec_driver_sql(_PARTITIONS)]
+    return sum(
+        int(conn.exec_driver_sql("SELECT pg_stat_get_xact_tuples_hot_updated(%s)", (oid,)).scalar())
+        for oid in oids
+    )
+
+
+def test_no_index_of_the_messages_names_the_status(db: Database) -> None:
+    with db.read() as conn:
+        definitions = _index_definitions(conn)
+    assert any("account_id, id" in d for d in definitions), definitions
+    assert not [d for d in definitions if "status" in d]
+
+
+def test_message_partitions_leave_room_for_rewrites_made_now_and_later(db: Database) -> None:
+    if db.is_sqlite:
+        return  # SQLite rewrites a row where it is; it has no such setting
+    fill = f"fillfactor={FILLFACTOR['messages']}"
+    with db.write() as conn:
+        ensure_months(conn, [Month(2031, 1)])
+        partitions = {name: options for _oid, name, options in conn.exec_driver_sql(_PARTITIONS)}
+    assert "messages_m203101" in partitions and "messages_default" in partitions
+    assert all(options == [fill] for options in partitions.values()), partitions
+
+
+def test_sending_and_delivered_rewrite_the_row_in_its_page(db: Database) -> None:
+    if db.is_sqlite:
+        return
+    ids = new_ids("msg", NOW, 10)
+    with db.write() as conn:
+        conn.execute(
+            insert(messages),
+            [
+                {
+                    "id": message_id,
+                    "account_id": "acc_hot",
+                    "direction": "outbound",
+                    "channel": "sms",
+                    "sender_index": b"s",
+                    "recipient_index": b"r",
+                    "encoding": "gsm7",
+                    "segments": 1,
+                    "status": "queued",
+                    "attempts": 0,
+                    "created_at": NOW,
+                    "updated_at": NOW,
+                }
+                for message_id in ids
+            ],
+        )
+    # `sent` brings the operator's id, which the receipts' index holds: that one update
+    # writes index entries, as it must.
+    steps = [
+        ("sending", {"attempts": 1}, len(ids)),
+        ("sent", {"connector": "op1", "connector_message_id": "ref", "sent_at": NOW}, 0),
+        ("delivered", {"delivered_at": NOW}, len(ids)),
+    ]
+    for status, fields, in_place in steps:
+        with db.write() as conn:
+            before = _hot_updates(conn)
+            message_store.update_messages(
+                conn,
+                [{"id": m, "status": status, "updated_at": NOW, **fields} for m in ids],
+            )
+            assert _hot_updates(conn) - before == in_place, status
