@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -48,3 +49,23 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {message}")
         time.sleep(0.01)
+
+
+def message_row(message_id: str, at: datetime, **fields: Any) -> dict[str, Any]:
+    """A `messages` row with every column a row needs, for tests that write rows straight
+    to the table; `fields` add columns or replace these."""
+    return {
+        "id": message_id,
+        "account_id": "acc_test",
+        "direction": "outbound",
+        "channel": "sms",
+        "sender_index": b"s",
+        "recipient_index": b"r",
+        "encoding": "gsm7",
+        "segments": 1,
+        "status": "queued",
+        "attempts": 0,
+        "created_at": at,
+        "updated_at": at,
+        **fields,
+    }

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, insert, select
 
+from tests.support import message_row
 from tidings.core.clock import ManualClock
 from tidings.core.ids import new_ids
 from tidings.pipeline.transitions import Change
@@ -23,21 +24,14 @@ GRACE = timedelta(minutes=10)
 
 
 def _message(message_id: str, expires_at: datetime | None) -> dict[str, object]:
-    return {
-        "id": message_id,
-        "account_id": "acc_validity",
-        "direction": "outbound",
-        "channel": "sms",
-        "sender_index": b"s",
-        "recipient_index": b"r",
-        "encoding": "gsm7",
-        "segments": 1,
-        "status": "sending",
-        "attempts": 1,
-        "expires_at": expires_at,
-        "created_at": NOW,
-        "updated_at": NOW,
-    }
+    return message_row(
+        message_id,
+        NOW,
+        account_id="acc_validity",
+        status="sending",
+        attempts=1,
+        expires_at=expires_at,
+    )
 
 
 def _watched(conn: Connection) -> list[str]:

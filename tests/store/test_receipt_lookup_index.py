@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, insert
 
+from tests.support import message_row
 from tidings.core.ids import new_id
 from tidings.store.database import Database
 from tidings.store.parts import find_receipt_targets
+from tidings.store.tables import messages
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -17,20 +19,18 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 def _message(conn: Connection, ref: str | None) -> str:
     message_id = new_id("msg", NOW)
     conn.execute(
-        text(
-            "INSERT INTO messages (id, account_id, direction, channel, sender_index,"
-            " recipient_index, encoding, segments, status, purpose, attempts, connector,"
-            " connector_message_id, created_at, updated_at) VALUES (:id, 'acc_1', 'outbound',"
-            " 'sms', :i, :i, 'gsm7', 1, :status, 'transactional', 1, :connector, :ref, :at, :at)"
+        insert(messages),
+        message_row(
+            message_id,
+            NOW,
+            account_id="acc_1",
+            sender_index=b"index",
+            recipient_index=b"index",
+            status="sent" if ref else "queued",
+            attempts=1,
+            connector="sim" if ref else None,
+            connector_message_id=ref,
         ),
-        {
-            "id": message_id,
-            "i": b"index",
-            "status": "sent" if ref else "queued",
-            "connector": "sim" if ref else None,
-            "ref": ref,
-            "at": NOW,
-        },
     )
     return message_id
 

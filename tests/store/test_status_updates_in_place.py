@@ -8,18 +8,25 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, insert
 
+from tests.support import message_row
 from tidings.core.ids import new_ids
 from tidings.store import messages as message_store
 from tidings.store.database import Database
-from tidings.store.partitions import FILLFACTOR, Month, ensure_months
+from tidings.store.partitions import FILLFACTOR, Month, ensure_months, partitions_of
 from tidings.store.tables import messages
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
-_PARTITIONS = (
-    "SELECT c.oid, c.relname, c.reloptions FROM pg_inherits i"
-    " JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass('messages')"
-)
+_PARTITION_STORAGE = "SELECT oid, reloptions FROM pg_class WHERE oid = to_regclass(%s)"
+
+
+def _partitions(conn: Connection) -> dict[str, tuple[int, list[str] | None]]:
+    """Each message partition's (oid, storage options)."""
+    found = {}
+    for name in partitions_of(conn, "messages"):
+        oid, options = conn.exec_driver_sql(_PARTITION_STORAGE, (name,)).one()
+        found[name] = (oid, options)
+    return found
 
 
 def _index_definitions(conn: Connection) -> list[str]:
@@ -35,7 +42,7 @@ def _index_definitions(conn: Connection) -> list[str]:
 def _hot_updates(conn: Connection) -> int:
     """Rows of the message partitions updated in place by this backend, as counted since
     its last report to the statistics (take the difference around a statement)."""
-    oids = [row[0] for row in conn.exec_driver_sql(_PARTITIONS)]
+    oids = [oid for oid, _options in _partitions(conn).values()]
     return sum(
         int(conn.exec_driver_sql("SELECT pg_stat_get_xact_tuples_hot_updated(%s)", (oid,)).scalar())
         for oid in oids
@@ -55,7 +62,7 @@ def test_message_partitions_leave_room_for_rewrites_made_now_and_later(db: Datab
     fill = f"fillfactor={FILLFACTOR['messages']}"
     with db.write() as conn:
         ensure_months(conn, [Month(2031, 1)])
-        partitions = {name: options for _oid, name, options in conn.exec_driver_sql(_PARTITIONS)}
+        partitions = {name: options for name, (_oid, options) in _partitions(conn).items()}
     assert "messages_m203101" in partitions and "messages_default" in partitions
     assert all(options == [fill] for options in partitions.values()), partitions
 
@@ -67,23 +74,7 @@ def test_sending_and_delivered_rewrite_the_row_in_its_page(db: Database) -> None
     with db.write() as conn:
         conn.execute(
             insert(messages),
-            [
-                {
-                    "id": message_id,
-                    "account_id": "acc_hot",
-                    "direction": "outbound",
-                    "channel": "sms",
-                    "sender_index": b"s",
-                    "recipient_index": b"r",
-                    "encoding": "gsm7",
-                    "segments": 1,
-                    "status": "queued",
-                    "attempts": 0,
-                    "created_at": NOW,
-                    "updated_at": NOW,
-                }
-                for message_id in ids
-            ],
+            [message_row(message_id, NOW, account_id="acc_hot") for message_id in ids],
         )
     # `sent` brings the operator's id, which the receipts' index holds: that one update
     # writes index entries, as it must.

@@ -62,7 +62,8 @@ def _converter(
     return convert
 
 
-def _mark(conn: Connection) -> str:
+def placeholder(conn: Connection) -> str:
+    """The driver's parameter mark, for SQL written by hand."""
     return "?" if conn.dialect.name == "sqlite" else "%s"
 
 
@@ -96,7 +97,7 @@ def insert_values(
     quote = conn.dialect.identifier_preparer.quote
     sql = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join([_mark(conn)] * len(columns))})"
+        f"VALUES ({', '.join([placeholder(conn)] * len(columns))})"
     )
     conn.exec_driver_sql(sql, [convert(row) for row in values])
 
@@ -148,7 +149,7 @@ def insert_driver_values(
     quote = conn.dialect.identifier_preparer.quote
     sql = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join([_mark(conn)] * len(columns))})"
+        f"VALUES ({', '.join([placeholder(conn)] * len(columns))})"
     )
     conn.exec_driver_sql(sql, values)
 
@@ -218,7 +219,7 @@ def update_rows(
         for columns, rows in groups.items():
             _update_from_values(conn, table, keys, columns, rows)
         return
-    mark = _mark(conn)
+    mark = placeholder(conn)
     quote = conn.dialect.identifier_preparer.quote
     match = " AND ".join(f"{quote(k)} = {mark}" for k in keys)
     for columns, rows in groups.items():

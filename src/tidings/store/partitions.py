@@ -84,8 +84,8 @@ def partitioned(conn: Connection) -> bool:
     return bool(kind == "p")
 
 
-def months(conn: Connection, table: str = "messages") -> list[Month]:
-    """The months `table` has a partition of, oldest first."""
+def partitions_of(conn: Connection, table: str) -> list[str]:
+    """The names of `table`'s partitions, its default one included (PostgreSQL)."""
     names = conn.execute(
         text(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
@@ -93,8 +93,13 @@ def months(conn: Connection, table: str = "messages") -> list[Month]:
         ),
         {"table": table},
     ).scalars()
+    return sorted(names)
+
+
+def months(conn: Connection, table: str = "messages") -> list[Month]:
+    """The months `table` has a partition of, oldest first."""
     found = []
-    for name in names:
+    for name in partitions_of(conn, table):
         match = _NAME.match(name)
         if match is not None and match["table"] == table:
             found.append(Month(int(match["year"]), int(match["month"])))

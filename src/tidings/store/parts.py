@@ -7,7 +7,14 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, delete, select
 
-from tidings.store.bulk import driver_in, driver_rows, in_list, insert_rows, update_rows
+from tidings.store.bulk import (
+    driver_in,
+    driver_rows,
+    in_list,
+    insert_rows,
+    placeholder,
+    update_rows,
+)
 from tidings.store.tables import HAS_CONNECTOR_REF, message_parts
 
 
@@ -38,7 +45,7 @@ def find_receipt_targets(conn: Connection, connector: str, refs: Sequence[str]) 
     if not refs:
         return ReceiptTargets({}, {})
     test, params = driver_in(conn, refs)
-    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    mark = placeholder(conn)
     sql = (
         "SELECT 1, p.connector_message_id, p.message_id, p.part_number,"
         " (SELECT count(*) FROM message_parts s WHERE s.message_id = p.message_id)"

@@ -8,7 +8,13 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection
 
-from tidings.store.bulk import driver_in, driver_rows, driver_time, insert_new_values
+from tidings.store.bulk import (
+    driver_in,
+    driver_rows,
+    driver_time,
+    insert_new_values,
+    placeholder,
+)
 from tidings.store.tables import validity_watch
 
 
@@ -27,7 +33,7 @@ def ended(conn: Connection, before: datetime, limit: int, skip_locked: bool) -> 
     """Up to `limit` entries whose validity ended before `before`, oldest first, with their
     message's status now. On PostgreSQL the entries are locked, and those another
     sweep holds are skipped."""
-    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    mark = placeholder(conn)
     sql = (
         "SELECT w.message_id, m.status FROM validity_watch w"
         " LEFT JOIN messages m ON m.id = w.message_id"

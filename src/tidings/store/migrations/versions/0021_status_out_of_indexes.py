@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy import text
 
-from tidings.store.partitions import FILLFACTOR
+from tidings.store.partitions import FILLFACTOR, partitions_of
 
 revision = "0021_status_out_of_indexes"
 down_revision = "0020_lean_accept_indexes"
@@ -36,15 +36,7 @@ _SENT_WITH_VALIDITY = text("status = 'sent' AND expires_at IS NOT NULL")
 def _message_partitions() -> list[str]:
     """The partitions of `messages` (PostgreSQL, once partitioned), default included."""
     bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
-        return []
-    names = bind.execute(
-        text(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
-            " WHERE i.inhparent = to_regclass('messages')"
-        )
-    ).scalars()
-    return sorted(names)
+    return partitions_of(bind, "messages") if bind.dialect.name == "postgresql" else []
 
 
 def upgrade() -> None:
