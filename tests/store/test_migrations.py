@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import insert, inspect, select, text
 
+from tests.support import message_row
+from tidings.core.clock import to_utc
+from tidings.core.ids import new_ids
 from tidings.store.database import Database
 from tidings.store.migrate import downgrade, upgrade
 from tidings.store.partitions import is_partition
-from tidings.store.tables import metadata
+from tidings.store.tables import messages, metadata, validity_watch
 
 
 def _declared(name: str | None, kind: str, _parents: object) -> bool:
@@ -61,6 +64,37 @@ def test_message_texts_move_to_their_own_table_and_back(database_url: str) -> No
                 ("msg_a", b"sealed text"),
                 ("msg_b", None),
             ]
+    finally:
+        upgrade(db)  # other tests share the PostgreSQL database
+        db.dispose()
+
+
+def test_sent_messages_with_a_validity_period_are_watched_once_upgraded(database_url: str) -> None:
+    """Upgrading to the validity sweep's own worklist (0021) puts on it the messages that
+    were `sent` with a validity period, and nothing else."""
+    db = Database(database_url)
+    at = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    ends = at + timedelta(minutes=5)
+    watched, plain, delivered = new_ids("msg", at, 3)
+    try:
+        upgrade(db)
+        downgrade(db, "0020_lean_accept_indexes")
+        with db.engine.begin() as conn:
+            conn.execute(
+                insert(messages),
+                [
+                    message_row(watched, at, status="sent", expires_at=ends),
+                    message_row(plain, at, status="sent", expires_at=None),
+                    message_row(delivered, at, status="delivered", expires_at=ends),
+                ],
+            )
+        upgrade(db)
+        with db.engine.connect() as conn:
+            rows = conn.execute(select(validity_watch)).all()
+        assert [(m, to_utc(e)) for m, e in rows] == [(watched, ends)]
+        downgrade(db, "0020_lean_accept_indexes")  # and back: the worklist is gone again
+        with db.engine.connect() as conn:
+            assert "validity_watch" not in inspect(conn).get_table_names()
     finally:
         upgrade(db)  # other tests share the PostgreSQL database
         db.dispose()
