@@ -6,7 +6,8 @@ ASGI application, `--concurrency` requests at a time, each to a recipient not se
 process CPU time per request is what the API itself costs, which stays meaningful on a
 shared machine where rates do not. `--profile FILE` writes a cProfile of the timed part.
 `--batch-size N` posts `POST /v1/messages/batch` bodies of N messages instead, one at a
-time, and reports the CPU per message.
+time, and reports the CPU per message. On PostgreSQL the server's CPU per request is
+reported too.
 
     python bench/api_accept_cpu.py --db sqlite --requests 20000
     python bench/api_accept_cpu.py --db postgres --requests 20000
@@ -30,6 +31,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import postgres_cpu_seconds
 from consent_accept import with_database
 
 from tidings.api.app import create_app
@@ -139,6 +141,7 @@ async def measure(args: argparse.Namespace, url: str, data: Path) -> dict[str, A
             getattr(gc_pauses, "collect_young_less_often", lambda: None)()
             gc_pauses.freeze_survivors()
             profiler = cProfile.Profile() if args.profile else None
+            server = postgres_cpu_seconds() if args.db == "postgres" else 0.0
             cpu, wall = time.process_time(), time.perf_counter()
             if profiler:
                 profiler.enable()
@@ -147,6 +150,8 @@ async def measure(args: argparse.Namespace, url: str, data: Path) -> dict[str, A
                 profiler.disable()
                 profiler.dump_stats(args.profile)
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            if args.db == "postgres":
+                server = postgres_cpu_seconds() - server
     finally:
         await rt.accept.close()
         rt.close()
@@ -158,6 +163,8 @@ async def measure(args: argparse.Namespace, url: str, data: Path) -> dict[str, A
         # with --batch-size, "requests" are messages: the CPU per message
         "cpu_us_per_request": round(cpu / args.requests * 1e6, 1),
         "requests_per_cpu_s": round(args.requests / cpu),
+        # PostgreSQL's CPU per request (its whole server: keep the machine otherwise idle)
+        "server_cpu_us_per_request": round(server / args.requests * 1e6, 1),
         "wall_s": round(wall, 2),
     }
 

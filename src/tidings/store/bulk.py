@@ -15,12 +15,15 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
+import psycopg
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Connection,
     DateTime,
     Integer,
     LargeBinary,
+    Numeric,
     String,
     Table,
     any_,
@@ -91,7 +94,7 @@ def insert_values(
     if not values:
         return
     if conn.dialect.name == "postgresql":
-        _copy_rows(conn, table, columns, values)
+        _copy(conn, table, columns, values)
         return
     convert = _converter(conn, table, columns)
     quote = conn.dialect.identifier_preparer.quote
@@ -113,6 +116,8 @@ def insert_new_values(
     quote = conn.dialect.identifier_preparer.quote
     names = ", ".join(quote(c) for c in columns)
     if conn.dialect.name == "postgresql":
+        if len(values) >= _COPY_FIRST_FROM and _copied_unless_stored(conn, table, columns, values):
+            return
         arrays = ", ".join(
             f"%b::{table.c[c].type.compile(dialect=conn.dialect)}[]" for c in columns
         )
@@ -132,6 +137,30 @@ def insert_new_values(
     )
 
 
+# From this many rows, `insert_new_values` first tries a COPY in a savepoint: it costs the
+# server about a third less than `ON CONFLICT` per row, and two more statements per call.
+_COPY_FIRST_FROM = 100
+
+
+def _copied_unless_stored(
+    conn: Connection, table: Table, columns: Sequence[str], values: Sequence[Sequence[Any]]
+) -> bool:
+    """COPY the rows in a savepoint; False (and nothing written) when one of them was
+    stored already."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute("SAVEPOINT copy_new_values")
+        try:
+            _copy(conn, table, columns, values)
+        except psycopg.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT copy_new_values")
+            return False
+        cursor.execute("RELEASE SAVEPOINT copy_new_values")
+        return True
+    finally:
+        cursor.close()
+
+
 def insert_driver_values(
     conn: Connection, table: Table, columns: Sequence[str], values: Sequence[Sequence[Any]]
 ) -> None:
@@ -140,11 +169,7 @@ def insert_driver_values(
     if not values:
         return
     if conn.dialect.name == "postgresql":
-        types = [_binary_type(table.c[c].type) for c in columns]
-        if None in types:
-            _copy_rows(conn, table, columns, values)
-        else:
-            _copy_binary(conn, table, columns, [t for t in types if t is not None], values)
+        _copy(conn, table, columns, values)
         return
     quote = conn.dialect.identifier_preparer.quote
     sql = (
@@ -152,6 +177,19 @@ def insert_driver_values(
         f"VALUES ({', '.join([placeholder(conn)] * len(columns))})"
     )
     conn.exec_driver_sql(sql, values)
+
+
+def _copy(
+    conn: Connection, table: Table, columns: Sequence[str], values: Sequence[Sequence[Any]]
+) -> None:
+    """COPY the rows in binary where every column's type has a binary form here (the
+    server parses no text: hex-encoded bytes and timestamps cost it several µs a row),
+    else in text."""
+    types = [_binary_type(table.c[c].type) for c in columns]
+    if None in types:
+        _copy_rows(conn, table, columns, values)
+    else:
+        _copy_binary(conn, table, columns, [t for t in types if t is not None], values)
 
 
 def _binary_type(type_: Any) -> str | None:
@@ -166,6 +204,10 @@ def _binary_type(type_: Any) -> str | None:
         return "int4"
     if isinstance(type_, DateTime) and type_.timezone:
         return "timestamptz"
+    if isinstance(type_, Numeric) and type_.asdecimal:
+        return "numeric"
+    if isinstance(type_, Boolean):
+        return "bool"
     return None
 
 
