@@ -14,7 +14,8 @@ from tidings.core.ids import new_ids
 from tidings.store.database import Database
 from tidings.store.migrate import downgrade, upgrade
 from tidings.store.partitions import is_partition
-from tidings.store.tables import messages, metadata, validity_watch
+from tidings.store.parts import find_receipt_parts, replace_parts
+from tidings.store.tables import message_parts, messages, metadata, validity_watch
 
 
 def _declared(name: str | None, kind: str, _parents: object) -> bool:
@@ -95,6 +96,66 @@ def test_sent_messages_with_a_validity_period_are_watched_once_upgraded(database
         downgrade(db, "0020_lean_accept_indexes")  # and back: the worklist is gone again
         with db.engine.connect() as conn:
             assert "validity_watch" not in inspect(conn).get_table_names()
+    finally:
+        upgrade(db)  # other tests share the PostgreSQL database
+        db.dispose()
+
+
+def test_sent_messages_taken_whole_get_their_part_once_upgraded(database_url: str) -> None:
+    """Upgrading to receipts found through parts (0022) gives each `sent` message with an
+    operator's id and no part its one part, so its receipt still finds it."""
+    db = Database(database_url)
+    at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    whole, split, delivered, queued = new_ids("msg", at, 4)
+    ref = {"connector": "sim", "attempts": 1, "sent_at": at}
+    try:
+        upgrade(db)
+        downgrade(db, "0021_status_out_of_indexes")
+        with db.engine.begin() as conn:
+            conn.execute(
+                insert(messages),
+                [
+                    message_row(whole, at, status="sent", connector_message_id="w-1", **ref),
+                    message_row(split, at, status="sent", connector_message_id="s-1", **ref),
+                    message_row(delivered, at, status="delivered", connector_message_id="d", **ref),
+                    message_row(
+                        queued,
+                        at,
+                        connector=None,
+                        connector_message_id=None,
+                        attempts=1,
+                        sent_at=None,
+                    ),
+                ],
+            )
+            replace_parts(
+                conn,
+                [
+                    {
+                        "message_id": split,
+                        "part_number": n,
+                        "connector": "sim",
+                        "connector_message_id": f"s-{n}",
+                        "status": "sent",
+                        "error_code": None,
+                        "submitted_at": at,
+                        "done_at": None,
+                    }
+                    for n in (1, 2)
+                ],
+            )
+        upgrade(db)
+        with db.engine.connect() as conn:
+            found = find_receipt_parts(conn, "sim", ["w-1", "s-1", "s-2", "d"])
+            part = conn.execute(
+                select(message_parts).where(message_parts.c.message_id == whole)
+            ).one()
+        assert found == {"w-1": (whole, 1, 1), "s-1": (split, 1, 2), "s-2": (split, 2, 2)}
+        assert (part.status, to_utc(part.submitted_at), part.done_at) == ("sent", at, None)
+        downgrade(db, "0021_status_out_of_indexes")  # and back: the messages' index again
+        with db.engine.connect() as conn:
+            names = [i["name"] for i in inspect(conn).get_indexes("messages")]
+        assert "ix_messages_connector_ref" in names
     finally:
         upgrade(db)  # other tests share the PostgreSQL database
         db.dispose()

@@ -44,6 +44,13 @@ class SendResult:
     # Set when the message went out as several submits, each with its own receipt.
     parts: tuple[PartResult, ...] = ()
 
+    def submitted(self) -> tuple[PartResult, ...]:
+        """The submits the peer answered, as stored: `parts`, or the whole message as its
+        one part when the peer took it in one (receipts find their message by a part)."""
+        if self.parts or self.outcome != "accepted" or self.connector_message_id is None:
+            return self.parts
+        return (PartResult(1, self.connector_message_id, "sent"),)
+
 
 @dataclass(frozen=True, slots=True)
 class Receipt:

@@ -346,7 +346,7 @@ class Dispatcher:
                     "submitted_at": now,
                     "done_at": None if part.status == "sent" else now,
                 }
-                for part in result.parts
+                for part in result.submitted()
             )
             detail = "; ".join(job.notes) or None
             if result.outcome == "accepted":

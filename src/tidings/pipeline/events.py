@@ -174,37 +174,26 @@ class EventRecorder:
             part_changes: list[dict[str, Any]] = []
             for connector, items in by_connector.items():
                 refs = [i.receipt.connector_message_id for i in items]
-                targets = part_store.find_receipt_targets(conn, connector, refs)
-                in_parts, found = targets.parts, targets.messages
+                found = part_store.find_receipt_parts(conn, connector, refs)
                 for item in items:
                     r = item.receipt
-                    part = in_parts.get(r.connector_message_id)
-                    if part is not None:
-                        part_changes.append(
-                            {
-                                "message_id": part[0],
-                                "part_number": part[1],
-                                "status": r.status,
-                                "error_code": r.error_code,
-                                "done_at": r.at,
-                            }
-                        )
-                        if part[2] == 1:
-                            single[part[0]] = _single_part_change(part[0], r)
-                        else:
-                            with_parts.add(part[0])
-                        continue
-                    message_id = found.get(r.connector_message_id)
-                    if message_id is None:
+                    part = found.get(r.connector_message_id)
+                    if part is None:
                         unmatched.append(item)
                         continue
-                    fields: dict[str, Any] = {}
-                    if r.status == "delivered":
-                        fields["delivered_at"] = r.at
+                    part_changes.append(
+                        {
+                            "message_id": part[0],
+                            "part_number": part[1],
+                            "status": r.status,
+                            "error_code": r.error_code,
+                            "done_at": r.at,
+                        }
+                    )
+                    if part[2] == 1:
+                        single[part[0]] = _single_part_change(part[0], connector, r)
                     else:
-                        fields["error_code"] = r.error_code or r.status
-                        fields["error_message"] = f"receipt from {connector}: {r.status}"
-                    changes.append(Change(message_id, r.status, fields))
+                        with_parts.add(part[0])
             part_store.record_part_statuses(conn, part_changes)
             changes.extend(single.values())
             changes.extend(self._from_parts(conn, with_parts))
@@ -348,15 +337,18 @@ class EventRecorder:
         return replied
 
 
-def _single_part_change(message_id: str, receipt: Receipt) -> Change:
-    """What `_from_parts` makes of a message whose only part the receipt is about."""
+def _single_part_change(message_id: str, connector: str, receipt: Receipt) -> Change:
+    """The change a receipt about a message's only part calls for."""
     status = receipt.status
     if status == "delivered":
         return Change(message_id, status, {"delivered_at": to_utc(receipt.at)})
     return Change(
         message_id,
         status,
-        {"error_code": receipt.error_code or status, "error_message": f"part 1 of 1: {status}"},
+        {
+            "error_code": receipt.error_code or status,
+            "error_message": f"receipt from {connector}: {status}",
+        },
     )
 
 

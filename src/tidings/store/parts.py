@@ -1,9 +1,10 @@
-"""The parts a multipart message was submitted as: one row per submit, with its own receipt."""
+"""The parts a message was submitted as: one row per submit (one for a message the peer took
+whole), with its operator id and its own receipt."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
@@ -15,7 +16,7 @@ from tidings.store.bulk import (
     placeholder,
     update_rows,
 )
-from tidings.store.tables import HAS_CONNECTOR_REF, message_parts
+from tidings.store.tables import message_parts
 
 
 def replace_parts(
@@ -30,41 +31,24 @@ def replace_parts(
     insert_rows(conn, message_parts, rows)
 
 
-class ReceiptTargets(NamedTuple):
-    """What a batch of receipts of one connector refers to, by connector_message_id."""
-
-    # -> (message id, part number, how many parts the message has)
-    parts: dict[str, tuple[str, int, int]]
-    # -> message id, for messages that carry the reference themselves
-    messages: dict[str, str]
-
-
-def find_receipt_targets(conn: Connection, connector: str, refs: Sequence[str]) -> ReceiptTargets:
-    """The parts and the messages these references name, in one statement: one snapshot,
-    so a message and its parts (committed together) are found together or not at all."""
+def find_receipt_parts(
+    conn: Connection, connector: str, refs: Sequence[str]
+) -> dict[str, tuple[str, int, int]]:
+    """The parts these references of one connector name: reference -> (message id, part
+    number, how many parts the message has)."""
     if not refs:
-        return ReceiptTargets({}, {})
+        return {}
     test, params = driver_in(conn, refs)
-    mark = placeholder(conn)
     sql = (
-        "SELECT 1, p.connector_message_id, p.message_id, p.part_number,"
+        "SELECT p.connector_message_id, p.message_id, p.part_number,"
         " (SELECT count(*) FROM message_parts s WHERE s.message_id = p.message_id)"
-        f" FROM message_parts p WHERE p.connector = {mark} AND p.connector_message_id {test}"
-        " UNION ALL"
-        " SELECT 0, m.connector_message_id, m.id, 0, 0"
-        f" FROM messages m WHERE m.connector = {mark} AND m.connector_message_id {test}"
-        # implied by the IN test, but said so the planners match the partial index surely
-        f" AND m.{HAS_CONNECTOR_REF}"
+        f" FROM message_parts p WHERE p.connector = {placeholder(conn)}"
+        f" AND p.connector_message_id {test}"
     )
-    found = ReceiptTargets({}, {})
-    for kind, ref, message_id, number, total in driver_rows(
-        conn, sql, (connector, *params, connector, *params)
-    ):
-        if kind:
-            found.parts[ref] = (message_id, number, total)
-        else:
-            found.messages[ref] = message_id
-    return found
+    return {
+        ref: (message_id, number, total)
+        for ref, message_id, number, total in driver_rows(conn, sql, (connector, *params))
+    }
 
 
 def record_part_statuses(conn: Connection, changes: Sequence[dict[str, Any]]) -> None:

@@ -19,7 +19,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    text,
 )
 
 from tidings.domain.classification import INFO_KEY, DataClass, not_personal
@@ -205,10 +204,6 @@ numbers = Table(
     UniqueConstraint("channel", "number_index"),
 )
 
-# The partial index's condition. A query must spell it out word for word (a constant, not
-# a parameter) for SQLite to use the index.
-HAS_CONNECTOR_REF = "connector_message_id IS NOT NULL"
-
 messages = Table(
     "messages",
     metadata,
@@ -243,24 +238,16 @@ messages = Table(
     # spans several regions): kept when the message is anonymised, for statistics.
     col("region", String(8), REGION, nullable=True),
     col("anonymised_at", UTC_TS, OPS, nullable=True),
-    # No index names `status`, in its columns or its condition: a message's status changes
-    # three times on its way (sending, sent, delivered), and PostgreSQL rewrites a row in
-    # place (HOT: no index entry anywhere) only when no indexed column changed. Listing by
-    # status reads the account's newest messages (queries.py); the validity sweep has its
-    # own table, `validity_watch`. PostgreSQL's partitions leave room in each page for the
-    # rewrites (fillfactor: partitions.py).
+    # No index names a column that changes on the message's way (status, the operator's
+    # id, the times): its status changes three times (sending, sent, delivered), and
+    # PostgreSQL rewrites a row in place (HOT: no index entry anywhere) only when no indexed
+    # column changed. Listing by status reads the account's newest messages (queries.py);
+    # the validity sweep has its own table, `validity_watch`; receipts find their message
+    # through its parts (`message_parts`). PostgreSQL's partitions leave room in each page
+    # for the rewrites (fillfactor: partitions.py).
     Index("ix_messages_account_id_id", "account_id", "id"),
     Index("ix_messages_account_id_recipient_index", "account_id", "recipient_index"),
     Index("ix_messages_account_id_sender_index", "account_id", "sender_index"),
-    # Receipts find their message by the operator's id, which a message has only once sent:
-    # the queued ones stay out, and accepting a message writes one index fewer.
-    Index(
-        "ix_messages_connector_ref",
-        "connector_message_id",
-        "connector",
-        sqlite_where=text(HAS_CONNECTOR_REF),
-        postgresql_where=text(HAS_CONNECTOR_REF),
-    ),
 )
 
 # Messages handed to an operator with a validity period, by when it ends: the validity
@@ -651,7 +638,8 @@ retention_audit = Table(
     col("updated_at", UTC_TS, OPS, nullable=False),
 )
 
-# The parts a multipart SMS was submitted as, each with the operator's id and its own receipt.
+# The parts a message was submitted as, each with the operator's id and its own receipt: a
+# message the peer took whole has one. Receipts find their message here, by that id.
 message_parts = Table(
     "message_parts",
     metadata,
