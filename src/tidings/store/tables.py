@@ -279,10 +279,14 @@ message_events = Table(
         primary_key=True,
         autoincrement=True,
     ),
-    col("message_id", String(32), OPS, nullable=False, index=True),
+    col("message_id", String(32), OPS, nullable=False),
     col("status", String(16), OPS, nullable=False),
     col("at", UTC_TS, OPS, nullable=False),
     col("detail", String(200), OPS, nullable=True),
+    # A message's history is read by its id. On PostgreSQL the events' primary key is
+    # (message_id, id) (migrations 0017, 0023: the table is partitioned by message_id) and
+    # serves that itself; SQLite keys them by id alone and needs this index.
+    Index("ix_message_events_message_id", "message_id").ddl_if(dialect="sqlite"),
 )
 
 dispatch_queue = Table(
