@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import insert, inspect, select, text
+from sqlalchemy import delete, insert, inspect, select, text
 
 from tests.support import message_row
 from tidings.core.clock import to_utc
@@ -16,7 +16,13 @@ from tidings.store.database import Database
 from tidings.store.migrate import downgrade, upgrade
 from tidings.store.partitions import is_partition
 from tidings.store.parts import find_receipt_parts, replace_parts
-from tidings.store.tables import message_parts, messages, metadata, validity_watch
+from tidings.store.tables import (
+    dispatch_queue,
+    message_parts,
+    messages,
+    metadata,
+    validity_watch,
+)
 
 
 def _declared(name: str | None, kind: str, _parents: object) -> bool:
@@ -201,4 +207,50 @@ def test_postgresql_reads_a_messages_events_through_their_key(database_url: str)
         # each partition's copy of the key is named after it: message_events_m202611_pkey
         assert "_pkey" in plan and "Index Cond: ((message_id)" in plan, plan
     finally:
+        db.dispose()
+
+
+def test_work_leased_before_the_upgrade_is_due_when_its_lease_ends(database_url: str) -> None:
+    """0024: an item leased by the earlier claim (due time left in the past) is moved to the
+    end of its lease, so the claim that reads `run_at` alone does not take it early."""
+    db = Database(database_url)
+    at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    leased, free = new_ids("msg", at, 2)
+    lease = at + timedelta(minutes=1)
+    try:
+        upgrade(db)
+        downgrade(db, "0023_event_key_by_message")
+        with db.engine.begin() as conn:
+            conn.execute(
+                insert(dispatch_queue),
+                [
+                    {
+                        "message_id": leased,
+                        "run_at": at,
+                        "lease_until": lease,
+                        "lease_owner": "old-worker",
+                        "tried_connectors": "",
+                    },
+                    {
+                        "message_id": free,
+                        "run_at": at,
+                        "lease_until": None,
+                        "lease_owner": None,
+                        "tried_connectors": "",
+                    },
+                ],
+            )
+        upgrade(db)
+        with db.engine.begin() as conn:
+            due = dict(
+                conn.execute(
+                    select(dispatch_queue.c.message_id, dispatch_queue.c.run_at).where(
+                        dispatch_queue.c.message_id.in_([leased, free])
+                    )
+                ).all()
+            )
+            conn.execute(delete(dispatch_queue).where(dispatch_queue.c.message_id.in_(due)))
+        assert {m: to_utc(t) for m, t in due.items()} == {leased: lease, free: at}
+    finally:
+        upgrade(db)
         db.dispose()

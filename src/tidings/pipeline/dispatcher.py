@@ -174,7 +174,7 @@ class Dispatcher:
 
     def _release_leases(self) -> None:
         with self._db.write() as conn:
-            message_store.release_all_leases(conn)
+            message_store.release_all_leases(conn, self._clock.now())
 
     # --- claim -----------------------------------------------------------------
     def _claim(self, limit: int) -> list[Job]:

@@ -319,17 +319,27 @@ def _update_from_values(
     conn.exec_driver_sql(sql, tuple([row[c] for row in rows] for c in order))
 
 
-def driver_rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+def driver_rows(
+    conn: Connection, sql: str, params: Sequence[Any] = (), *, plan_each_time: bool = False
+) -> list[Any]:
     """Run one statement on the driver's own cursor, in the connection's transaction, and
     return its rows as tuples (none for a statement without a result).
 
     For the statements every message goes through several times (the worker's claim,
     outcome and receipt transactions): `exec_driver_sql` costs about 25 µs of CPU per
     statement besides the statement itself (execution context, result object, a Row per
-    row), as much as the rows of a whole batch. Errors are the driver's own exceptions."""
+    row), as much as the rows of a whole batch. Errors are the driver's own exceptions.
+
+    `plan_each_time` (PostgreSQL): never run it as a prepared statement. A prepared
+    statement's generic plan is kept while the table's statistics stay the same: one made
+    while a table was nearly empty scans the whole table for ever after, however large it
+    grows. Planned at each run, the plan sees the table as it is now."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(sql, params)
+        if plan_each_time and conn.dialect.name == "postgresql":
+            cursor.execute(sql, params, prepare=False)  # type: ignore[call-arg]
+        else:
+            cursor.execute(sql, params)
         return list(cursor.fetchall()) if cursor.description is not None else []
     finally:
         cursor.close()

@@ -39,9 +39,8 @@ PARTITIONED: dict[str, str] = {
 }
 # Room left free in each page of a table (of each partition of a partitioned one): a row
 # is rewritten in its own page (HOT) only if the page has room for the new version. A
-# message changes status three times; a part is updated by its receipt, a queue row by
-# its claim.
-FILLFACTOR: dict[str, int] = {"messages": 50, "message_parts": 45, "dispatch_queue": 35}
+# message changes status three times; a part is updated by its receipt.
+FILLFACTOR: dict[str, int] = {"messages": 50, "message_parts": 40}
 MONTHS_AHEAD = 3  # months after the current one that exist before a message needs them
 _LOCK_WAIT = "5s"
 _NAME = re.compile(r"^(?P<table>[a-z_]+)_m(?P<year>\d{4})(?P<month>\d{2})$")

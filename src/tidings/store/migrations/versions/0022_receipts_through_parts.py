@@ -14,9 +14,8 @@ well, and receipts look up parts only.
   receipts still find them. (Messages past `sent` are final: a receipt for one of them
   would change nothing.)
 - `ix_messages_connector_ref` is dropped.
-- PostgreSQL: `message_parts` and `dispatch_queue` leave half of each new page free. A part
-  is updated by its receipt, a queue row by the claim: with room in the page, both stay in
-  place, with no new index entry.
+- PostgreSQL: `message_parts` leaves over half of each new page free. A part is updated by
+  its receipt: with room in the page, the row stays in place, with no new index entry.
 """
 
 from __future__ import annotations
@@ -33,7 +32,6 @@ depends_on = None
 
 _HAS_REF = text("connector_message_id IS NOT NULL")
 _REF_COLUMNS = ["connector_message_id", "connector"]
-_ROOMY = ("message_parts", "dispatch_queue")
 
 
 def upgrade() -> None:
@@ -47,14 +45,12 @@ def upgrade() -> None:
     )
     op.drop_index("ix_messages_connector_ref", table_name="messages")
     if op.get_bind().dialect.name == "postgresql":
-        for table in _ROOMY:
-            op.execute(f"ALTER TABLE {table} SET (fillfactor = {FILLFACTOR[table]})")
+        op.execute(f"ALTER TABLE message_parts SET (fillfactor = {FILLFACTOR['message_parts']})")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for table in _ROOMY:
-            op.execute(f"ALTER TABLE {table} RESET (fillfactor)")
+        op.execute("ALTER TABLE message_parts RESET (fillfactor)")
     op.create_index(
         "ix_messages_connector_ref",
         "messages",
