@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
@@ -40,6 +41,20 @@ def _for_dialect(dialect: str) -> Callable[..., bool]:
     return include
 
 
+@contextmanager
+def _from_revision(database_url: str, revision: str) -> Iterator[Database]:
+    """The database migrated down to `revision`, and up to the head again afterwards:
+    other tests share the PostgreSQL database."""
+    db = Database(database_url)
+    try:
+        upgrade(db)
+        downgrade(db, revision)
+        yield db
+    finally:
+        upgrade(db)
+        db.dispose()
+
+
 def test_migrations_match_the_table_definitions(database_url: str) -> None:
     db = Database(database_url)
     try:
@@ -58,10 +73,7 @@ def test_migrations_match_the_table_definitions(database_url: str) -> None:
 
 
 def test_message_texts_move_to_their_own_table_and_back(database_url: str) -> None:
-    db = Database(database_url)
-    try:
-        upgrade(db)
-        downgrade(db, "0015_bg08_records")  # the schema before the move
+    with _from_revision(database_url, "0015_bg08_records") as db:  # the schema before the move
         with db.engine.begin() as conn:
             for message_id, body in (("msg_a", b"sealed text"), ("msg_b", None)):
                 conn.execute(
@@ -86,21 +98,15 @@ def test_message_texts_move_to_their_own_table_and_back(database_url: str) -> No
                 ("msg_a", b"sealed text"),
                 ("msg_b", None),
             ]
-    finally:
-        upgrade(db)  # other tests share the PostgreSQL database
-        db.dispose()
 
 
 def test_sent_messages_with_a_validity_period_are_watched_once_upgraded(database_url: str) -> None:
     """Upgrading to the validity sweep's own worklist (0021) puts on it the messages that
     were `sent` with a validity period, and nothing else."""
-    db = Database(database_url)
     at = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     ends = at + timedelta(minutes=5)
     watched, plain, delivered = new_ids("msg", at, 3)
-    try:
-        upgrade(db)
-        downgrade(db, "0020_lean_accept_indexes")
+    with _from_revision(database_url, "0020_lean_accept_indexes") as db:
         with db.engine.begin() as conn:
             conn.execute(
                 insert(messages),
@@ -117,21 +123,15 @@ def test_sent_messages_with_a_validity_period_are_watched_once_upgraded(database
         downgrade(db, "0020_lean_accept_indexes")  # and back: the worklist is gone again
         with db.engine.connect() as conn:
             assert "validity_watch" not in inspect(conn).get_table_names()
-    finally:
-        upgrade(db)  # other tests share the PostgreSQL database
-        db.dispose()
 
 
 def test_sent_messages_taken_whole_get_their_part_once_upgraded(database_url: str) -> None:
     """Upgrading to receipts found through parts (0022) gives each `sent` message with an
     operator's id and no part its one part, so its receipt still finds it."""
-    db = Database(database_url)
     at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
     whole, split, delivered, queued = new_ids("msg", at, 4)
     ref = {"connector": "sim", "attempts": 1, "sent_at": at}
-    try:
-        upgrade(db)
-        downgrade(db, "0021_status_out_of_indexes")
+    with _from_revision(database_url, "0021_status_out_of_indexes") as db:
         with db.engine.begin() as conn:
             conn.execute(
                 insert(messages),
@@ -177,9 +177,6 @@ def test_sent_messages_taken_whole_get_their_part_once_upgraded(database_url: st
         with db.engine.connect() as conn:
             names = [i["name"] for i in inspect(conn).get_indexes("messages")]
         assert "ix_messages_connector_ref" in names
-    finally:
-        upgrade(db)  # other tests share the PostgreSQL database
-        db.dispose()
 
 
 def test_postgresql_reads_a_messages_events_through_their_key(database_url: str) -> None:
@@ -213,13 +210,10 @@ def test_postgresql_reads_a_messages_events_through_their_key(database_url: str)
 def test_work_leased_before_the_upgrade_is_due_when_its_lease_ends(database_url: str) -> None:
     """0024: an item leased by the earlier claim (due time left in the past) is moved to the
     end of its lease, so the claim that reads `run_at` alone does not take it early."""
-    db = Database(database_url)
     at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
     leased, free = new_ids("msg", at, 2)
     lease = at + timedelta(minutes=1)
-    try:
-        upgrade(db)
-        downgrade(db, "0023_event_key_by_message")
+    with _from_revision(database_url, "0023_event_key_by_message") as db:
         with db.engine.begin() as conn:
             conn.execute(
                 insert(dispatch_queue),
@@ -251,6 +245,3 @@ def test_work_leased_before_the_upgrade_is_due_when_its_lease_ends(database_url:
             )
             conn.execute(delete(dispatch_queue).where(dispatch_queue.c.message_id.in_(due)))
         assert {m: to_utc(t) for m, t in due.items()} == {leased: lease, free: at}
-    finally:
-        upgrade(db)
-        db.dispose()
