@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tidings.core.ids import id_timestamp_ms, is_valid_id, new_id, new_ids
+from tidings.core.ids import _encode, id_timestamp_ms, is_valid_id, new_id, new_ids
 
 
 def test_ids_sort_by_time_and_carry_their_prefix() -> None:
@@ -58,3 +58,18 @@ def test_ids_made_many_at_once_are_the_same_kind_of_id() -> None:
         assert (value.version, value.variant) == (7, uuid.RFC_4122)
     with pytest.raises(ValueError):
         new_ids("xyz", at, 1)
+
+
+def test_ids_made_many_at_once_spell_their_value_as_one_id_does() -> None:
+    at = datetime(2026, 3, 4, 5, 6, 7, 890_000, tzinfo=UTC)
+    one = new_id("msg", at)
+    for text in new_ids("msg", at, 2_000):
+        assert text[:14] == one[:14]  # prefix and milliseconds
+        number = 0
+        for c in text.split("_")[1]:
+            number = number * 32 + "0123456789abcdefghjkmnpqrstvwxyz".index(c)
+        assert number < 1 << 128
+        value = uuid.UUID(int=number)
+        assert (value.version, value.variant) == (7, uuid.RFC_4122)
+        assert number >> 80 == int(at.timestamp() * 1000)
+        assert f"msg_{_encode(number)}" == text

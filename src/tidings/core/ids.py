@@ -63,13 +63,19 @@ def new_ids(prefix: str, at: datetime, count: int) -> list[str]:
     if prefix not in PREFIXES:
         raise ValueError(f"unknown id prefix {prefix!r}")
     millis = int(at.timestamp() * 1000) & ((1 << 48) - 1)
-    # millis, then the version (7), the variant (10), and the random bits around them
-    high = (millis << 80) | (0x7 << 76) | (0x2 << 62)
+    # The milliseconds fill the first ten characters exactly: spelled once for all.
+    head = f"{prefix}_{_encode(millis << 80)[:10]}"
+    # the version (7) and the variant (10) among the random bits
+    fixed = (0x7 << 76) | (0x2 << 62)
     keep = ((1 << 80) - 1) & ~(0xF << 76) & ~(0x3 << 62)
     noise = os.urandom(10 * count)
+    to_int = int.from_bytes
+    pairs = _PAIRS
     return [
-        f"{prefix}_{_encode(high | (int.from_bytes(noise[i : i + 10], 'big') & keep))}"
-        for i in range(0, 10 * count, 10)
+        f"{head}{pairs[v >> 70]}{pairs[(v >> 60) & 1023]}{pairs[(v >> 50) & 1023]}"
+        f"{pairs[(v >> 40) & 1023]}{pairs[(v >> 30) & 1023]}{pairs[(v >> 20) & 1023]}"
+        f"{pairs[(v >> 10) & 1023]}{pairs[v & 1023]}"
+        for v in (to_int(noise[i : i + 10], "big") & keep | fixed for i in range(0, 10 * count, 10))
     ]
 
 
