@@ -54,6 +54,9 @@ class Job:
     connector: str | None = None
     slot: ConnectorSlot | None = None
     notes: list[str] = field(default_factory=list)
+    # When the connector answered: the message's `sent_at` and its parts' `submitted_at`.
+    # The outcome is committed later, with others, and a receipt may come in between.
+    answered_at: datetime | None = None
 
 
 def _decrypt(row: DispatchRow, decrypter: BatchDecrypter) -> OutboundMessage:
@@ -288,6 +291,7 @@ class Dispatcher:
                 continue
             job.slot = slot
             break
+        job.answered_at = self._clock.now()
         self._finish(job)
 
     def _finish(self, job: Job) -> None:
@@ -335,6 +339,7 @@ class Dispatcher:
         for job in jobs:
             result = job.result
             assert result is not None
+            answered = job.answered_at or now
             part_rows.extend(
                 {
                     "message_id": job.message.id,
@@ -343,8 +348,8 @@ class Dispatcher:
                     "connector_message_id": part.connector_message_id,
                     "status": part.status,
                     "error_code": part.error_code,
-                    "submitted_at": now,
-                    "done_at": None if part.status == "sent" else now,
+                    "submitted_at": answered,
+                    "done_at": None if part.status == "sent" else answered,
                 }
                 for part in result.submitted()
             )
@@ -355,7 +360,7 @@ class Dispatcher:
                         job.message.id,
                         "sent",
                         {
-                            "sent_at": now,
+                            "sent_at": answered,
                             "connector": job.connector,
                             "connector_message_id": result.connector_message_id,
                         },
