@@ -152,20 +152,30 @@ class Dispatcher:
                         await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
                     continue
                 for job in jobs:
+                    if job.message.id in self._pending:
+                        # Its lease ran out while its submit or outcome was still under way
+                        # here (a stalled peer, a clock that jumped) and this claim took it
+                        # back: the job under way finishes it; a second would send it twice.
+                        continue
                     self._pending[job.message.id] = job
                     task = asyncio.create_task(self._send(job))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
         finally:
-            # Let submits under way finish and their outcomes be committed before leaving.
-            deadline = asyncio.get_running_loop().time() + 5.0
-            while (self._tasks or self._done) and asyncio.get_running_loop().time() < deadline:
-                await asyncio.sleep(0.01)
-            flusher.cancel()
-            renewer.cancel()
-            if self._done:
-                await asyncio.to_thread(self._commit, self._take_done())
-            self._exited.set()
+            try:
+                # Let submits under way finish and their outcomes be committed before leaving.
+                deadline = asyncio.get_running_loop().time() + 5.0
+                while (self._tasks or self._done) and asyncio.get_running_loop().time() < deadline:
+                    await asyncio.sleep(0.01)
+                flusher.cancel()
+                renewer.cancel()
+                if self._done:
+                    await asyncio.to_thread(self._commit, self._take_done())
+            except Exception:
+                # Their leases run out and another run sends them again, as after a crash.
+                log.exception("recording the last dispatch outcomes failed at stop")
+            finally:
+                self._exited.set()  # stop() waits for this, whatever happened
 
     async def stop(self) -> None:
         """Stop claiming, finish what is under way, and return once run() has ended."""
