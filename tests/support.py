@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tidings.pipeline.accept import MessageRequest
 from tidings.runtime import Runtime
 
 
@@ -49,6 +50,18 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {message}")
         time.sleep(0.01)
+
+
+def accept_one(runtime: Runtime, to: str = "+31612345678") -> str:
+    """Accept one message for a new account straight through the pipeline (no HTTP, no
+    workers): its id. The dispatcher's work is left for the test to drive."""
+    account = runtime.accounts.create_account("Acme")["account_id"]
+    accepted, errors = runtime.accept.accept_batch(
+        account, [MessageRequest(to=to, sender="Acme", body="Your code is 1234")]
+    )
+    assert not errors, errors
+    message_id: str = accepted[0]["id"]
+    return message_id
 
 
 def message_row(message_id: str, at: datetime, **fields: Any) -> dict[str, Any]:

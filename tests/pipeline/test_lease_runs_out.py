@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from tests.support import accept_one
 from tidings.channels.base import OutboundMessage, SendResult
 from tidings.core.clock import ManualClock, to_utc
-from tidings.pipeline.accept import MessageRequest
 from tidings.runtime import Runtime
 from tidings.store import messages as message_store
 from tidings.store.tables import dispatch_queue
@@ -32,6 +32,15 @@ class HeldPeer:
         return SendResult("accepted", connector_message_id=f"held-{len(self.submits)}")
 
 
+@pytest.fixture
+def peer(runtime: Runtime) -> HeldPeer:
+    """Every connector of the runtime's dispatcher replaced by one held peer."""
+    held = HeldPeer()
+    for slot in runtime.dispatcher._slots.values():
+        slot.connector = held  # type: ignore[assignment]
+    return held
+
+
 async def _until(condition: Callable[[], object], seconds: float = 10.0) -> None:
     deadline = asyncio.get_running_loop().time() + seconds
     while not condition():
@@ -40,17 +49,10 @@ async def _until(condition: Callable[[], object], seconds: float = 10.0) -> None
 
 
 def test_a_message_claimed_back_by_its_own_worker_is_submitted_once(
-    runtime: Runtime, clock: ManualClock
+    runtime: Runtime, clock: ManualClock, peer: HeldPeer
 ) -> None:
-    account = runtime.accounts.create_account("Acme")["account_id"]
-    [accepted], errors = runtime.accept.accept_batch(
-        account, [MessageRequest(to="+31612345678", sender="Acme", body="Your code is 1234")]
-    )
-    assert not errors
+    message_id = accept_one(runtime)
     dispatcher = runtime.dispatcher
-    peer = HeldPeer()
-    for slot in dispatcher._slots.values():
-        slot.connector = peer  # type: ignore[assignment]
 
     async def scenario() -> None:
         running = asyncio.create_task(dispatcher.run())
@@ -62,12 +64,12 @@ def test_a_message_claimed_back_by_its_own_worker_is_submitted_once(
         await asyncio.sleep(0.2)
         assert len(peer.submits) == 1
         peer.release.set()
-        await _until(lambda: _status(runtime, accepted["id"]) == "sent")
+        await _until(lambda: _status(runtime, message_id) == "sent")
         await asyncio.wait_for(dispatcher.stop(), 10)
         await running
 
     asyncio.run(scenario())
-    assert peer.submits == [accepted["id"]]
+    assert peer.submits == [message_id]
 
 
 def _status(runtime: Runtime, message_id: str) -> str:
@@ -83,16 +85,10 @@ def _leased_until(runtime: Runtime) -> datetime:
 
 
 def test_the_worker_stops_even_when_its_last_outcomes_cannot_be_recorded(
-    runtime: Runtime, caplog: pytest.LogCaptureFixture
+    runtime: Runtime, peer: HeldPeer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    account = runtime.accounts.create_account("Acme")["account_id"]
-    runtime.accept.accept_batch(
-        account, [MessageRequest(to="+31612345678", sender="Acme", body="Your code is 1234")]
-    )
+    accept_one(runtime)
     dispatcher = runtime.dispatcher
-    peer = HeldPeer()
-    for slot in dispatcher._slots.values():
-        slot.connector = peer  # type: ignore[assignment]
 
     def fails(jobs: object) -> None:
         raise RuntimeError("the database went away")

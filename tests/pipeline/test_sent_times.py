@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from tests.support import accept_one
 from tidings.core.clock import ManualClock, to_utc
-from tidings.pipeline.accept import MessageRequest
 from tidings.runtime import Runtime
 from tidings.store.tables import message_events, message_parts, messages
 
@@ -19,11 +19,7 @@ from tidings.store.tables import message_events, message_parts, messages
 def test_sent_at_and_submitted_at_are_when_the_connector_answered(
     runtime: Runtime, clock: ManualClock
 ) -> None:
-    account = runtime.accounts.create_account("Acme")["account_id"]
-    [_], errors = runtime.accept.accept_batch(
-        account, [MessageRequest(to="+31612345678", sender="Acme", body="Your code is 1234")]
-    )
-    assert not errors
+    accept_one(runtime)
     [job] = runtime.dispatcher._claim(10)
     answered = clock.now()
     asyncio.run(runtime.dispatcher._send(job))

@@ -301,10 +301,11 @@ class Dispatcher:
                 continue
             job.slot = slot
             break
-        job.answered_at = self._clock.now()
         self._finish(job)
 
     def _finish(self, job: Job) -> None:
+        """The job's outcome is known: it waits in `_done` to be committed with others."""
+        job.answered_at = self._clock.now()
         if not self._done:
             self._first_done = asyncio.get_running_loop().time()
         self._done.append(job)
