@@ -151,6 +151,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         ),
         "routes": (RouteConfig("+", "sim", 0),),
         "retry_base_seconds": 0.01,
+        # The tests' webhook receivers listen on the loopback (tests/api/receiver.py)
+        "webhook_allowed_networks": ("127.0.0.0/8",),
     }
     values.update(overrides)
     return Settings(**values)

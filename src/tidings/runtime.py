@@ -33,6 +33,7 @@ from tidings.core.config import ConnectorConfig, Settings
 from tidings.core.crypto import Crypto, load_or_create_master_key, private_file
 from tidings.core.errors import ConfigError
 from tidings.core.ids import new_id
+from tidings.core.networks import parse_networks
 from tidings.core.periodic import PeriodicJob
 from tidings.domain.policy import Policy
 from tidings.pipeline.accept import AcceptService
@@ -48,6 +49,7 @@ from tidings.pipeline.queries import MessageQueries
 from tidings.pipeline.routing import Router
 from tidings.pipeline.transitions import StatusWriter
 from tidings.pipeline.validity import ValiditySweeper
+from tidings.pipeline.webhook_destinations import WebhookDestinations
 from tidings.pipeline.webhooks import WebhookSender
 from tidings.privacy.anonymise import Anonymiser
 from tidings.privacy.authority_requests import AuthorityRequestService
@@ -306,11 +308,13 @@ def build_runtime(
         ConnectorCollector(fleet.connector_states, lambda: not fleet.runs_connectors)
     )
     dispatcher = Dispatcher(db, crypto, clock, metrics, writer, router, slots, settings, owner)
+    destinations = WebhookDestinations(parse_networks(settings.webhook_allowed_networks))
     accept = AcceptService(
         db,
         crypto,
         clock,
         metrics,
+        destinations=destinations,
         max_segments=settings.max_segments,
         max_batch=settings.max_batch,
         load=queries.get,
@@ -329,7 +333,7 @@ def build_runtime(
     writer.observers.append(smpp_outbox.on_status)
     events.inbound_observers.append(smpp_outbox.on_inbound)
     anonymiser = Anonymiser(db, crypto, clock, vault)
-    account_service = AccountService(db, crypto, clock)
+    account_service = AccountService(db, crypto, clock, destinations)
     holds = HoldService(db, crypto, clock)
     contacts = ContactService(db, crypto, clock)
     lists = ListService(db, clock)
@@ -357,6 +361,7 @@ def build_runtime(
             metrics,
             timeout_seconds=settings.webhook_timeout_seconds,
             max_age_seconds=settings.webhook_max_age_seconds,
+            destinations=destinations,
         ),
         connectors=connectors,
         policy=policy,

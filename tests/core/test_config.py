@@ -132,3 +132,28 @@ forwarded_allow_ips = ["10.0.0.5", "192.168.10.0/24"]
 def test_bad_server_section_names_the_problem(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(write(tmp_path, text), env={"TIDINGS_DATA_DIR": str(tmp_path)})
+
+
+def test_networks_webhooks_may_reach_are_read(tmp_path: Path) -> None:
+    config = write(tmp_path, '[pipeline]\nwebhook_allowed_networks = ["10.0.0.0/8", "fd00::/8"]\n')
+    settings = load_settings(config, env={"TIDINGS_DATA_DIR": str(tmp_path)})
+    assert settings.webhook_allowed_networks == ("10.0.0.0/8", "fd00::/8")
+    assert (
+        load_settings(None, env={"TIDINGS_DATA_DIR": str(tmp_path)}).webhook_allowed_networks == ()
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('["ten"]', "webhook_allowed_networks.*'ten' is not a network"),
+        ("[10]", "webhook_allowed_networks' must be a list of strings"),
+        ('"10.0.0.0/8"', "webhook_allowed_networks' must be"),
+    ],
+)
+def test_a_network_webhooks_may_reach_that_is_not_one_is_refused(
+    tmp_path: Path, value: str, message: str
+) -> None:
+    config = write(tmp_path, f"[pipeline]\nwebhook_allowed_networks = {value}\n")
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config, env={"TIDINGS_DATA_DIR": str(tmp_path)})

@@ -16,6 +16,7 @@ from tidings.core.clock import Clock, iso
 from tidings.core.crypto import Crypto
 from tidings.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from tidings.core.ids import is_valid_id, new_id
+from tidings.pipeline.webhook_destinations import WebhookDestinations
 from tidings.store import accounts as account_store
 from tidings.store import keys as key_store
 from tidings.store import smpp as smpp_store
@@ -71,8 +72,11 @@ def parse_scopes(scopes: list[str] | None, *, allow_operator: bool = False) -> l
 
 
 class AccountService:
-    def __init__(self, db: Database, crypto: Crypto, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, crypto: Crypto, clock: Clock, destinations: WebhookDestinations
+    ) -> None:
         self._db = db
+        self._destinations = destinations
         self._crypto = crypto
         self._clock = clock
         self._hasher = PasswordHasher()
@@ -157,12 +161,8 @@ class AccountService:
             return [self._account_view(r) for r in account_store.list_accounts(conn)]
 
     def set_webhook(self, account_id: str, url: str | None) -> dict[str, Any]:
-        if url is not None and (not url.startswith(("http://", "https://")) or len(url) > 2000):
-            raise InvalidInput(
-                "'url' must be an http:// or https:// URL",
-                code="invalid_url",
-                extra={"field": "url"},
-            )
+        if url is not None:
+            self._destinations.check_url(url, "url", code="invalid_url")
         with self._db.write() as conn:
             if account_store.get_account(conn, account_id) is None:
                 raise NotFound(f"no account {account_id!r}", code="account_not_found")

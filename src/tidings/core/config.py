@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tidings.core.errors import ConfigError
+from tidings.core.networks import parse_networks
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 CONNECTOR_TYPES = frozenset({"simulator", "smpp"})
@@ -71,6 +72,8 @@ class Settings:
     max_dispatch_attempts: int = 6
     webhook_timeout_seconds: float = 10.0
     webhook_max_age_seconds: float = 24 * 3600.0
+    # Networks webhooks may reach besides public addresses (CIDRs); none by default
+    webhook_allowed_networks: tuple[str, ...] = ()
     public_url: str = "http://127.0.0.1:8000"  # where the public pages (/o/...) are reached
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (reverse proxies)
     forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
@@ -88,6 +91,20 @@ class Settings:
 
 DEFAULT_SIMULATOR = ConnectorConfig(name="simulator", type="simulator", tps=5000.0, window=2000)
 DEFAULT_ROUTE = RouteConfig(prefix="+", connector="simulator", priority=0)
+
+
+def _parse_webhook_networks(pipeline: dict[str, Any]) -> tuple[str, ...]:
+    values = _take(pipeline, "webhook_allowed_networks", list, "[pipeline]", default=[])
+    if not all(isinstance(v, str) for v in values):
+        raise ConfigError(
+            "[pipeline]: 'webhook_allowed_networks' must be a list of strings, "
+            'like ["10.0.0.0/8"]'
+        )
+    try:
+        parse_networks(values)
+    except ValueError as exc:
+        raise ConfigError(f"[pipeline]: 'webhook_allowed_networks': {exc}") from None
+    return tuple(values)
 
 
 def _take(
@@ -310,6 +327,7 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
         "retry_base_seconds",
         "max_dispatch_attempts",
         "webhook_timeout_seconds",
+        "webhook_allowed_networks",
     }
     unknown = set(pipeline) - allowed
     if unknown:
@@ -380,6 +398,7 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
         webhook_timeout_seconds=float(
             _take(pipeline, "webhook_timeout_seconds", (int, float), "[pipeline]", default=10.0)
         ),
+        webhook_allowed_networks=_parse_webhook_networks(pipeline),
         public_url=public_url,
         forwarded_allow_ips=forwarded,
         policy=policy,

@@ -26,6 +26,7 @@ from tidings.domain.regions import number_region
 from tidings.pipeline.consent_gate import Check, ConsentGate
 from tidings.pipeline.group_commit import GroupCommitter
 from tidings.pipeline.metrics import Metrics
+from tidings.pipeline.webhook_destinations import WebhookDestinations
 from tidings.store import keys as key_store
 from tidings.store import messages as message_store
 from tidings.store.database import Database
@@ -183,9 +184,11 @@ class AcceptService:
         max_batch: int,
         load: Callable[[str, str], dict[str, Any]],
         gate: ConsentGate,
+        destinations: WebhookDestinations,
         on_accepted: Callable[[], None] = lambda: None,
     ) -> None:
         self._gate = gate
+        self._destinations = destinations
         self._db = db
         self._crypto = crypto
         self._clock = clock
@@ -258,14 +261,9 @@ class AcceptService:
                 code="invalid_validity",
                 extra={"field": "validity_seconds"},
             )
-        callback = req.status_callback
-        if callback is not None and (
-            not callback.startswith(("http://", "https://")) or len(callback) > 2000
-        ):
-            raise InvalidInput(
-                "'status_callback' must be an http:// or https:// URL of at most 2000 characters",
-                code="invalid_status_callback",
-                extra={"field": "status_callback"},
+        if req.status_callback is not None:
+            self._destinations.check_url(
+                req.status_callback, "status_callback", code="invalid_status_callback"
             )
         if req.reference is not None and len(req.reference) > 128:
             raise InvalidInput(

@@ -16,6 +16,7 @@ import httpx
 from tidings.core.clock import Clock, to_utc
 from tidings.core.crypto import Crypto, KeyUnavailable
 from tidings.pipeline.metrics import Metrics
+from tidings.pipeline.webhook_destinations import DestinationRefused, WebhookDestinations
 from tidings.store import accounts as account_store
 from tidings.store import webhooks as webhook_store
 from tidings.store.database import Database
@@ -58,15 +59,16 @@ class WebhookSender:
         *,
         timeout_seconds: float,
         max_age_seconds: float,
-        transport: httpx.AsyncBaseTransport | None = None,
+        destinations: WebhookDestinations,
     ) -> None:
         self._db = db
         self._crypto = crypto
         self._clock = clock
         self._metrics = metrics
         self._max_age = timedelta(seconds=max_age_seconds)
+        self._timeout = timeout_seconds
         self._client = httpx.AsyncClient(
-            timeout=timeout_seconds, transport=transport, follow_redirects=False
+            timeout=timeout_seconds, transport=destinations.transport(), follow_redirects=False
         )
         self._secrets: dict[str, str] = {}
         self.poll_seconds = 0.2
@@ -120,40 +122,51 @@ class WebhookSender:
 
     async def _deliver(self, delivery: Any) -> None:
         error: str | None = None
+        refused = False
         try:
             body = self._crypto.decrypt(
                 delivery.account_id, "webhook_deliveries.payload", delivery.payload_enc
             ).encode()
             secret = await asyncio.to_thread(self._secret, delivery.account_id)
             timestamp = int(self._clock.now().timestamp())
-            response = await self._client.post(
-                delivery.url,
-                content=body,
-                headers={
-                    "Content-Type": "application/json",
-                    SIGNATURE_HEADER: sign(secret, timestamp, body),
-                    "User-Agent": "Tidings-Webhooks/1",
-                    "X-Tidings-Delivery": delivery.id,
-                },
-            )
-            if not 200 <= response.status_code < 300:
-                error = f"HTTP {response.status_code}"
+            headers = {
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: sign(secret, timestamp, body),
+                "User-Agent": "Tidings-Webhooks/1",
+                "X-Tidings-Delivery": delivery.id,
+            }
+            # The answer's status is all that counts. Its body is never read (a receiver
+            # could send gigabytes), and the whole exchange has one deadline, not one per
+            # read (a receiver dripping a byte at a time would hold the sender for ever).
+            async with (
+                asyncio.timeout(self._timeout),
+                self._client.stream("POST", delivery.url, content=body, headers=headers) as answer,
+            ):
+                status = answer.status_code
+            if not 200 <= status < 300:
+                error = f"HTTP {status}"
+        except TimeoutError:
+            error = f"no answer within {self._timeout:g} s"
         except KeyUnavailable:
             error = "the payload's data was erased"
+        except DestinationRefused as exc:
+            # Not retried: it is the URL or the operator's settings that must change, and a
+            # replay from the failures sends it again once they have.
+            error, refused = f"refused: {exc}"[:500], True
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             # InvalidURL is no HTTPError: uncaught, it would fail every round it is claimed in
             error = f"{type(exc).__name__}: {exc}"[:500]
         self._metrics.webhooks.labels("ok" if error is None else "error").inc()
-        await asyncio.to_thread(self._record, delivery, error)
+        await asyncio.to_thread(self._record, delivery, error, refused)
 
-    def _record(self, delivery: Any, error: str | None) -> None:
+    def _record(self, delivery: Any, error: str | None, refused: bool = False) -> None:
         now = self._clock.now()
         attempts = delivery.attempts + 1
         if error is None:
             state, next_at, delivered = "delivered", now, now
         else:
             next_at = now + timedelta(seconds=next_delay(attempts))
-            expired = next_at > to_utc(delivery.created_at) + self._max_age
+            expired = refused or next_at > to_utc(delivery.created_at) + self._max_age
             state, delivered = ("dead" if expired else "pending"), None
             if expired:
                 next_at = now  # no next attempt: the API shows this as the last attempt's time
