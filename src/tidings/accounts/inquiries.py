@@ -1,12 +1,11 @@
 """Inquiries from prospects through the public form (pre-contractual data, the operator's
 own). Every field is encrypted under the operator's data key (`OPERATOR_KEYS`, created on
-first use); the form is rate-limited per client IP."""
+first use); the form is rate-limited per client IP, counted in the table (every API process
+and node sees the same count)."""
 
 from __future__ import annotations
 
 import json
-import threading
-from collections import deque
 from datetime import timedelta
 from typing import Any
 
@@ -44,24 +43,6 @@ class InquiryService:
         self._clock = clock
         self._per_ip = per_ip
         self._window = window
-        self._recent: dict[str, deque[Any]] = {}
-        self._lock = threading.Lock()
-
-    def _admit(self, ip: str) -> None:
-        now = self._clock.now()
-        with self._lock:
-            if len(self._recent) > 100_000:  # random addresses must not grow memory forever
-                self._recent.clear()
-            seen = self._recent.setdefault(ip, deque())
-            while seen and seen[0] <= now - self._window:
-                seen.popleft()
-            if len(seen) >= self._per_ip:
-                minutes = int(self._window.total_seconds() // 60)
-                raise RateLimited(
-                    f"at most {self._per_ip} inquiries per {minutes} minutes from one "
-                    "address; please try again later"
-                )
-            seen.append(now)
 
     def submit(self, fields: dict[str, str | None], evidence: dict[str, Any]) -> dict[str, Any]:
         email = (fields.get("email") or "").strip()
@@ -69,10 +50,10 @@ class InquiryService:
             raise InvalidInput(
                 "'email' must be an email address", code="invalid_email", extra={"field": "email"}
             )
-        self._admit(str(evidence.get("ip") or "unknown"))
         ensure_operator_key(self._db, self._crypto, self._clock)
         now = self._clock.now()
         inquiry_id = new_id("inq", now)
+        source = self._crypto.blind_index(OPERATOR_KEYS, str(evidence.get("ip") or "unknown"))
 
         def sealed(name: str, value: str | None) -> bytes | None:
             if value is None or not value.strip():
@@ -83,10 +64,17 @@ class InquiryService:
             "id": inquiry_id,
             **{f"{f}_enc": sealed(f, fields.get(f)) for f in FIELDS},
             "evidence_enc": sealed("evidence", json.dumps(evidence, sort_keys=True)),
+            "source_index": source,
             "created_at": now,
             "updated_at": now,
         }
         with self._db.write() as conn:
+            if inquiry_store.count_from_source(conn, source, now - self._window) >= self._per_ip:
+                minutes = int(self._window.total_seconds() // 60)
+                raise RateLimited(
+                    f"at most {self._per_ip} inquiries per {minutes} minutes from one "
+                    "address; please try again later"
+                )
             inquiry_store.insert_inquiry(conn, row)
         return {"id": inquiry_id, "received_at": iso(now)}
 

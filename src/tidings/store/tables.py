@@ -891,8 +891,11 @@ inquiries = Table(
     col("message_enc", LargeBinary, _inquiry("user.content.message"), nullable=False),
     # what the sender saw and sent from: IP, user agent, the notice's name and version
     col("evidence_enc", LargeBinary, _inquiry("user.privacy_preferences"), nullable=False),
+    # keyed blind index of the client address: the form's rate limit counts by it
+    col("source_index", LargeBinary, _inquiry("user.device.ip_address"), nullable=True),
     col("created_at", UTC_TS, OPS, nullable=False),
     col("updated_at", UTC_TS, OPS, nullable=False),
+    Index("ix_inquiries_source_index_created_at", "source_index", "created_at"),
 )
 
 
