@@ -106,6 +106,9 @@ def test_a_url_that_is_no_http_url_with_a_host_is_refused_naming_the_field(url: 
         "http://localhost/hook",
         "http://LOCALHOST:9000/hook",
         "http://api.localhost/hook",
+        "http://127.1/hook",
+        "http://2130706433/hook",
+        "http://0x7f000001/hook",
         "http://169.254.169.254/latest/meta-data/",
         "https://10.0.0.5/hook",
     ],
@@ -130,10 +133,9 @@ def test_public_urls_pass(url: str) -> None:
     WebhookDestinations().check_url(url, "url", code="invalid_url")
 
 
-def test_a_url_in_an_allowed_network_passes() -> None:
-    WebhookDestinations(parse_networks(["127.0.0.0/8"])).check_url(
-        "http://127.0.0.1:8080/hook", "url", code="invalid_url"
-    )
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/hook", "http://localhost:8080/hook"])
+def test_a_url_in_an_allowed_network_passes(url: str) -> None:
+    WebhookDestinations(parse_networks(["127.0.0.0/8"])).check_url(url, "url", code="invalid_url")
 
 
 # --- at delivery: the addresses a name resolves to ----------------------------------------

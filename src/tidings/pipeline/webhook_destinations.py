@@ -30,7 +30,6 @@ from tidings.core.networks import Network, is_address, refusal
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 SETTING = "[pipeline] webhook_allowed_networks"
-LOCAL_NAMES = ("localhost", "localhost.")
 
 
 class DestinationRefused(Exception):
@@ -71,13 +70,12 @@ class WebhookDestinations:
                 extra={"field": field},
             )
         host = parts.hostname or ""
-        if host in LOCAL_NAMES or host.endswith(".localhost"):
-            reason: str | None = f"{host} is a loopback name"
-        elif is_address(host):
-            kind = self.refusal(host)
-            reason = None if kind is None else f"{host} is {kind}"
-        else:
+        address = _written_address(host)
+        if address is None:
             reason = None  # a name: its addresses are checked when a webhook is sent
+        else:
+            kind = self.refusal(address)
+            reason = None if kind is None else f"{host} is {kind}"
         if reason is not None:
             raise InvalidInput(
                 f"'{field}': {reason}, which webhooks may not reach; use a public address, "
@@ -116,6 +114,21 @@ class WebhookDestinations:
     def transport(self) -> httpx.AsyncBaseTransport:
         """An HTTP transport whose every connection goes through `addresses`."""
         return _GuardedTransport(_GuardedBackend(self))
+
+
+def _written_address(host: str) -> str | None:
+    """The address a URL's host stands for without asking DNS: an address as written, an
+    IPv4 address in a legacy form the resolver takes too (`127.1`, `0x7f000001`,
+    `2130706433`), or the loopback for `localhost` and its subdomains (RFC 6761)."""
+    if is_address(host):
+        return host
+    name = host.rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return "127.0.0.1"
+    try:
+        return socket.inet_ntoa(socket.inet_aton(name))
+    except OSError:
+        return None
 
 
 def _split(url: str) -> SplitResult | None:
