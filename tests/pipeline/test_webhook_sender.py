@@ -18,9 +18,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from tests.api.receiver import Receiver
 from tests.conftest import make_settings
@@ -323,3 +325,69 @@ def test_an_answer_that_drips_in_ends_at_the_deadline(runtime: Runtime, clock: M
         receiver.close()
     state, attempts, error = _state(runtime, delivery)
     assert (state, attempts, error) == ("pending", 1, "no answer within 1 s")  # retried later
+
+
+# --- sharing the sender between accounts ---------------------------------------------------
+
+
+def test_an_account_whose_receiver_never_answers_holds_only_its_own_share(
+    runtime: Runtime, clock: ManualClock, receiver: Receiver
+) -> None:
+    """Account X's 60 deliveries go to a receiver that takes the connection and never
+    answers; account Y's one delivery comes after them. X gets at most its share of the
+    sender's slots, and Y's delivery goes at once, not after X's time out."""
+    black_hole = socket.create_server(("127.0.0.1", 0), backlog=256)  # never accepts
+    silent = f"http://127.0.0.1:{black_hole.getsockname()[1]}/hooks"
+    x = runtime.accounts.create_account("X")["account_id"]
+    y = runtime.accounts.create_account("Y")["account_id"]
+    payload = {"event": "message.status", "status": "delivered"}
+    stalled = [
+        webhook_row(runtime.crypto, x, None, "message.status", silent, payload, clock.now())
+        for _ in range(60)
+    ]
+    clock.advance(timedelta(seconds=1))
+    (waiting,) = [
+        webhook_row(runtime.crypto, y, None, "message.status", receiver.url, payload, clock.now())
+    ]
+    with runtime.db.write() as conn:
+        webhook_store.insert_deliveries(conn, [*stalled, waiting])
+    sender = WebhookSender(
+        runtime.db,
+        runtime.crypto,
+        clock,
+        runtime.metrics,
+        timeout_seconds=3,
+        max_age_seconds=24 * 3600,
+        destinations=LOOPBACK,
+    )
+
+    def leased(account: str) -> int:
+        with runtime.db.read() as conn:
+            query = select(func.count()).where(
+                webhook_deliveries.c.account_id == account,
+                webhook_deliveries.c.lease_until.is_not(None),
+                webhook_deliveries.c.state == "pending",
+            )
+            return int(conn.execute(query).scalar_one())
+
+    async def scenario() -> tuple[float, int]:
+        running = asyncio.create_task(sender.run())
+        started = time.monotonic()
+        try:
+            while not receiver.requests:
+                assert time.monotonic() - started < 10, "Y's delivery never went"
+                await asyncio.sleep(0.02)
+            return time.monotonic() - started, await asyncio.to_thread(leased, x)
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            await sender.close()
+
+    try:
+        waited, x_in_flight = asyncio.run(scenario())
+    finally:
+        black_hole.close()
+    assert waited < 2.5  # before X's first deliveries time out (3 s)
+    assert x_in_flight == sender.per_account == 10
+    assert _state(runtime, waiting["id"]) == ("delivered", 1, None)

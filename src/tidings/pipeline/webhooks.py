@@ -4,10 +4,12 @@ then dead-lettered for a replay."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
 import random
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -72,37 +74,80 @@ class WebhookSender:
         )
         self._secrets: dict[str, str] = {}
         self.poll_seconds = 0.2
-        self.concurrency = 50
+        self.concurrency = 50  # deliveries in flight at once
+        self.per_account = 10  # of which one account's at most
+        self._in_flight: Counter[str] = Counter()  # account id -> its deliveries under way
+        self._finished = asyncio.Event()
 
     async def run(self) -> None:
-        while True:
-            try:
-                sent = await self.run_once()
-            except Exception:
-                log.exception("webhook delivery round failed")
-                sent = 0
-            if not sent:
-                await asyncio.sleep(self.poll_seconds)
+        """Deliver continuously: a slot freed by one delivery is taken by the next due one,
+        whatever the others are waiting for (a receiver that never answers holds its own
+        delivery, up to the timeout, and nobody else's)."""
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                free = self.concurrency - len(tasks)
+                deliveries: list[Any] = []
+                self._finished.clear()  # before the claim: a delivery ending during it counts
+                if free > 0:
+                    try:
+                        deliveries = await self._claim(free)
+                    except Exception:
+                        log.exception("claiming webhook deliveries failed")
+                for delivery in deliveries:
+                    task = asyncio.create_task(self._deliver_counted(delivery))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                if not deliveries:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._finished.wait(), self.poll_seconds)
+        finally:
+            # Cut off at stop: their leases run out and they are delivered again.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def run_once(self) -> int:
-        deliveries = await asyncio.to_thread(self._claim)
-        if deliveries:
-            await asyncio.gather(*(self._deliver(d) for d in deliveries))
+        """One claim, delivered to the end (for tests and tools)."""
+        deliveries = await self._claim(self.concurrency)
+        await asyncio.gather(*(self._deliver_counted(d) for d in deliveries))
         return len(deliveries)
 
     async def close(self) -> None:
         await self._client.aclose()
 
-    def _claim(self) -> list[Any]:
+    async def _claim(self, limit: int) -> list[Any]:
+        """Lease due deliveries and count them in flight (on the event loop, which alone
+        touches the count)."""
+        deliveries = await asyncio.to_thread(self._lease, limit, dict(self._in_flight))
+        for delivery in deliveries:
+            self._in_flight[delivery.account_id] += 1
+        return deliveries
+
+    def _lease(self, limit: int, in_flight: dict[str, int]) -> list[Any]:
         now = self._clock.now()
         with self._db.write() as conn:
             return webhook_store.claim_due(
                 conn,
                 now=now,
-                limit=self.concurrency,
+                limit=limit,
                 lease_until=now + timedelta(minutes=2),
                 skip_locked=not self._db.is_sqlite,
+                per_account=self.per_account,
+                in_flight=in_flight,
             )
+
+    async def _deliver_counted(self, delivery: Any) -> None:
+        try:
+            await self._deliver(delivery)
+        except Exception:
+            # Its lease runs out and it is claimed again.
+            log.exception("webhook delivery %s failed to be recorded", delivery.id)
+        finally:
+            self._in_flight[delivery.account_id] -= 1
+            if self._in_flight[delivery.account_id] <= 0:
+                del self._in_flight[delivery.account_id]
+            self._finished.set()
 
     def _secret(self, account_id: str) -> str:
         secret = self._secrets.get(account_id)

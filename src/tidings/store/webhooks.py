@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,21 +19,41 @@ def insert_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def claim_due(
-    conn: Connection, *, now: datetime, limit: int, lease_until: datetime, skip_locked: bool
+    conn: Connection,
+    *,
+    now: datetime,
+    limit: int,
+    lease_until: datetime,
+    skip_locked: bool,
+    per_account: int,
+    in_flight: Mapping[str, int],
 ) -> list[Row[Any]]:
-    due = (
-        select(webhook_deliveries.c.id)
+    """Lease up to `limit` due deliveries, oldest first, with at most `per_account` of one
+    account in flight, counting the `in_flight` ones it already has (account id -> number).
+    So one account's deliveries to a receiver that never answers cannot take every slot."""
+    full = [account for account, count in in_flight.items() if count >= per_account]
+    candidates = (
+        select(webhook_deliveries.c.id, webhook_deliveries.c.account_id)
         .where(
             webhook_deliveries.c.state == "pending",
             webhook_deliveries.c.next_attempt_at <= now,
             or_(webhook_deliveries.c.lease_until.is_(None), webhook_deliveries.c.lease_until < now),
         )
         .order_by(webhook_deliveries.c.next_attempt_at)
-        .limit(limit)
+        .limit(limit * 4)  # room to pass over an account's deliveries beyond its share
     )
+    if full:
+        candidates = candidates.where(webhook_deliveries.c.account_id.not_in(full))
     if skip_locked:
-        due = due.with_for_update(skip_locked=True)
-    ids = [row.id for row in conn.execute(due)]
+        candidates = candidates.with_for_update(skip_locked=True)
+    taken = Counter(in_flight)
+    ids: list[str] = []
+    for row in conn.execute(candidates):
+        if taken[row.account_id] < per_account:
+            taken[row.account_id] += 1
+            ids.append(row.id)
+            if len(ids) == limit:
+                break
     if not ids:
         return []
     conn.execute(
