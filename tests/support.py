@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, inspect, text
 
 from tidings.pipeline.accept import MessageRequest
 from tidings.runtime import Runtime
@@ -82,3 +83,22 @@ def message_row(message_id: str, at: datetime, **fields: Any) -> dict[str, Any]:
         "updated_at": at,
         **fields,
     }
+
+
+def raw_tables(runtime: Runtime) -> bytes:
+    """Every value of every table as the database returns it, without the application's
+    decryption: what a stolen database or backup would show."""
+    engine = create_engine(runtime.settings.database_url)
+    dump = bytearray()
+    try:
+        with engine.connect() as conn:
+            for table in inspect(conn).get_table_names():
+                for row in conn.execute(text(f"SELECT * FROM {table}")):
+                    for value in row:
+                        if isinstance(value, bytes | bytearray | memoryview):
+                            dump += bytes(value)
+                        elif value is not None:
+                            dump += str(value).encode()
+    finally:
+        engine.dispose()
+    return bytes(dump)

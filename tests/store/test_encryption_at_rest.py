@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import create_engine, inspect, text
-
-from tests.support import Tenant, wait_until
+from tests.support import Tenant, raw_tables, wait_until
 from tidings.runtime import Runtime
 
 BODY = "Secret appointment at the clinic on Friday"
@@ -46,17 +44,7 @@ def _needles() -> list[bytes]:
 
 def test_raw_tables_hold_no_plaintext(tenant: Tenant, runtime: Runtime) -> None:
     _send_and_receive(tenant)
-    engine = create_engine(runtime.settings.database_url)
-    dump = bytearray()
-    with engine.connect() as conn:
-        for table in inspect(conn).get_table_names():
-            for row in conn.execute(text(f"SELECT * FROM {table}")):
-                for value in row:
-                    if isinstance(value, bytes | bytearray | memoryview):
-                        dump += bytes(value)
-                    elif value is not None:
-                        dump += str(value).encode()
-    engine.dispose()
+    dump = raw_tables(runtime)
     assert len(dump) > 1000
     for needle in _needles():
         assert needle not in dump, needle
