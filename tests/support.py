@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import text
 
 from tidings.pipeline.accept import MessageRequest
 from tidings.runtime import Runtime
+from tidings.store.tables import metadata
 
 
 class Tenant:
@@ -88,17 +89,13 @@ def message_row(message_id: str, at: datetime, **fields: Any) -> dict[str, Any]:
 def raw_tables(runtime: Runtime) -> bytes:
     """Every value of every table as the database returns it, without the application's
     decryption: what a stolen database or backup would show."""
-    engine = create_engine(runtime.settings.database_url)
     dump = bytearray()
-    try:
-        with engine.connect() as conn:
-            for table in inspect(conn).get_table_names():
-                for row in conn.execute(text(f"SELECT * FROM {table}")):
-                    for value in row:
-                        if isinstance(value, bytes | bytearray | memoryview):
-                            dump += bytes(value)
-                        elif value is not None:
-                            dump += str(value).encode()
-    finally:
-        engine.dispose()
+    with runtime.db.read() as conn:
+        for table in metadata.sorted_tables:
+            for row in conn.execute(text(f"SELECT * FROM {table.name}")):
+                for value in row:
+                    if isinstance(value, bytes | bytearray | memoryview):
+                        dump += bytes(value)
+                    elif value is not None:
+                        dump += str(value).encode()
     return bytes(dump)

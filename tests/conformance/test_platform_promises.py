@@ -35,6 +35,8 @@ def receiver() -> Iterator[Receiver]:
         yield running
 
 
+@pytest.mark.promise("ICE-01")
+@pytest.mark.promise("BSMS-13")
 def test_ice_01_bsms_13_customers_exchange_messages_through_the_api_and_their_endpoint(
     tenant: Tenant, receiver: Receiver, clock: ManualClock
 ) -> None:
@@ -82,6 +84,7 @@ def _sim(name: str, **rules: Any) -> ConnectorConfig:
     return ConnectorConfig(name, "simulator", tps=5000, window=500, options=options)
 
 
+@pytest.mark.promise("ICE-02")
 def test_ice_02_traffic_is_handed_to_the_operator_its_route_names(
     database_url: str, tmp_path: Path, clock: ManualClock
 ) -> None:
@@ -107,6 +110,7 @@ def test_ice_02_traffic_is_handed_to_the_operator_its_route_names(
     assert carried == {"+31201234567": ["nl"], "+447911123456": ["world"], "+31612345678": ["nl"]}
 
 
+@pytest.mark.promise("ICE-05")
 def test_ice_05_an_account_created_at_registration_is_billed_for_its_messages(
     database_url: str, tmp_path: Path, clock: ManualClock
 ) -> None:
@@ -130,6 +134,7 @@ def test_ice_05_an_account_created_at_registration_is_billed_for_its_messages(
     assert (statement["messages"], statement["segments"], statement["total"]) == (2, 3, "0.13500")
 
 
+@pytest.mark.promise("BSMS-07")
 def test_bsms_07_accounts_are_protected_by_email_and_password(
     client: TestClient, tenant: Tenant, runtime: Runtime
 ) -> None:
@@ -151,6 +156,7 @@ def test_bsms_07_accounts_are_protected_by_email_and_password(
 SENSITIVE = "HIV test result: positive, call Dr Vos"
 
 
+@pytest.mark.promise("BSMS-01")
 def test_bsms_01_message_content_is_treated_as_possibly_sensitive(
     tenant: Tenant, receiver: Receiver, runtime: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:

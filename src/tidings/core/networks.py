@@ -24,7 +24,7 @@ def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
 
 
 def _kind(address: Address) -> str | None:
-    """Why webhooks may not reach `address` by default, or None for a public address."""
+    """What kind of address `address` is when it is not public, or None when it is."""
     if address.is_loopback:
         return "a loopback address"
     if address.is_link_local:

@@ -191,12 +191,12 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
     the URL's host name: only the TCP connection is made to the checked address."""
 
     def __init__(self, backend: _GuardedBackend) -> None:
-        super().__init__()
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        ssl_context = httpx.create_ssl_context()  # loaded once, for both pools
+        super().__init__(verify=ssl_context)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
+            ssl_context=ssl_context,
+            max_connections=100,  # httpx's defaults
+            max_keepalive_connections=20,
             keepalive_expiry=5.0,
             network_backend=backend,
         )
