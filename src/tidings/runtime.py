@@ -362,6 +362,7 @@ def build_runtime(
             timeout_seconds=settings.webhook_timeout_seconds,
             max_age_seconds=settings.webhook_max_age_seconds,
             destinations=destinations,
+            per_account=settings.webhook_concurrency_per_account,
         ),
         connectors=connectors,
         policy=policy,

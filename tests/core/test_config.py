@@ -157,3 +157,16 @@ def test_a_network_webhooks_may_reach_that_is_not_one_is_refused(
     config = write(tmp_path, f"[pipeline]\nwebhook_allowed_networks = {value}\n")
     with pytest.raises(ConfigError, match=message):
         load_settings(config, env={"TIDINGS_DATA_DIR": str(tmp_path)})
+
+
+def test_webhook_deliveries_one_account_may_hold_at_once_are_read_and_bounded(
+    tmp_path: Path,
+) -> None:
+    env = {"TIDINGS_DATA_DIR": str(tmp_path)}
+    assert load_settings(None, env=env).webhook_concurrency_per_account == 10
+    config = write(tmp_path, "[pipeline]\nwebhook_concurrency_per_account = 25\n")
+    assert load_settings(config, env=env).webhook_concurrency_per_account == 25
+    for value in ("0", "51", '"ten"'):
+        config = write(tmp_path, f"[pipeline]\nwebhook_concurrency_per_account = {value}\n")
+        with pytest.raises(ConfigError, match="webhook_concurrency_per_account"):
+            load_settings(config, env=env)

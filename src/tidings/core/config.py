@@ -74,6 +74,8 @@ class Settings:
     webhook_max_age_seconds: float = 24 * 3600.0
     # Networks webhooks may reach besides public addresses (CIDRs); none by default
     webhook_allowed_networks: tuple[str, ...] = ()
+    # Of the webhook sender's 50 deliveries in flight, how many one account may hold
+    webhook_concurrency_per_account: int = 10
     public_url: str = "http://127.0.0.1:8000"  # where the public pages (/o/...) are reached
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (reverse proxies)
     forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
@@ -328,11 +330,18 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
         "max_dispatch_attempts",
         "webhook_timeout_seconds",
         "webhook_allowed_networks",
+        "webhook_concurrency_per_account",
     }
     unknown = set(pipeline) - allowed
     if unknown:
         raise ConfigError(f"[pipeline]: unknown key(s) {', '.join(sorted(unknown))}")
     max_segments = _take(pipeline, "max_segments", int, "[pipeline]", default=10)
+    per_account = _take(pipeline, "webhook_concurrency_per_account", int, "[pipeline]", default=10)
+    if not 1 <= per_account <= 50:
+        raise ConfigError(
+            "[pipeline]: 'webhook_concurrency_per_account' must be between 1 and 50 "
+            "(the sender's deliveries in flight)"
+        )
     if not 1 <= max_segments <= 255:
         raise ConfigError("[pipeline]: 'max_segments' must be between 1 and 255")
     public_url, forwarded = _parse_server(data.get("server", {}), env)
@@ -399,6 +408,7 @@ def load_settings(config_file: Path | None = None, env: dict[str, str] | None = 
             _take(pipeline, "webhook_timeout_seconds", (int, float), "[pipeline]", default=10.0)
         ),
         webhook_allowed_networks=_parse_webhook_networks(pipeline),
+        webhook_concurrency_per_account=per_account,
         public_url=public_url,
         forwarded_allow_ips=forwarded,
         policy=policy,

@@ -62,6 +62,7 @@ class WebhookSender:
         timeout_seconds: float,
         max_age_seconds: float,
         destinations: WebhookDestinations,
+        per_account: int = 10,
     ) -> None:
         self._db = db
         self._crypto = crypto
@@ -75,7 +76,7 @@ class WebhookSender:
         self._secrets: dict[str, str] = {}
         self.poll_seconds = 0.2
         self.concurrency = 50  # deliveries in flight at once
-        self.per_account = 10  # of which one account's at most
+        self.per_account = per_account  # of which one account's at most
         self._in_flight: Counter[str] = Counter()  # account id -> its deliveries under way
         self._finished = asyncio.Event()
 
